@@ -1,0 +1,81 @@
+"""Parameter updates, applied in place to the network's [W1, b1, …] from its [dW1, db1, …].
+
+sgd:      θ ← θ − α dθ  (full-batch gradient descent when the batch is the whole training set; "gd")
+momentum: v ← μ v − α dθ,  θ ← θ + v            (classical momentum, as in scikit-learn and PyTorch)
+adam:     m ← β1 m + (1 − β1) dθ,  s ← β2 s + (1 − β2) dθ²,
+          θ ← θ − α_t m / (√s + ε),  α_t = α √(1 − β2^t) / (1 − β1^t)
+The gradient arrays are scratch space: an update may overwrite them.
+"""
+
+import numpy as np
+
+
+class SGD:
+    """θ ← θ − α dθ."""
+
+    def __init__(self, params, learning_rate):
+        self.params, self.learning_rate = params, learning_rate
+
+    def step(self, grads):
+        """Apply one update in place."""
+        for p, g in zip(self.params, grads):
+            g *= self.learning_rate
+            p -= g
+
+
+class Momentum:
+    """v ← μ v − α dθ; θ ← θ + v."""
+
+    def __init__(self, params, learning_rate, momentum=0.9):
+        self.params, self.learning_rate, self.momentum = params, learning_rate, momentum
+        self.velocities = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        """Apply one update in place."""
+        for p, g, v in zip(self.params, grads, self.velocities):
+            v *= self.momentum
+            g *= self.learning_rate
+            v -= g
+            p += v
+
+
+class Adam:
+    """Adam (Kingma & Ba) with bias correction folded into the step size."""
+
+    def __init__(self, params, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        self.params, self.learning_rate = params, learning_rate
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.t = 0
+        self.m = [np.zeros_like(p) for p in params]
+        self.s = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        """Apply one update in place."""
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for p, g, m, s in zip(self.params, grads, self.m, self.s):
+            m *= b1
+            m += (1 - b1) * g  # m ← β1 m + (1 − β1) dθ
+            g *= g
+            s *= b2
+            s += (1 - b2) * g  # s ← β2 s + (1 − β2) dθ²
+            np.sqrt(s, out=g)
+            g += self.epsilon
+            np.divide(m, g, out=g)
+            g *= step
+            p -= g  # θ ← θ − α_t m / (√s + ε)
+
+
+OPTIMIZERS = {"gd": SGD, "sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name, params, learning_rate, momentum=0.9, beta1=0.9, beta2=0.999):
+    """The named optimizer over params (a list of arrays updated in place)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    if name == "momentum":
+        return Momentum(params, learning_rate, momentum)
+    if name == "adam":
+        return Adam(params, learning_rate, beta1, beta2)
+    return SGD(params, learning_rate)
