@@ -5,8 +5,14 @@ b[l] is (n[l], 1), Z[l] and A[l] are (n[l], m). Lists W, b, A, dZ are indexed fr
 lecture (index 0 is the input, or unused). Hidden layers use the activation g; the output layer is
 a sigmoid unit for two classes (n[L] = 1) or a softmax over n[L] ≥ 2 classes.
 
-Buffers for Z/A and dZ are allocated once per batch size and reused every step, so a training epoch
-allocates nothing of the batch's size.
+Two implementation choices make it fast; neither changes the math:
+- Each layer's W[l] and b[l] live side by side in one matrix [W[l] | b[l]] of shape
+  (n[l], n[l-1] + 1), and each A[l-1] sits on top of a row of ones. Then Z[l] = W[l] A[l-1] + b[l]
+  is one matrix product [W | b] [A; 1], and dW[l] and db[l] come out of one product too.
+  ``W[l]``, ``b[l]``, ``dW[l]`` and ``db[l]`` are views into those matrices: read and update them
+  in place (``set_parameters`` replaces them).
+- Buffers for A[l] and dZ[l] are allocated once per batch size and reused, so a training step
+  allocates nothing of the batch's size; activations and derivatives work in place.
 """
 
 import numpy as np
@@ -20,7 +26,10 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 
 def check_dtype(dtype):
     """'float64' | 'float32' | numpy dtype -> numpy dtype; ValueError otherwise."""
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
     return np.dtype(DTYPES[name])
@@ -39,18 +48,23 @@ class Network:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.sizes = tuple(int(n) for n in sizes)
-        self.L = len(sizes) - 1
+        self.L = L = len(sizes) - 1
         self.activation = activation
         self.dtype = check_dtype(dtype)
         self.output = "sigmoid" if self.sizes[-1] == 1 else "softmax"
         self._g, self._g_derivative = ACTIVATIONS[activation]
         self._output_activation, self._loss = OUTPUTS[self.output]
-        self.W = [None] * (self.L + 1)
-        self.b = [None] * (self.L + 1)
-        self.dW = [None] + [np.empty((n, p), self.dtype) for p, n in zip(sizes, sizes[1:])]
-        self.db = [None] + [np.empty((n, 1), self.dtype) for n in sizes[1:]]
+        shapes = [None] + [(self.sizes[l], self.sizes[l - 1] + 1) for l in range(1, L + 1)]
+        self._Wb = [None] + [np.zeros(shapes[l], self.dtype) for l in range(1, L + 1)]  # [W | b]
+        self._dWb = [None] + [np.zeros(shapes[l], self.dtype) for l in range(1, L + 1)]
+        self._views()
         self._buffers = {}
-        self._ones = {}
+
+    def _views(self):
+        self.W = [None] + [Wb[:, :-1] for Wb in self._Wb[1:]]
+        self.b = [None] + [Wb[:, -1:] for Wb in self._Wb[1:]]
+        self.dW = [None] + [dWb[:, :-1] for dWb in self._dWb[1:]]
+        self.db = [None] + [dWb[:, -1:] for dWb in self._dWb[1:]]
 
     # ----------------------------------------------------------------- parameters
     def initialize(self, init="xavier", rng=None):
@@ -59,9 +73,8 @@ class Network:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
         rng = np.random.default_rng(rng)
         for l in range(1, self.L + 1):
-            shape = (self.sizes[l], self.sizes[l - 1])
-            self.W[l] = INITIALIZERS[init](rng, shape).astype(self.dtype)
-            self.b[l] = np.zeros((self.sizes[l], 1), self.dtype)
+            self.W[l][...] = INITIALIZERS[init](rng, self.W[l].shape)
+            self.b[l][...] = 0
         return self
 
     def set_parameters(self, W, b):
@@ -70,62 +83,55 @@ class Network:
         if len(W) != self.L or len(b) != self.L:
             raise ValueError(f"expected {self.L} weight matrices and bias vectors")
         for l in range(1, self.L + 1):
-            w = np.array(W[l - 1], dtype=self.dtype, order="C")
-            v = np.array(b[l - 1], dtype=self.dtype).reshape(-1, 1)
-            if w.shape != (self.sizes[l], self.sizes[l - 1]) or v.shape != (self.sizes[l], 1):
+            w, v = np.asarray(W[l - 1]), np.asarray(b[l - 1]).reshape(-1, 1)
+            if w.shape != self.W[l].shape or v.shape != self.b[l].shape:
                 raise ValueError(
-                    f"layer {l}: W must be {(self.sizes[l], self.sizes[l - 1])} and b "
-                    f"{(self.sizes[l], 1)}, got {w.shape} and {v.shape}"
+                    f"layer {l}: W must be {self.W[l].shape} and b {self.b[l].shape}, "
+                    f"got {w.shape} and {v.shape}"
                 )
-            self.W[l], self.b[l] = w, v
+            self.W[l][...], self.b[l][...] = w, v
         return self
 
     def parameters(self):
-        """[W1, b1, W2, b2, …] (the arrays themselves, for in-place updates)."""
-        return [p for l in range(1, self.L + 1) for p in (self.W[l], self.b[l])]
+        """[[W1 | b1], [W2 | b2], …]: the arrays themselves, for in-place updates."""
+        return self._Wb[1:]
 
     def gradients(self):
-        """[dW1, db1, dW2, db2, …] from the last backward pass, aligned with parameters()."""
-        return [g for l in range(1, self.L + 1) for g in (self.dW[l], self.db[l])]
+        """[[dW1 | db1], …] from the last backward pass, aligned with parameters()."""
+        return self._dWb[1:]
 
     def n_weights(self):
         """Number of entries in all W[l] (the multiply-adds per sample of one forward pass)."""
-        return sum(self.sizes[l] * self.sizes[l - 1] for l in range(1, self.L + 1))
+        return sum(W.size for W in self.W[1:])
 
     # ----------------------------------------------------------------- buffers
     def _buffers_for(self, m):
+        """[A[0]; 1], …, [A[L-1]; 1], A[L] and dZ[1..L] for a batch of m samples."""
         buffers = self._buffers.get(m)
         if buffers is None:
-            if len(self._buffers) > 4:  # a predict on many batch sizes must not hoard memory
+            if len(self._buffers) > 2:  # batches of many sizes must not hoard memory
                 self._buffers.clear()
-            A = [None] + [np.empty((n, m), self.dtype) for n in self.sizes[1:]]
+            A1 = [np.empty((n + 1, m), self.dtype) for n in self.sizes[:-1]]
+            for a in A1:
+                a[-1] = 1  # the row of ones under A[l] that multiplies b[l+1]
+            A1.append(np.empty((self.sizes[-1], m), self.dtype))
             dZ = [None] + [np.empty((n, m), self.dtype) for n in self.sizes[1:]]
-            buffers = self._buffers[m] = (A, dZ)
+            buffers = self._buffers[m] = (A1, dZ)
         return buffers
-
-    def _ones_for(self, m):
-        ones = self._ones.get(m)
-        if ones is None:
-            ones = self._ones[m] = np.ones((m, 1), self.dtype)
-        return ones
 
     # ----------------------------------------------------------------- propagation
     def forward(self, X):
         """Forward propagation, caching A[l] for backward. X (n[0], m) -> A[L] (n[L], m)"""
-        m = X.shape[1]
-        A, _ = self._buffers_for(m)
-        A_prev = X
+        A1, _ = self._buffers_for(X.shape[1])
+        A1[0][:-1] = X  # A[0] = X
         for l in range(1, self.L + 1):
-            Z = A[l]
-            np.matmul(self.W[l], A_prev, out=Z)  # Z[l] = W[l] A[l-1] …
-            Z += self.b[l]  # … + b[l]
+            Z = A1[l][: self.sizes[l]]
+            np.matmul(self._Wb[l], A1[l - 1], out=Z)  # Z[l] = W[l] A[l-1] + b[l]
             if l < self.L:
                 self._g(Z)  # A[l] = g(Z[l]), in place
             else:
                 self._output_activation(Z)  # A[L] = σ(Z[L]) or softmax(Z[L])
-            A_prev = Z
-        self._X = X
-        return A[self.L]
+        return A1[self.L]
 
     def backward(self, Y, l2=0.0):
         """Backward propagation of the mean loss over the last forward batch; Y (n[L], m) -> None.
@@ -133,21 +139,20 @@ class Network:
         Fills dW[l], db[l]. Overwrites the cached activations, so call forward again first.
         """
         m = Y.shape[1]
-        A, dZ = self._buffers_for(m)
-        A[0] = self._X
-        np.subtract(A[self.L], Y, out=dZ[self.L])  # dZ[L] = A[L] − Y
+        A1, dZ = self._buffers_for(m)
+        np.subtract(A1[self.L], Y, out=dZ[self.L])  # dZ[L] = A[L] − Y …
+        dZ[self.L] *= 1.0 / m  # … / m: the mean's 1/m, carried by dZ into every dW[l] and db[l]
         for l in range(self.L, 0, -1):
-            np.matmul(dZ[l], A[l - 1].T, out=self.dW[l])  # dW[l] = dZ[l] A[l-1]ᵀ / m …
-            self.dW[l] *= 1.0 / m
+            # [dW[l] | db[l]] = dZ[l] [A[l-1]; 1]ᵀ: dW[l] = dZ[l] A[l-1]ᵀ / m, db[l] = Σ_i dZ[l] / m
+            np.matmul(dZ[l], A1[l - 1].T, out=self._dWb[l])
             if l2:
-                self.dW[l] += (l2 / m) * self.W[l]  # … + (λ/m) W[l]
-            np.matmul(dZ[l], self._ones_for(m), out=self.db[l])  # db[l] = Σ_i dZ[l] / m
-            self.db[l] *= 1.0 / m
+                self.dW[l] += (l2 / m) * self.W[l]  # dW[l] += (λ/m) W[l]
             if l > 1:
-                np.matmul(self.W[l].T, dZ[l], out=dZ[l - 1])  # dZ[l-1] = W[l]ᵀ dZ[l] …
-                self._g_derivative(A[l - 1], dZ[l - 1])  # … * g′(Z[l-1])
-        A[0] = None
-        self._X = None
+                if dZ[l].shape[0] == 1:  # an outer product: broadcasting beats a rank-1 matmul
+                    np.multiply(self.W[l].T, dZ[l], out=dZ[l - 1])  # dZ[l-1] = W[l]ᵀ dZ[l] …
+                else:
+                    np.matmul(self.W[l].T, dZ[l], out=dZ[l - 1])  # dZ[l-1] = W[l]ᵀ dZ[l] …
+                self._g_derivative(A1[l - 1][:-1], dZ[l - 1])  # … * g′(Z[l-1])
 
     def loss(self, A_L, Y):
         """Mean cross-entropy of the output A[L] against the targets Y. (n[L], m), (n[L], m) -> float"""
@@ -163,9 +168,9 @@ class Network:
         out = np.empty((self.sizes[-1], m), self.dtype)
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            A = X[:, start:stop]
+            A = X[:, start:stop].astype(self.dtype, copy=False)
             for l in range(1, self.L + 1):
-                Z = self.W[l] @ A + self.b[l]
+                Z = self.W[l] @ A + self.b[l]  # Z[l] = W[l] A[l-1] + b[l]
                 A = self._g(Z) if l < self.L else self._output_activation(Z)
             out[:, start:stop] = A
         return out
@@ -179,4 +184,3 @@ def layer_sizes(n_features, hidden_layer_sizes, n_classes):
     """(n[0], n[1], …, n[L]) for a classifier: one sigmoid output for 2 classes, else n_classes."""
     n_out = 1 if n_classes <= 2 else n_classes
     return (n_features, *hidden_layer_sizes, n_out)
-
