@@ -8,6 +8,12 @@ The gradient arrays are scratch space: an update may overwrite them.
 """
 
 import numpy as np
+from scipy.linalg import blas
+
+
+def axpy(a, x, y):
+    """y += a·x in place, one pass through BLAS (x, y C-contiguous arrays of one shape and dtype)."""
+    blas.get_blas_funcs("axpy", (y,))(x.reshape(-1), y.reshape(-1), a=a)
 
 
 class SGD:
@@ -19,8 +25,7 @@ class SGD:
     def step(self, grads):
         """Apply one update in place."""
         for p, g in zip(self.params, grads):
-            g *= self.learning_rate
-            p -= g
+            axpy(-self.learning_rate, g, p)  # θ ← θ − α dθ
 
 
 class Momentum:
@@ -34,9 +39,8 @@ class Momentum:
         """Apply one update in place."""
         for p, g, v in zip(self.params, grads, self.velocities):
             v *= self.momentum
-            g *= self.learning_rate
-            v -= g
-            p += v
+            axpy(-self.learning_rate, g, v)  # v ← μ v − α dθ
+            axpy(1.0, v, p)  # θ ← θ + v
 
 
 class Adam:
@@ -63,8 +67,7 @@ class Adam:
             np.sqrt(s, out=g)
             g += self.epsilon
             np.divide(m, g, out=g)
-            g *= step
-            p -= g  # θ ← θ − α_t m / (√s + ε)
+            axpy(-step, g, p)  # θ ← θ − α_t m / (√s + ε)
 
 
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "momentum": Momentum, "adam": Adam}
