@@ -1,0 +1,63 @@
+"""The trained network as an MLflow pyfunc model: raw features in, class labels out.
+
+Logged as a model from code (network_pyfunc.py, no pickle) with the weights and the preprocessing
+as its artifacts; loading it needs this project importable (`pip install -e .`, as `make` does).
+"""
+
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from mlflow.models import infer_signature
+
+
+class NetworkModel(mlflow.pyfunc.PythonModel):
+    """Standardises the features as in training, runs the network forward, returns class labels."""
+
+    def load_context(self, context):
+        """Read the weights and the preprocessing arrays logged beside the model."""
+        from src.nn import load_weights
+
+        self.network = load_weights(context.artifacts["weights"])
+        with np.load(context.artifacts["preprocessing"], allow_pickle=False) as data:
+            self.mean, self.scale, self.classes = data["mean"], data["scale"], data["classes"]
+
+    def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
+        """(m, n_features) raw features -> (m,) class labels."""
+        X = (np.asarray(model_input, dtype=np.float64) - self.mean) / self.scale
+        A = self.network.predict_proba(X.astype(self.network.dtype).T)
+        index = (A[0] > 0.5).astype(int) if A.shape[0] == 1 else A.argmax(axis=0)
+        return self.classes[index]
+
+
+def requirements():
+    """The model's pip requirements, pinned to this environment (so MLflow need not infer them)."""
+    names = ("mlflow", "numpy", "scikit-learn", "cloudpickle")
+    return [f"{name}=={metadata.version(name)}" for name in names]
+
+
+def log_network_model(weights_path, preprocessing_path, input_example, name="model"):
+    """Log the network (its weights.npz and preprocessing .npz) as a pyfunc model in the active run.
+
+    Returns MLflow's ModelInfo; the model loads back with mlflow.pyfunc.load_model(model_uri).
+    """
+    probe = NetworkModel()
+    context = mlflow.pyfunc.PythonModelContext(
+        artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
+        model_config=None,
+    )
+    probe.load_context(context)
+    example = np.asarray(input_example, dtype=np.float64)
+    signature = infer_signature(example, probe.predict(context, example))
+    return mlflow.pyfunc.log_model(
+        name=name, python_model=str(Path(__file__).with_name("network_pyfunc.py")), signature=signature, input_example=example,
+        artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
+        pip_requirements=requirements(),
+    )
+
+
+def save_preprocessing(path, mean, scale, classes):
+    """Write the standardisation (mean, scale) and the class labels the model needs to an .npz."""
+    np.savez(path, mean=np.asarray(mean, dtype=np.float64), scale=np.asarray(scale, dtype=np.float64),
+             classes=np.asarray(classes))
