@@ -1,0 +1,334 @@
+"""The network itself: shapes, initialisations, numerical stability, float32, weights on disk."""
+
+import warnings
+from contextlib import contextmanager
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+
+from src.nn import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    NetClassifier,
+    Network,
+    TrainingConfig,
+    evaluate,
+    layer_sizes,
+    load_weights,
+    save_weights,
+    train,
+)
+from src.nn.activations import sigmoid
+from src.nn.losses import binary_cross_entropy, cross_entropy, softmax
+
+
+@contextmanager
+def strict_numpy():
+    """Any NumPy floating-point warning (overflow, divide by zero, invalid) is an error. Underflow
+    to 0 is not: it is silent by NumPy's own default, and exactly what e^(−1e4) should do."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            yield
+
+
+Z_EXTREME = np.array([-1e4, -1e3, -750.0, -40.0, -1.0, 0.0, 1.0, 40.0, 750.0, 1e3, 1e4])
+
+
+# ---------------------------------------------------------------- shapes and basics
+def test_layer_sizes():
+    assert layer_sizes(2, (), 2) == (2, 1)  # logistic regression: one neuron
+    assert layer_sizes(4, (8, 3), 2) == (4, 8, 3, 1)
+    assert layer_sizes(4, (8,), 5) == (4, 8, 5)
+
+
+@pytest.mark.parametrize("sizes", [(3, 1), (3, 4, 1), (3, 4, 5), (3, 6, 4, 2, 7)])
+def test_forward_shapes_and_probabilities(sizes):
+    rng = np.random.default_rng(0)
+    net = Network(sizes, "tanh").initialize("xavier", rng)
+    assert net.L == len(sizes) - 1
+    for l in range(1, net.L + 1):
+        assert net.W[l].shape == (sizes[l], sizes[l - 1])
+        assert net.b[l].shape == (sizes[l], 1)
+        np.testing.assert_array_equal(net.b[l], 0)
+    X = rng.normal(size=(3, 11))
+    A = net.forward(X).copy()
+    assert A.shape == (sizes[-1], 11)
+    assert np.all((A > 0) & (A < 1))
+    if sizes[-1] > 1:
+        np.testing.assert_allclose(A.sum(axis=0), 1.0)
+    assert net.output == ("sigmoid" if sizes[-1] == 1 else "softmax")
+    np.testing.assert_allclose(net.predict_proba(X), A, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.predict_proba(X, batch_size=4), A, rtol=1e-12, atol=1e-15)
+    assert net.n_weights() == sum(a * b for a, b in pairwise(sizes))
+
+
+def test_forward_is_the_lecture_equations():
+    rng = np.random.default_rng(1)
+    net = Network((3, 5, 4, 3), "sigmoid")
+    W = [rng.normal(size=(5, 3)), rng.normal(size=(4, 5)), rng.normal(size=(3, 4))]
+    b = [rng.normal(size=(5, 1)), rng.normal(size=(4, 1)), rng.normal(size=(3, 1))]
+    net.set_parameters(W, b)
+    X = rng.normal(size=(3, 6))
+    A1 = 1 / (1 + np.exp(-(W[0] @ X + b[0])))
+    A2 = 1 / (1 + np.exp(-(W[1] @ A1 + b[1])))
+    Z3 = W[2] @ A2 + b[2]
+    expected = np.exp(Z3) / np.exp(Z3).sum(axis=0)
+    np.testing.assert_allclose(net.forward(X), expected, rtol=1e-12)
+
+
+def test_set_parameters_checks_shapes_and_copies():
+    net = Network((2, 3, 1))
+    W = [np.ones((3, 2)), np.ones((1, 3))]
+    b = [np.zeros(3), np.zeros(1)]
+    net.set_parameters(W, b)
+    W[0][0, 0] = 5.0
+    assert net.W[1][0, 0] == 1.0
+    with pytest.raises(ValueError):
+        net.set_parameters([np.ones((2, 3)), np.ones((1, 3))], b)
+    with pytest.raises(ValueError):
+        net.set_parameters(W[:1], b[:1])
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (((2, 0, 1), "tanh"), "size"),
+        (((2, -3, 1), "tanh"), "size"),
+        (((2,), "tanh"), "layer_sizes"),
+        (((2, 2.5, 1), "tanh"), "size"),
+        (((2, 3, 1), "swish"), "activation"),
+    ],
+)
+def test_network_rejects_bad_architecture(args, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        Network(*args)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int64", "complex128", "banana"])
+def test_network_rejects_bad_dtype(dtype):
+    with pytest.raises(ValueError, match="dtype"):
+        Network((2, 3, 1), dtype=dtype)
+
+
+def test_network_rejects_unknown_init():
+    with pytest.raises(ValueError, match="init"):
+        Network((2, 3, 1)).initialize("orthogonal", 0)
+
+
+# ---------------------------------------------------------------- initialisations
+def test_initializers_scale_and_shape():
+    rng = np.random.default_rng(0)
+    fan_out, fan_in = 300, 200
+    W = INITIALIZERS["normal"](rng, (fan_out, fan_in))
+    assert W.shape == (fan_out, fan_in)
+    assert abs(W.std() - 0.01) < 0.0005 and abs(W.mean()) < 0.0005
+    W = INITIALIZERS["xavier"](rng, (fan_out, fan_in))
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert np.abs(W).max() <= limit and np.abs(W).max() > 0.99 * limit
+    assert abs(W.std() - limit / np.sqrt(3)) < 0.02 * limit
+    W = INITIALIZERS["he"](rng, (fan_out, fan_in))
+    assert abs(W.std() - np.sqrt(2 / fan_in)) < 0.03 * np.sqrt(2 / fan_in)
+
+
+@pytest.mark.parametrize("init", sorted(INITIALIZERS))
+def test_initialize_is_seeded_and_leaves_global_state_alone(init):
+    np.random.seed(7)
+    expected_global = np.random.random()
+    np.random.seed(7)
+    a = Network((4, 6, 3)).initialize(init, 42)
+    b = Network((4, 6, 3)).initialize(init, np.random.default_rng(42))
+    c = Network((4, 6, 3)).initialize(init, 43)
+    assert np.random.random() == expected_global
+    for l in (1, 2):
+        np.testing.assert_array_equal(a.W[l], b.W[l])
+    assert not np.array_equal(a.W[1], c.W[1])
+
+
+# ---------------------------------------------------------------- numerical stability
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_is_stable(dtype):
+    z = Z_EXTREME.astype(dtype)
+    with strict_numpy():
+        a = sigmoid(z.copy())
+    assert a.dtype == dtype
+    assert np.all(np.isfinite(a)) and np.all((a >= 0) & (a <= 1))
+    assert a[0] == 0.0 and a[-1] == 1.0 and a[5] == 0.5
+    assert np.all(np.diff(a) >= 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_is_stable(dtype):
+    z = np.stack([Z_EXTREME, -Z_EXTREME, np.zeros_like(Z_EXTREME), Z_EXTREME / 2]).astype(dtype)
+    with strict_numpy():
+        a = softmax(z.copy())
+    assert a.dtype == dtype
+    assert np.all(np.isfinite(a)) and np.all((a >= 0) & (a <= 1))
+    np.testing.assert_allclose(a.sum(axis=0), 1.0, rtol=1e-6)
+    assert a[0, -1] == pytest.approx(1.0) and a[1, 0] == pytest.approx(1.0)
+    np.testing.assert_allclose(a[:, 5], 0.25, rtol=1e-6)  # all-zero column: uniform
+    huge = np.full((3, 2), 1e4, dtype)  # equal huge logits
+    with strict_numpy():
+        np.testing.assert_allclose(softmax(huge), 1 / 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_losses_are_finite_for_saturated_outputs(dtype):
+    z = Z_EXTREME.astype(dtype)[None, :]
+    with strict_numpy():
+        a = sigmoid(z.copy())
+        for y in (np.zeros_like(a), np.ones_like(a)):
+            loss = binary_cross_entropy(a.copy(), y)
+            assert np.isfinite(loss) and loss > 0
+        # maximally wrong and saturated: −log(eps), not inf
+        worst = binary_cross_entropy(sigmoid(np.full((1, 3), 1e4, dtype)), np.zeros((1, 3), dtype))
+        assert worst == pytest.approx(-np.log(np.finfo(dtype).eps), rel=1e-3)
+        # perfectly right and saturated: ~0
+        best = binary_cross_entropy(sigmoid(np.full((1, 3), 1e4, dtype)), np.ones((1, 3), dtype))
+        assert 0 <= best < 1e-6
+        logits = np.stack([Z_EXTREME, -Z_EXTREME, np.zeros_like(Z_EXTREME)]).astype(dtype)
+        A = softmax(logits.copy())
+        for k in range(3):
+            Y = np.zeros_like(A)
+            Y[k] = 1
+            loss = cross_entropy(A.copy(), Y)
+            assert np.isfinite(loss) and loss >= 0
+
+
+def test_losses_match_the_textbook_formula():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.05, 0.95, (1, 9))
+    y = rng.integers(0, 2, (1, 9)).astype(float)
+    expected = -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))
+    assert binary_cross_entropy(a.copy(), y) == pytest.approx(expected, rel=1e-12)
+    A = softmax(rng.normal(size=(4, 9)))
+    Y = np.eye(4)[:, rng.integers(0, 4, 9)]
+    assert cross_entropy(A.copy(), Y) == pytest.approx(-np.mean(np.log((A * Y).sum(0))), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_network_stable_for_huge_pre_activations(activation, n_out):
+    """Pre-activations of order 1e4 everywhere: forward, loss and backward stay finite, silently."""
+    rng = np.random.default_rng(0)
+    net = Network((2, 4, n_out), activation)
+    net.set_parameters(
+        [rng.choice([-1.0, 1.0], (4, 2)) * 3e3, rng.choice([-1.0, 1.0], (n_out, 4))],
+        [np.zeros(4), np.zeros(n_out)],
+    )
+    X = rng.choice([-1.0, 1.0], (2, 8)) * 1.5
+    Y = np.eye(n_out)[:, rng.integers(0, n_out, 8)] if n_out > 1 else np.ones((1, 8))
+    with strict_numpy():
+        A = net.forward(X)
+        assert np.all(np.isfinite(A))
+        loss = net.loss(A, Y)
+        assert np.isfinite(loss)
+        net.backward(Y, l2=0.1)
+        for l in (1, 2):
+            assert np.all(np.isfinite(net.dW[l])) and np.all(np.isfinite(net.db[l]))
+        assert np.all(np.isfinite(net.predict_proba(X)))
+
+
+def test_training_at_high_learning_rate_emits_no_warnings():
+    """Saturating but finite training must not spray RuntimeWarnings (pytest turns them into
+    errors anyway); divergence is reported by Diverged, not by warnings."""
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = NetClassifier(
+            hidden_layer_sizes=(8,), activation="tanh", learning_rate=50.0, epochs=30
+        ).fit(X, y)
+        assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+# ---------------------------------------------------------------- the train() function
+def test_train_function_and_evaluate():
+    X, y = make_moons(300, noise=0.2, random_state=1)
+    net = Network((2, 8, 1), "tanh").initialize("xavier", 0)
+    config = TrainingConfig(learning_rate=0.05, epochs=30, optimizer="adam", batch_size=32)
+    history = train(net, X.T, y, config, rng=0, validation=(X.T, y))
+    assert history.epoch == list(range(1, 31))
+    loss, accuracy = evaluate(net, X.T, y)
+    assert loss == pytest.approx(history.val_loss[-1]) and accuracy == history.val_accuracy[-1]
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert accuracy > 0.85
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("learning_rate", 0),
+        ("learning_rate", float("nan")),
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("optimizer", "lbfgs"),
+        ("l2", -1.0),
+        ("momentum", 1.0),
+        ("beta1", -0.1),
+        ("beta2", 1.0),
+        ("patience", 0),
+    ],
+)
+def test_training_config_names_the_bad_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainingConfig(**{field: value}).check()
+    net = Network((2, 3, 1)).initialize("xavier", 0)
+    before = net.W[1].copy()
+    with pytest.raises(ValueError, match=field):
+        train(
+            net,
+            np.zeros((2, 5)),
+            np.array([0, 1, 0, 1, 0]),
+            TrainingConfig(**{"epochs": 10**9, field: value}),
+        )
+    np.testing.assert_array_equal(net.W[1], before)
+
+
+def test_early_stopping_without_validation_data_is_refused():
+    net = Network((2, 3, 1)).initialize("xavier", 0)
+    with pytest.raises(ValueError, match="validation"):
+        train(net, np.zeros((2, 4)), np.array([0, 1, 0, 1]), TrainingConfig(early_stopping=True))
+
+
+# ---------------------------------------------------------------- weights on disk
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("hidden", "n_classes"), [((), 2), ((6, 4), 2), ((5,), 3)])
+def test_save_load_round_trip(tmp_path, hidden, n_classes, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = rng.integers(0, n_classes, 60)
+    clf = NetClassifier(
+        hidden_layer_sizes=hidden, activation="relu", epochs=5, dtype=dtype, learning_rate=0.5
+    ).fit(X, y)
+    net = clf.network_
+    path = tmp_path / "weights.npz"
+    save_weights(net, path)
+
+    with np.load(path, allow_pickle=False) as data:
+        L = net.L
+        assert {f"W{l}" for l in range(1, L + 1)} | {f"b{l}" for l in range(1, L + 1)} <= set(
+            data.files
+        )
+        assert not any(k in data.files for k in (f"W{L + 1}", f"b{L + 1}", "W0", "b0"))
+        sizes = net.sizes
+        for l in range(1, L + 1):
+            assert data[f"W{l}"].shape == (sizes[l], sizes[l - 1])  # the lecture's shapes
+            assert data[f"b{l}"].shape in {(sizes[l], 1), (sizes[l],)}
+            np.testing.assert_array_equal(data[f"W{l}"], net.W[l])
+            np.testing.assert_array_equal(np.ravel(data[f"b{l}"]), np.ravel(net.b[l]))
+            np.testing.assert_array_equal(data[f"W{l}"], clf.coefs_[l - 1].T)
+
+    loaded = load_weights(path)
+    assert loaded.sizes == net.sizes and loaded.activation == "relu"
+    assert loaded.dtype == np.dtype(dtype)
+    Xt = rng.normal(size=(4, 25)).astype(dtype)
+    np.testing.assert_array_equal(loaded.predict_proba(Xt), net.predict_proba(Xt))
+
+
+def test_load_refuses_pickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, W1=np.array([np.ones((2, 2)), "x"], dtype=object), b1=np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_weights(path)
