@@ -1,0 +1,326 @@
+"""The configuration: typed schemas for Hydra's ConfigStore, and the one check of its values.
+
+conf/*.yaml hold the values; the dataclasses here say which keys exist and their types, so Hydra
+itself rejects a misspelt key or a wrong type. validate() checks the values once, at the edge, and
+raises ConfigError naming the key, the value and what is allowed. The ValidateConfig callback runs it
+before a single run starts, and for a multirun over every job's config before the first job starts.
+
+A new config group is a dataclass here, one register() line, and a folder in conf/.
+"""
+
+import itertools
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from hydra.experimental.callback import Callback
+from omegaconf import MISSING, DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from src import data
+from src.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+
+
+# ---------------------------------------------------------------- schemas (values live in conf/)
+@dataclass
+class DatasetConfig:
+    """Every dataset: its name and the split (fractions of all rows)."""
+
+    name: str = MISSING
+    test_size: float = MISSING
+    val_size: float = MISSING
+
+
+@dataclass
+class NoisyConfig(DatasetConfig):
+    """moons, flower, xor, spiral: n_samples points with noise."""
+
+    n_samples: int = MISSING
+    noise: float = MISSING
+
+
+@dataclass
+class CirclesConfig(NoisyConfig):
+    factor: float = MISSING  # inner circle's radius relative to the outer one, in [0, 1)
+
+
+@dataclass
+class BlobsConfig(DatasetConfig):
+    n_samples: int = MISSING
+    n_features: int = MISSING
+    centers: int = MISSING
+    cluster_std: float = MISSING
+
+
+@dataclass
+class ClassificationConfig(DatasetConfig):
+    n_samples: int = MISSING
+    n_features: int = MISSING
+    n_informative: int = MISSING
+    n_redundant: int = MISSING
+    n_classes: int = MISSING
+    n_clusters_per_class: int = MISSING
+    class_sep: float = MISSING
+    flip_y: float = MISSING  # fraction of labels assigned at random
+
+
+@dataclass
+class GaussianQuantilesConfig(DatasetConfig):
+    n_samples: int = MISSING
+    n_features: int = MISSING
+    n_classes: int = MISSING
+
+
+@dataclass
+class OptimizerConfig:
+    """gd and sgd: θ ← θ − lr·dθ (batch_size decides full batch or mini-batches)."""
+
+    name: str = MISSING
+
+
+@dataclass
+class MomentumConfig(OptimizerConfig):
+    momentum: float = MISSING
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    beta1: float = MISSING
+    beta2: float = MISSING
+
+
+@dataclass
+class Config:
+    """The whole config: two groups and the short top-level keys people sweep."""
+
+    dataset: DatasetConfig = MISSING
+    optimizer: OptimizerConfig = MISSING
+    activation: str = MISSING
+    width: int = MISSING  # units per hidden layer
+    depth: int = MISSING  # number of hidden layers (0: logistic regression)
+    lr: float = MISSING
+    epochs: int = MISSING
+    batch_size: int | None = MISSING  # null: full batch
+    seed: int = MISSING  # data seed and init seed are both derived from it
+    init: str = MISSING
+    l2: float = MISSING
+
+
+SCHEMAS = {
+    # (group, name): schema; conf/<group>/<x>.yaml starts with
+    # `defaults: [/schema/<group>/<name>@_here_, _self_]`
+    ("schema/dataset", "noisy"): NoisyConfig,
+    ("schema/dataset", "circles"): CirclesConfig,
+    ("schema/dataset", "blobs"): BlobsConfig,
+    ("schema/dataset", "classification"): ClassificationConfig,
+    ("schema/dataset", "gaussian_quantiles"): GaussianQuantilesConfig,
+    ("schema/dataset", "table"): DatasetConfig,
+    ("schema/optimizer", "plain"): OptimizerConfig,
+    ("schema/optimizer", "momentum"): MomentumConfig,
+    ("schema/optimizer", "adam"): AdamConfig,
+    ("schema", "config"): Config,
+}
+
+
+def register():
+    """Put every schema into Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    for (group, name), node in SCHEMAS.items():
+        cs.store(group=group, name=name, node=node)
+
+
+register()
+
+
+# ---------------------------------------------------------------- validation
+class ConfigError(ValueError):
+    """A config value that is not allowed; str() is one line: key=value: what is allowed."""
+
+    def __init__(self, key, value, allowed):
+        super().__init__(f"{key}={value}: {allowed}")
+        self.key, self.value, self.allowed = key, value, allowed
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _require(ok, key, value, allowed):
+    if not ok:
+        raise ConfigError(key, value, f"must be {allowed}")
+
+
+def _int_at_least(cfg, key, low, prefix=""):
+    v = cfg[key]
+    _require(_is_int(v) and v >= low, prefix + key, v, f"an integer >= {low}")
+
+
+def _number_in(cfg, key, low, high, prefix="", open_low=False, closed_high=False):
+    v = cfg[key]
+    ok = _is_number(v) and (low < v if open_low else low <= v) and (v <= high if closed_high else v < high)
+    interval = f"{'(' if open_low else '['}{low}, {high}{']' if closed_high else ')'}"
+    _require(ok, prefix + key, v, f"a number in {interval}")
+
+
+def _one_of(key, value, allowed):
+    _require(value in allowed, key, value, f"one of {', '.join(sorted(allowed))}")
+
+
+def validate(cfg):
+    """Check every value of a composed config; raise ConfigError naming the first bad one."""
+    _one_of("activation", cfg.activation, ACTIVATIONS)
+    _int_at_least(cfg, "width", 1)
+    _int_at_least(cfg, "depth", 0)
+    _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a finite number > 0")
+    _int_at_least(cfg, "epochs", 1)
+    if cfg.batch_size is not None:
+        _int_at_least(cfg, "batch_size", 1)
+    _int_at_least(cfg, "seed", 0)
+    _one_of("init", cfg.init, INITIALIZERS)
+    _require(_is_number(cfg.l2) and cfg.l2 >= 0, "l2", cfg.l2, "a finite number >= 0")
+    validate_optimizer(cfg.optimizer)
+    validate_dataset(cfg.dataset)
+
+
+def validate_optimizer(opt):
+    """Check the optimizer group's values."""
+    _one_of("optimizer.name", opt.name, OPTIMIZERS)
+    for key in ("momentum", "beta1", "beta2"):
+        if key in opt:
+            _number_in(opt, key, 0, 1, prefix="optimizer.")
+
+
+def validate_dataset(ds):
+    """Check the dataset group's values, including that the split leaves every class in each part."""
+    p = "dataset."
+    _one_of(p + "name", ds.name, data.DATASETS)
+    _number_in(ds, "test_size", 0, 1, prefix=p, open_low=True)
+    _number_in(ds, "val_size", 0, 1, prefix=p, open_low=True)
+    _require(ds.test_size + ds.val_size < 1, p + "val_size", ds.val_size,
+             f"less than 1 - test_size = {1 - ds.test_size:g} (the training part must not be empty)")
+    if "noise" in ds:
+        _require(_is_number(ds.noise) and ds.noise >= 0, p + "noise", ds.noise,
+                 "a finite number >= 0")
+    if "factor" in ds:
+        _number_in(ds, "factor", 0, 1, prefix=p)
+    if "cluster_std" in ds:
+        _require(_is_number(ds.cluster_std) and ds.cluster_std > 0, p + "cluster_std",
+                 ds.cluster_std, "a finite number > 0")
+    if "class_sep" in ds:
+        _require(_is_number(ds.class_sep) and ds.class_sep > 0, p + "class_sep", ds.class_sep,
+                 "a finite number > 0")
+    if "flip_y" in ds:
+        _number_in(ds, "flip_y", 0, 1, prefix=p, closed_high=True)
+    for key in ("n_features", "n_informative", "n_clusters_per_class"):
+        if key in ds:
+            _int_at_least(ds, key, 1, prefix=p)
+    for key in ("centers", "n_classes"):
+        if key in ds:
+            _int_at_least(ds, key, 2, prefix=p)
+    if "n_redundant" in ds:
+        _int_at_least(ds, "n_redundant", 0, prefix=p)
+        _require(ds.n_informative + ds.n_redundant <= ds.n_features, p + "n_redundant",
+                 ds.n_redundant, f"at most n_features - n_informative = "
+                 f"{ds.n_features - ds.n_informative}")
+        _require(ds.n_classes * ds.n_clusters_per_class <= 2**ds.n_informative, p + "n_classes",
+                 ds.n_classes, f"at most 2**n_informative / n_clusters_per_class = "
+                 f"{2**ds.n_informative // ds.n_clusters_per_class}")
+    if "n_samples" in ds:
+        _int_at_least(ds, "n_samples", 1, prefix=p)
+        n_classes = data.n_classes_of(ds.name, ds)
+        needed = _smallest_splittable(n_classes, ds.test_size, ds.val_size)
+        _require(ds.n_samples >= needed, p + "n_samples", ds.n_samples,
+                 f"at least {needed} to split test_size={ds.test_size:g}, "
+                 f"val_size={ds.val_size:g} with all {n_classes} classes in every part")
+
+
+def _smallest_splittable(n_classes, test_size, val_size):
+    n = 1
+    while min(data.split_sizes(n, test_size, val_size)) < n_classes:
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- Hydra errors as one line
+def one_line(error):
+    """A Hydra, OmegaConf or ConfigError exception as one line of text (no traceback)."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        group, _, name = (error.missing_cfg_file or "").rpartition("/")
+        options = ", ".join(sorted(error.options))
+        return f"{group}={name}: must be one of {options}"
+    if isinstance(error, OverrideParseException):
+        return f"cannot parse the override {error.override!r}: {error.message.splitlines()[0]}"
+    lines = []
+    while error is not None:
+        for line in str(error).splitlines():
+            line = line.strip()
+            skip = ("full_key:", "object_type=", "reference_type=", "See https://", "Available")
+            if line and not line.startswith(skip) and line not in lines:
+                lines.append(line)
+        error = error.__cause__
+    return " ".join(lines)
+
+
+def reject(error, context=""):
+    """Exit the program with one line on stderr (status 1): no traceback, nothing run."""
+    sys.stderr.flush()
+    raise SystemExit(f"config error: {context}{one_line(error)}") from None
+
+
+# ---------------------------------------------------------------- check every job before any starts
+def _candidates(override):
+    """The values a sweep override can take, as override strings; intervals give both ends."""
+    key = override.get_key_element()
+    if not override.is_sweep_override():
+        return [f"{key}={override.get_value_element_as_str()}"]
+    sweep = override.value()
+    if isinstance(sweep, IntervalSweep):
+        values = [sweep.start, sweep.end]
+        return [f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}" for v in values]
+    return [f"{key}={v}" for v in override.sweep_string_iterator()]
+
+
+def sweep_jobs(config):
+    """Every job's overrides of the multirun with master config `config` (intervals: both ends)."""
+    params = config.hydra.sweeper.get("params") or {}
+    lines = [f"{k}={v}" for k, v in params.items()]
+    lines += list(config.hydra.overrides.task)
+    overrides = OverridesParser.create().parse_overrides(lines)
+    # later overrides of the same key win, as in Hydra's BasicSweeper.split_arguments
+    by_key = {o.get_key_element(): o for o in overrides}
+    return [list(job) for job in itertools.product(*(_candidates(o) for o in by_key.values()))]
+
+
+class ValidateConfig(Callback):
+    """Hydra callback: validate a run's config, or every config of a multirun, before any job."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            validate(config)
+        except ConfigError as error:
+            reject(error)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+
+        loader = GlobalHydra.instance().config_loader()
+        try:
+            jobs = sweep_jobs(config)
+        except (HydraException, OmegaConfBaseException) as error:
+            reject(error)
+        for job in jobs:
+            try:
+                validate(loader.load_sweep_config(config, job))
+            except (ConfigError, HydraException, OmegaConfBaseException) as error:
+                reject(error, context=f"in job [{' '.join(job)}]: " if len(jobs) > 1 else "")

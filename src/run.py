@@ -1,0 +1,162 @@
+"""`python -m src.run` trains one network with the config in conf/; `python -m src.run -m …` sweeps.
+
+Reads like the experiment: derive the seeds, load the data, build the network, train it with the
+validation set watched every epoch, measure train/val/test, print one line. train_job() does that for
+one composed config and returns the results; main() is the Hydra entry around it.
+"""
+
+import math
+import os
+import sys
+import time
+
+import hydra
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from sklearn.metrics import f1_score
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from src import data
+from src.config import ConfigError, one_line, validate
+from src.nn import Diverged, NetClassifier, evaluate
+
+
+class Classifier(NetClassifier):
+    """NetClassifier that also hands Adam's beta1 and beta2 to training.
+
+    Stop-gap until NetClassifier takes beta1/beta2 itself; set them as attributes after construction.
+    """
+
+    beta1, beta2 = 0.9, 0.999
+
+    def _check_params(self):
+        hidden, config, dtype = super()._check_params()
+        config.beta1, config.beta2 = self.beta1, self.beta2
+        return hidden, config.check(), dtype
+
+
+def derive_seeds(seed):
+    """(data_seed, init_seed): two independent streams derived from one integer seed."""
+    data_stream, init_stream = np.random.SeedSequence(seed).spawn(2)
+    return int(data_stream.generate_state(1)[0]), int(init_stream.generate_state(1)[0])
+
+
+def load_data(cfg, data_seed):
+    """The dataset cfg.dataset describes, split and standardised (a src.data.Dataset)."""
+    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    return data.load(params.pop("name"), seed=data_seed, **params)
+
+
+def build_network(cfg, init_seed):
+    """An unfitted classifier with the architecture and training settings of cfg."""
+    model = Classifier(
+        hidden_layer_sizes=(cfg.width,) * cfg.depth,
+        activation=cfg.activation,
+        learning_rate=cfg.lr,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        optimizer=cfg.optimizer.name,
+        init=cfg.init,
+        l2=cfg.l2,
+        momentum=cfg.optimizer.get("momentum", 0.9),
+        seed=init_seed,
+    )
+    model.beta1 = cfg.optimizer.get("beta1", 0.9)
+    model.beta2 = cfg.optimizer.get("beta2", 0.999)
+    return model
+
+
+def measure(model, X, y):
+    """(loss, accuracy) of a fitted model on X (m, n_features), y (m,)."""
+    labels = np.searchsorted(model.classes_, y)
+    return evaluate(model.network_, X.T.astype(model.network_.dtype), labels)
+
+
+def train_job(cfg, callback=None, progress=False):
+    """Train and measure the network one composed config describes; returns a dict of results.
+
+    callback(epoch, record, network) is passed to NetClassifier.fit (called after every epoch).
+    progress: show an epoch progress bar (tqdm, only once the run has lasted a second).
+    A diverging run does not raise: the result says diverged=True and at which epoch.
+    BLAS is limited to one thread, so results do not depend on the launcher or the machine's load.
+    """
+    validate(cfg)
+    data_seed, init_seed = derive_seeds(cfg.seed)
+    dataset = load_data(cfg, data_seed)
+    model = build_network(cfg, init_seed)
+
+    bar = tqdm(total=cfg.epochs, unit="epoch", delay=1.0, leave=False, disable=not progress)
+
+    def each_epoch(epoch, record, network):
+        bar.update()
+        if callback is not None:
+            callback(epoch, record, network)
+
+    result = {"data": dataset, "model": model, "data_seed": data_seed, "init_seed": init_seed,
+              "diverged": False, "diverged_epoch": None}
+    start = time.perf_counter()
+    with threadpool_limits(limits=1), bar:
+        try:
+            model.fit(
+                dataset.X_train, dataset.y_train,
+                validation_data=(dataset.X_val, dataset.y_val),
+                callback=each_epoch if (progress or callback is not None) else None,
+            )
+            history = model.history_
+        except Diverged as error:
+            history = error.history
+            result.update(diverged=True, diverged_epoch=error.epoch)
+        result["train_time_s"] = time.perf_counter() - start
+        result["history"] = history
+        result["epochs_run"] = len(history.epoch)
+        if result["diverged"]:
+            result.update({f"{part}_{metric}": math.nan for part in ("train", "val", "test")
+                           for metric in ("loss", "accuracy")}, test_f1=math.nan)
+            return result
+        for part in ("train", "val", "test"):
+            X, y = getattr(dataset, f"X_{part}"), getattr(dataset, f"y_{part}")
+            result[f"{part}_loss"], result[f"{part}_accuracy"] = measure(model, X, y)
+        result["test_f1"] = f1_score(dataset.y_test, model.predict(dataset.X_test), average="macro")
+    return result
+
+
+def summary(result, job=None, overrides=()):
+    """The one line a job prints when it ends."""
+    head = (f"#{job} " if job is not None else "") + (" ".join(overrides) or "(defaults)")
+    if result["diverged"]:
+        tail = f"DIVERGED at epoch {result['diverged_epoch']}"
+    else:
+        tail = "  ".join(f"{part} {result[f'{part}_accuracy']:.3f}" for part in ("train", "val", "test"))
+    return f"{head}: {tail}  ({result['train_time_s']:.2f} s)"
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg):
+    """Hydra entry: train one network, print one line; returns the validation accuracy (or NaN)."""
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    result = train_job(cfg, progress=not multirun and sys.stderr.isatty())
+    job = hydra_cfg.job.num if multirun else None
+    overrides = [o for o in hydra_cfg.overrides.task if not o.startswith("+experiment=")]
+    print(summary(result, job, overrides), flush=True)
+    return result["val_accuracy"]
+
+
+def cli():
+    """Run main(); a config Hydra or validate() rejects ends as one line on stderr, status 1."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":  # the user asked for full tracebacks
+        return main()
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    try:
+        return main()
+    except (ConfigError, HydraException, OmegaConfBaseException) as error:
+        raise SystemExit(f"config error: {one_line(error)}") from None
+
+
+if __name__ == "__main__":
+    cli()
