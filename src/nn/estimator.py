@@ -77,6 +77,9 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {self.init!r}")
+        patience = self.n_iter_no_change
+        if isinstance(patience, bool) or not isinstance(patience, int | np.integer) or patience < 1:
+            raise ValueError(f"n_iter_no_change must be an integer >= 1, got {patience!r}")
         if not (isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1):
             raise ValueError(
                 f"validation_fraction must be a float in (0, 1), got {self.validation_fraction!r}"
@@ -96,13 +99,15 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         callback(epoch, record, network) is called after every epoch.
         """
         hidden, config, dtype = self._check_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not self._warm())
+        warm = self._warm() and hasattr(self, "n_features_in_")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not warm)
         X = X.astype(dtype, copy=False)
         check_classification_targets(y)
         classes, labels = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(f"y must hold at least 2 classes, got {classes.shape[0]} class")
-        if self._warm() and not np.array_equal(classes, self.classes_):
+        previous = getattr(self, "classes_", None)
+        if self._warm() and previous is not None and not np.array_equal(classes, previous):
             raise ValueError(f"warm_start: y's classes {classes} differ from {self.classes_}")
         self.classes_ = classes
 
@@ -111,6 +116,10 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = validate_data(self, X_val, reset=False, dtype=[np.float64, np.float32])
+            y_val = np.asarray(y_val)
+            unknown = np.setdiff1d(y_val, classes)
+            if unknown.size:
+                raise ValueError(f"validation_data: labels {unknown} are not among y's classes")
             validation = (X_val.astype(dtype).T, np.searchsorted(classes, y_val))
         elif config.early_stopping:
             X, X_val, labels, labels_val = train_test_split(
@@ -158,4 +167,5 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted class labels. (m, n_features) -> (m,)"""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]

@@ -185,6 +185,10 @@ def train(net, X, labels, config, rng=None, validation=None, callback=None):
                     if waited >= config.patience:
                         history.stopped_early = True
                         break
+        if validation is None or not history.val_loss:  # the last step is checked here
+            final_loss = evaluate(net, X, labels)[0]
+            if not math.isfinite(final_loss):
+                raise Diverged(epoch, history, final_loss)
     if config.early_stopping and best_params is not None:
         for p, best in zip(net.parameters(), best_params):
             p[...] = best
