@@ -2,13 +2,15 @@
 
 Reads like the experiment: derive the seeds, load the data, build the network, train it with the
 validation set watched every epoch, measure train/val/test, print one line. train_job() does that for
-one composed config and returns the results; main() is the Hydra entry around it.
+one composed config and returns the results; main() is the Hydra entry around it, and also leaves
+results.yaml and weights.npz in the job's Hydra output folder (outputs/… or multirun/…/<job>/).
 """
 
 import math
 import os
 import sys
 import time
+from pathlib import Path
 
 import hydra
 import numpy as np
@@ -23,7 +25,7 @@ from tqdm import tqdm
 
 from src import data
 from src.config import ConfigError, one_line, validate
-from src.nn import Diverged, NetClassifier, evaluate
+from src.nn import Diverged, NetClassifier, evaluate, save_weights
 
 
 class Classifier(NetClassifier):
@@ -144,7 +146,16 @@ def main(cfg):
     job = hydra_cfg.job.num if multirun else None
     overrides = [o for o in hydra_cfg.overrides.task if not o.startswith("+experiment=")]
     print(summary(result, job, overrides), flush=True)
+    save_results(result, Path(hydra_cfg.runtime.output_dir))
     return result["val_accuracy"]
+
+
+def save_results(result, folder):
+    """Write the job's scalar results (results.yaml) and, unless diverged, weights.npz to folder."""
+    scalars = {k: v for k, v in result.items() if isinstance(v, bool | int | float | type(None))}
+    OmegaConf.save(OmegaConf.create(scalars), folder / "results.yaml")
+    if not result["diverged"]:
+        save_weights(result["model"].network_, folder / "weights.npz")
 
 
 def cli():
