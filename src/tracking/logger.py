@@ -92,7 +92,8 @@ class RunLogger:
 
     log_epoch(epoch, record, network) fits NetClassifier's per-epoch callback. On leaving, pending
     metrics and staged files are written and the run ends FINISHED; if the block raised, FAILED
-    with the error as a tag (the exception propagates); after diverged(), FAILED with diverged=true.
+    (KILLED on Ctrl-C) with the error as a tag, and the exception propagates; after diverged(),
+    FAILED with diverged=true.
     """
 
     def __init__(self, tracking_uri, experiment, *, run_name=None, params=None, tags=None,
@@ -107,7 +108,7 @@ class RunLogger:
         self.run_id = None
         self.status = None
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
-        self._pending, self._last_flush, self._failure = [], 0.0, None
+        self._pending, self._last_flush, self._failure, self._unlogged = [], 0.0, None, None
         self._staging = None
 
     # --------------------------------------------------------------- lifecycle
@@ -133,7 +134,7 @@ class RunLogger:
     def __exit__(self, exc_type, exc, tb):
         t0 = time.perf_counter()
         try:
-            self.flush()
+            self.flush(closing=True)
             if any(Path(self._staging.name).iterdir()):
                 self.client.log_artifacts(self.run_id, self._staging.name)
         finally:
@@ -151,9 +152,13 @@ class RunLogger:
 
     # --------------------------------------------------------------- metrics
     def log_epoch(self, epoch, record, network=None):
-        """Buffer this epoch's figures if it is every log_every-th, the first or the last one."""
-        if epoch % self.log_every == 0 or epoch == 1 or epoch == self.epochs:
+        """Buffer this epoch's figures if it is the first or every log_every-th; the last epoch
+        seen is always written when the run closes (end of training, early stop or divergence)."""
+        if epoch % self.log_every == 0 or epoch == 1:
             self._buffer(record, epoch)
+            self._unlogged = None
+        else:
+            self._unlogged = (epoch, record)
 
     def log_metrics(self, metrics, step=0):
         """Buffer a dict of metrics at a step (written at the next flush)."""
@@ -167,22 +172,20 @@ class RunLogger:
             self.flush()
         self.tracking_seconds += time.perf_counter() - t0
 
-    def flush(self):
+    def flush(self, closing=False):
         """Write the buffered metrics now, in batches of at most 1000."""
+        if closing and self._unlogged is not None:
+            epoch, record = self._unlogged
+            self._unlogged = None
+            self.log_metrics(record, epoch)
         pending, self._pending = self._pending, []
         for i in range(0, len(pending), 1000):
             self.client.log_batch(self.run_id, metrics=pending[i : i + 1000], synchronous=True)
         self._last_flush = time.monotonic()
 
-    def diverged(self, epoch, history=None):
-        """Record a non-finite loss at `epoch` (with the finite part of the curve); the run FAILS."""
-        if history:
-            steps = history.get("epoch", range(1, len(history.get("train_loss", ())) + 1))
-            for i, step in enumerate(steps):
-                record = {k: history[k][i] for k in EPOCH_METRICS
-                          if k in history and i < len(history[k]) and math.isfinite(history[k][i])}
-                if step % self.log_every == 0 or step == 1 or step == epoch:
-                    self._buffer(record, step)
+    def diverged(self, epoch):
+        """Record a non-finite loss at `epoch`: the run ends FAILED with diverged=true, its curve
+        kept up to the last finite epoch."""
         self.set_tags({"diverged": "true", "diverged_epoch": str(epoch)})
         self._failure = f"diverged at epoch {epoch}"
 
@@ -215,16 +218,16 @@ class RunLogger:
         figure.savefig(self._staged(name), dpi=dpi)
         self.tracking_seconds += time.perf_counter() - t0
 
-    def log_dataset(self, name, features, targets, context, source=None):
-        """Log a dataset input (name, generator and its parameters as the source, digest)."""
+    def log_dataset(self, name, parts, source=None):
+        """Log a dataset's parts as run inputs: parts maps a context ('training', …) to (X, y);
+        source describes the generator and its parameters; MLflow adds each part's digest."""
         from mlflow.data.code_dataset_source import CodeDatasetSource
 
         t0 = time.perf_counter()
-        dataset = mlflow.data.from_numpy(
-            features, targets=targets, name=name,
-            source=CodeDatasetSource({k: str(v) for k, v in (source or {}).items()}),
-        )
-        mlflow.log_input(dataset, context=context)
+        origin = CodeDatasetSource({k: str(v) for k, v in (source or {}).items()})
+        datasets = [mlflow.data.from_numpy(X, targets=y, name=name, source=origin)
+                    for X, y in parts.values()]
+        mlflow.log_inputs(datasets=datasets, contexts=list(parts), tags_list=[None] * len(parts))
         self.tracking_seconds += time.perf_counter() - t0
 
     def log_model(self, log):

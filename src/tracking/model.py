@@ -13,7 +13,8 @@ from mlflow.models import infer_signature
 
 
 class NetworkModel(mlflow.pyfunc.PythonModel):
-    """Standardises the features as in training, runs the network forward, returns class labels."""
+    """Standardises the features as in training (when the scaler was given), runs the network
+    forward, returns class labels."""
 
     def load_context(self, context):
         """Read the weights and the preprocessing arrays logged beside the model."""
@@ -21,7 +22,9 @@ class NetworkModel(mlflow.pyfunc.PythonModel):
 
         self.network = load_weights(context.artifacts["weights"])
         with np.load(context.artifacts["preprocessing"], allow_pickle=False) as data:
-            self.mean, self.scale, self.classes = data["mean"], data["scale"], data["classes"]
+            self.classes = data["classes"]
+            self.mean = data["mean"] if "mean" in data.files else 0.0
+            self.scale = data["scale"] if "scale" in data.files else 1.0
 
     def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
         """(m, n_features) raw features -> (m,) class labels."""
@@ -57,7 +60,9 @@ def log_network_model(weights_path, preprocessing_path, input_example, name="mod
     )
 
 
-def save_preprocessing(path, mean, scale, classes):
-    """Write the standardisation (mean, scale) and the class labels the model needs to an .npz."""
-    np.savez(path, mean=np.asarray(mean, dtype=np.float64), scale=np.asarray(scale, dtype=np.float64),
-             classes=np.asarray(classes))
+def save_preprocessing(path, classes, mean=None, scale=None):
+    """Write the class labels and, if given, the standardisation (mean, scale) to an .npz."""
+    arrays = {"classes": np.asarray(classes)}
+    if mean is not None:
+        arrays.update(mean=np.asarray(mean, dtype=np.float64), scale=np.asarray(scale, dtype=np.float64))
+    np.savez(path, **arrays)
