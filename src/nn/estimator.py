@@ -21,7 +21,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
 
     hidden_layer_sizes: widths of the hidden layers, () for logistic regression (a single neuron).
     batch_size=None trains on the whole training set each step (the lecture's gradient descent).
-    optimizer: "gd"/"sgd" (plain steps), "momentum" or "adam". seed fixes initialisation and shuffling.
+    optimizer: "gd"/"sgd" (plain steps), "momentum" (uses momentum) or "adam" (uses beta1, beta2).
+    seed fixes initialisation, shuffling and the early-stopping split.
     """
 
     def __init__(
@@ -35,6 +36,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         init="xavier",
         l2=0.0,
         momentum=0.9,
+        beta1=0.9,
+        beta2=0.999,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -51,6 +54,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         self.init = init
         self.l2 = l2
         self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -87,6 +92,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         config = TrainingConfig(
             learning_rate=self.learning_rate, epochs=self.epochs, batch_size=self.batch_size,
             optimizer=self.optimizer, l2=self.l2, momentum=self.momentum,
+            beta1=self.beta1, beta2=self.beta2,
             early_stopping=bool(self.early_stopping), patience=self.n_iter_no_change,
         ).check()
         return tuple(int(n) for n in hidden), config, check_dtype(self.dtype)
