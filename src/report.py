@@ -167,8 +167,8 @@ def results_tables(study):
             "val accuracy (mean ± std)": lambda r: f"{fmt(r['val_mean'])} ± {fmt(r['val_std'])}",
             "test accuracy (mean ± std)": lambda r: f"{fmt(r['test_mean'])} ± {fmt(r['test_std'])}",
             "n": lambda r: f"{r['n']}" + (f" of {r['n_runs']}" if r["n"] != r["n_runs"] else ""),
-            "epochs (mean)": lambda r: fmt(r["epochs"], 0),
-            "time s (mean)": lambda r: fmt(r["time_s"], 2),
+            "epochs (mean)": lambda r: fmt(r["epochs_mean"], 0),
+            "time s (mean)": lambda r: fmt(r["time_mean"], 2),
         })
         parts.append("### Configurations, aggregated over seeds\n\n"
                      "n counts the finished runs (of all runs when some diverged or failed); std is "

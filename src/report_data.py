@@ -209,7 +209,7 @@ def aggregate_seeds(runs, keys):
         val_mean=("val_accuracy", "mean"), val_std=("val_accuracy", "std"),
         test_mean=("test_accuracy", "mean"), test_std=("test_accuracy", "std"),
         n=("_ok", "sum"), n_runs=("run_id", "count"),
-        epochs=("epochs_run", "mean"), time_s=("train_time_s", "mean"),
+        epochs_mean=("epochs_run", "mean"), time_mean=("train_time_s", "mean"),
     ).reset_index()
     if not group:
         table = table.drop(columns="_one")
