@@ -1,0 +1,1 @@
+"""Speed benchmarks of the network against its peers; run with ``python -m benchmarks.nn``."""

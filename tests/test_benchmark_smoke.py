@@ -1,0 +1,40 @@
+"""Smoke test of the speed benchmark: it runs, prints its tables, writes its JSON (no timing)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_quick_run_writes_table_and_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.nn", "--quick", "--workloads", "W1", "--repeats", "1",
+         "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for heading in ("Seconds per epoch", "Achieved GFLOP/s", "Targets", "matmul peak float64"):
+        assert heading in result.stdout
+
+    report = json.loads(out.read_text())
+    assert set(report) >= {"environment", "matmul_peak_gflops", "workloads", "targets"}
+    assert report["environment"]["threadpools"]
+    for dtype in ("float64", "float32"):
+        assert report["matmul_peak_gflops"][dtype]["best"] > 0
+
+    w1 = report["workloads"]["W1"]
+    seconds = w1["seconds_per_epoch"]
+    assert set(seconds) == {"ours_f64", "ours_f32", "sklearn", "torch_f32", "torch_f64"}
+    torch_installed = report["environment"]["torch"] is not None
+    for name, s in seconds.items():
+        if name.startswith("torch") and not torch_installed:
+            assert s is None
+        else:
+            assert s > 0
+            assert w1["gflops"][name] > 0
+    assert w1["ratios"]["ours/sklearn"] > 0
+    assert w1["flop_per_epoch"] == 6 * (2 * 16 + 16 * 1) * 1000
+    assert {t["result"] for t in report["targets"]} <= {"PASS", "MISS", "SKIP"}
