@@ -11,7 +11,7 @@ A new config group is a dataclass here, one register() line, and a folder in con
 import itertools
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -95,6 +95,14 @@ class AdamConfig(OptimizerConfig):
 
 
 @dataclass
+class MlflowConfig:
+    """Where runs are tracked (see src/tracking)."""
+
+    tracking_uri: str | None = None  # null: $MLFLOW_TRACKING_URI, else the project's mlruns/
+    experiment: str | None = None  # null: the study's name (+experiment=…), else "netlab"
+
+
+@dataclass
 class Config:
     """The whole config: two groups and the short top-level keys people sweep."""
 
@@ -109,6 +117,8 @@ class Config:
     seed: int = MISSING  # data seed and init seed are both derived from it
     init: str = MISSING
     l2: float = MISSING
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    log_every: int | None = None  # log curves every n-th epoch; null: at most ~200 points
 
 
 SCHEMAS = {
@@ -187,6 +197,8 @@ def validate(cfg):
     _int_at_least(cfg, "seed", 0)
     _one_of("init", cfg.init, INITIALIZERS)
     _require(_is_number(cfg.l2) and cfg.l2 >= 0, "l2", cfg.l2, "a finite number >= 0")
+    if cfg.get("log_every") is not None:
+        _int_at_least(cfg, "log_every", 1)
     validate_optimizer(cfg.optimizer)
     validate_dataset(cfg.dataset)
 

@@ -2,8 +2,10 @@
 
 Reads like the experiment: derive the seeds, load the data, build the network, train it with the
 validation set watched every epoch, measure train/val/test, print one line. train_job() does that for
-one composed config and returns the results; main() is the Hydra entry around it, and also leaves
-results.yaml and weights.npz in the job's Hydra output folder (outputs/… or multirun/…/<job>/).
+one composed config and returns the results; tracked_job() runs it inside an MLflow run and records
+what it produced (record()); main() is the Hydra entry around it: it skips a config that already has
+a FINISHED run (unless +force=true), and also leaves results.yaml and weights.npz in the job's Hydra
+output folder (outputs/… or multirun/…/<job>/).
 """
 
 import math
@@ -23,7 +25,7 @@ from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from src import data
+from src import data, plots, tracking
 from src.config import ConfigError, one_line, validate
 from src.nn import Diverged, NetClassifier, evaluate, save_weights
 
@@ -137,14 +139,84 @@ def summary(result, job=None, overrides=()):
     return f"{head}: {tail}  ({result['train_time_s']:.2f} s)"
 
 
+def record(run, cfg, result):
+    """Log what a job produced into its run: results, config, data, weights, plots and the model."""
+    dataset, model = result["data"], result["model"]
+    run.add_text("config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    run.log_dataset(dataset.name, {"training": (dataset.X_train, dataset.y_train),
+                                   "validation": (dataset.X_val, dataset.y_val),
+                                   "test": (dataset.X_test, dataset.y_test)}, dataset.params)
+    history = {key: getattr(result["history"], key) for key in ("epoch", *tracking.EPOCH_METRICS)}
+    run.add_figure("plots/learning_curves.png", plots.learning_curves(history, run.run_name))
+    finals = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
+    run.log_metrics({k: result[k] for k in finals if not math.isnan(result[k])}, result["epochs_run"])
+    if result["diverged"]:
+        run.diverged(result["diverged_epoch"])
+        return
+    run.add_file("weights.npz", lambda path: save_weights(model.network_, path))
+    if dataset.is_2d:
+        X = np.vstack([dataset.X_train, dataset.X_val, dataset.X_test])
+        y = np.concatenate([dataset.y_train, dataset.y_val, dataset.y_test])
+        figure = plots.decision_boundary(model.predict, X, y, run.run_name)
+        run.add_figure("plots/decision_boundary.png", figure)
+    else:
+        figure = plots.confusion_matrix(dataset.y_test, model.predict(dataset.X_test), run.run_name)
+        run.add_figure("plots/confusion_matrix.png", figure)
+    run.log_model("weights.npz", model.classes_, dataset.X_test[:5])
+
+
+def tracked_job(cfg, run_name, tags=None, progress=False):
+    """train_job() inside an MLflow run of cfg.mlflow's store and experiment; returns the results."""
+    params = OmegaConf.to_container(cfg, resolve=True)
+    params.pop("mlflow")
+    tags = {"config_hash": config_hash(cfg), "seed": cfg.seed, **(tags or {})}
+    with tracking.RunLogger(tracking.resolve_uri(cfg.mlflow.tracking_uri), experiment(cfg),
+                            run_name=run_name, params=params, tags=tags, epochs=cfg.epochs,
+                            log_every=cfg.log_every) as run:
+        result = train_job(cfg, callback=run.log_epoch, progress=progress)
+        record(run, cfg, result)
+    return result
+
+
+def config_hash(cfg):
+    """What identifies a job's results: the resolved config without where and how it is logged."""
+    return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True),
+                                exclude=("mlflow", "log_every", "force"))
+
+
+def experiment(cfg):
+    """The MLflow experiment: mlflow.experiment, else the study's name, else "netlab"."""
+    study = HydraConfig.get().runtime.choices.get("experiment") if HydraConfig.initialized() else None
+    return tracking.experiment_name(cfg.mlflow.experiment, study)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
-    """Hydra entry: train one network, print one line; returns the validation accuracy (or NaN)."""
+    """Hydra entry: train one network, print one line; returns the validation accuracy (or NaN).
+
+    A config whose run already FINISHED in the experiment is not trained again (+force=true does).
+    In a multirun a job that raises ends its run FAILED and the sweep goes on.
+    """
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    result = train_job(cfg, progress=not multirun and sys.stderr.isatty())
     job = hydra_cfg.job.num if multirun else None
     overrides = [o for o in hydra_cfg.overrides.task if not o.startswith("+experiment=")]
+    head = (f"#{job} " if job is not None else "") + (" ".join(overrides) or "(defaults)")
+    done = None if cfg.get("force") else tracking.finished_run(
+        tracking.resolve_uri(cfg.mlflow.tracking_uri), experiment(cfg), config_hash(cfg))
+    if done is not None:
+        print(f"{head}: already FINISHED as run {done.info.run_id}, skipped (+force=true reruns)")
+        return done.data.metrics.get("val_accuracy", math.nan)
+    tags = {"overrides": " ".join(hydra_cfg.overrides.task), "job_num": job}
+    name = " ".join(o for o in overrides if not o.lstrip("+").startswith(("mlflow.", "force=")))
+    try:
+        result = tracked_job(cfg, name or "defaults", tags,
+                             progress=not multirun and sys.stderr.isatty())
+    except Exception as error:
+        if not multirun:
+            raise
+        print(f"{head}: FAILED {type(error).__name__}: {error}", flush=True)
+        return math.nan
     print(summary(result, job, overrides), flush=True)
     save_results(result, Path(hydra_cfg.runtime.output_dir))
     return result["val_accuracy"]

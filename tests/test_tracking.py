@@ -75,27 +75,16 @@ def train_and_log(uri, experiment=EXPERIMENT, seed=0, epochs=300, lr=0.5, width=
             run.log_metrics({"test_accuracy": clf.score(*data["test"]),
                              "epochs_run": len(clf.history_.epoch)})
             run.add_file("weights.npz", lambda p: save_weights(clf.network_, p))
-            run.add_file("preprocessing.npz", lambda p: tracking.save_preprocessing(
-                p, clf.classes_, data["mean"], data["scale"]))
             history = {k: getattr(clf.history_, k) for k in ("epoch", *tracking.EPOCH_METRICS)}
             run.add_figure("plots/learning_curves.png", plots.learning_curves(history))
             run.add_figure("plots/decision_boundary.png", plots.decision_boundary(
                 lambda Z: clf.predict((Z - data["mean"]) / data["scale"]), data["X"], data["y"]))
             if with_model:
-                staged = Path(run._staging.name)
-                run.log_model(lambda: tracking.log_network_model(
-                    staged / "weights.npz", staged / "preprocessing.npz", data["raw_test"][:5]))
+                run.log_model("weights.npz", clf.classes_, data["raw_test"][:5], data["mean"],
+                              data["scale"])
     except RuntimeError:
         pass
     return logger, clf
-
-
-@pytest.fixture(scope="session")
-def empty_store(tmp_path_factory):
-    """A new SQLite store, created (schema migrated) once for the session: seconds each time."""
-    path = tmp_path_factory.mktemp("template") / "mlflow.db"
-    tracking.open_store(f"sqlite:///{path}")
-    return path
 
 
 @pytest.fixture

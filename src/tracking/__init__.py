@@ -16,6 +16,7 @@ from .logger import (  # noqa: E402
     RunLogger,
     config_hash,
     default_log_every,
+    experiment_name,
     flatten,
 )
 from .model import log_network_model, save_preprocessing  # noqa: E402
@@ -40,7 +41,7 @@ def finished_run(tracking_uri, experiment, chash):
 
 __all__ = [
     "EPOCH_METRICS", "PARENT_ENV", "RunLogger", "TrackingUnavailable", "check_reachable",
-    "config_hash", "default_log_every", "default_uri", "find_finished", "finished_run", "flatten",
+    "config_hash", "default_log_every", "default_uri", "experiment_name", "find_finished", "finished_run", "flatten",
     "get_or_create_experiment", "log_network_model", "mark_stale_runs_killed", "open_store",
     "resolve_uri", "save_preprocessing",
 ]

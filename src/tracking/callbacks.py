@@ -15,7 +15,14 @@ from hydra.experimental.callback import Callback
 from mlflow.entities import Metric, RunStatus, RunTag
 from omegaconf import OmegaConf
 
-from .logger import COMMAND_ENV, PARENT_ENV, command_line, config_hash, environment_tags
+from .logger import (
+    COMMAND_ENV,
+    PARENT_ENV,
+    command_line,
+    config_hash,
+    environment_tags,
+    experiment_name,
+)
 from .store import (
     TrackingUnavailable,
     get_or_create_experiment,
@@ -38,10 +45,16 @@ def _exit_on_error(method):
     return wrapper
 
 
+def experiment_of(config):
+    """The experiment of a config composed with its hydra node (mlflow.experiment or the study)."""
+    study = OmegaConf.select(config, "hydra.runtime.choices.experiment", default=None)
+    return experiment_name(config.mlflow.get("experiment"), study)
+
+
 def prepare(config):
     """Open (create/upgrade) the store of config.mlflow, mark stale runs KILLED: (client, exp id)."""
     client = open_store(resolve_uri(config.mlflow.get("tracking_uri")))
-    experiment_id = get_or_create_experiment(client, config.mlflow.experiment)
+    experiment_id = get_or_create_experiment(client, experiment_of(config))
     stale = mark_stale_runs_killed(client, experiment_id)
     if stale:
         print(f"tracking: marked {len(stale)} run(s) left RUNNING by a dead process as KILLED",
@@ -73,7 +86,7 @@ class MlflowCallback(Callback):
         overrides = sweep_overrides(config)
         params = OmegaConf.to_container(config.hydra.sweeper, resolve=True).get("params") or {}
         sweep_hash = config_hash({"overrides": sorted(overrides), "params": params})
-        name = " ".join([config.mlflow.experiment,
+        name = " ".join([experiment_of(config),
                          *(o for o in overrides if not o.startswith("+experiment="))])
         tags = {**environment_tags(), **process_tags(), "command": command_line(),
                 "netlab.role": "sweep", "sweep_hash": sweep_hash, "overrides": " ".join(overrides)}

@@ -23,6 +23,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 
+from .model import log_network_model, save_preprocessing
 from .store import PROJECT_ROOT, get_or_create_experiment, process_tags
 
 MAX_POINTS = 200  # per curve, by default
@@ -75,6 +76,11 @@ def environment_tags():
     except (OSError, subprocess.SubprocessError):
         tags.update(git_commit="unknown", git_dirty="unknown")
     return tags
+
+
+def experiment_name(explicit=None, study=None):
+    """The experiment runs go to: the one asked for, else the study's name, else "netlab"."""
+    return explicit or study or "netlab"
 
 
 def command_line():
@@ -141,13 +147,14 @@ class RunLogger:
             self._staging.cleanup()
             if exc is not None:
                 status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-                error = f"{type(exc).__name__}: {exc}"
-                self.client.set_tag(self.run_id, "error", _short(error, 5000))
+                self.client.set_tag(self.run_id, "error", _short(f"{type(exc).__name__}: {exc}", 5000))
             else:
                 status = "FAILED" if self._failure else "FINISHED"
+            self.tracking_seconds += time.perf_counter() - t0
+            self.client.log_metric(self.run_id, "tracking_time_s", self.tracking_seconds,
+                                   step=0, synchronous=True)
             mlflow.end_run(status)
             self.status = status
-            self.tracking_seconds += time.perf_counter() - t0
         return False
 
     # --------------------------------------------------------------- metrics
@@ -230,9 +237,12 @@ class RunLogger:
         mlflow.log_inputs(datasets=datasets, contexts=list(parts), tags_list=[None] * len(parts))
         self.tracking_seconds += time.perf_counter() - t0
 
-    def log_model(self, log):
-        """Call log(), which logs an MLflow model into this (active) run, and time it."""
+    def log_model(self, weights, classes, input_example, mean=None, scale=None):
+        """Log the staged weights file (e.g. 'weights.npz') as the pyfunc model named 'model'."""
         t0 = time.perf_counter()
-        result = log()
+        with tempfile.TemporaryDirectory(prefix="netlab-model-") as folder:
+            preprocessing = Path(folder) / "preprocessing.npz"
+            save_preprocessing(preprocessing, classes, mean, scale)
+            info = log_network_model(self._staged(weights), preprocessing, input_example)
         self.tracking_seconds += time.perf_counter() - t0
-        return result
+        return info

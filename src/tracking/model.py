@@ -4,6 +4,7 @@ Logged as a model from code (network_pyfunc.py, no pickle) with the weights and 
 as its artifacts; loading it needs this project importable (`pip install -e .`, as `make` does).
 """
 
+import logging
 from importlib import metadata
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def log_network_model(weights_path, preprocessing_path, input_example, name="mod
 
     Returns MLflow's ModelInfo; the model loads back with mlflow.pyfunc.load_model(model_uri).
     """
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)  # an INFO line per model
     probe = NetworkModel()
     context = mlflow.pyfunc.PythonModelContext(
         artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
