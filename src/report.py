@@ -47,6 +47,13 @@ def overrides(row, keys):
     return " ".join(f"{k}={report_figures.label(row[k])}" for k in keys) or "(the one config)"
 
 
+def short_overrides(row, keys):
+    """A configuration for a small panel title: dataset name bare, other keys by their last part."""
+    parts = [report_figures.label(row[k]) if k == DATASET
+             else f"{k.rsplit('.', 1)[-1]}={report_figures.label(row[k])}" for k in keys]
+    return " ".join(parts) or "(the one config)"
+
+
 def question(experiment):
     """The study's question, from the comment at the top of experiments/<study>.yaml (or None)."""
     path = PROJECT_ROOT / "experiments" / f"{experiment}.yaml"
@@ -92,8 +99,9 @@ def coverage(study):
                  + (f" ({study.n_duplicates} earlier attempts of the same configs replaced by "
                     "their rerun)" if study.n_duplicates else "") + ".")
     if study.keys:
-        swept = "; ".join(f"`{k}` ∈ {{{', '.join(report_figures.label(v) for v in sorted_values(runs[k]))}}}"
-                          for k in study.keys)
+        values = {k: ", ".join(report_figures.label(v) for v in sorted_values(runs[k]))
+                  for k in study.keys}
+        swept = "; ".join(f"`{k}` ∈ {{{v}}}" for k, v in values.items())
         lines.append(f"- Swept: {swept}.")
     if seed_swept(study):
         seeds = sorted_values(runs[SEED])
@@ -108,6 +116,11 @@ def coverage(study):
     return "\n".join(lines)
 
 
+def runs_count(n):
+    """'1 run', '3 runs'."""
+    return f"{n} run" + ("" if n == 1 else "s")
+
+
 def sorted_values(series):
     """The distinct values of a column, sorted (numbers numerically)."""
     values = series.dropna().unique().tolist()
@@ -118,14 +131,14 @@ def sorted_values(series):
 
 
 def commits(runs):
-    """Bullets naming the code versions (git commit tags) the runs come from; a warning if several."""
+    """Bullets naming the code versions (git_commit tags) of the runs; a warning if several."""
     column = runs.get("tags.git_commit", pd.Series("unknown", index=runs.index)).fillna("unknown")
     dirty = runs.get("tags.git_dirty", pd.Series("unknown", index=runs.index)).fillna("unknown")
     parts = []
     for commit, group in runs.groupby(column, sort=False):
         n_dirty = int(dirty[group.index].eq("true").sum())
         note = f", {n_dirty} from a tree with uncommitted changes" if n_dirty else ""
-        parts.append(f"`{commit[:10]}` ({len(group)} runs{note})")
+        parts.append(f"`{commit[:10]}` ({runs_count(len(group))}{note})")
     lines = [f"- Code: {', '.join(parts)}."]
     if len(parts) > 1:
         lines.append("- **Warning: the runs come from different code versions** (listed above); "
@@ -134,7 +147,7 @@ def commits(runs):
 
 
 def dataset_configs(runs):
-    """Bullets naming each dataset config (all dataset.* params); a warning if one name has several."""
+    """Bullets naming each dataset config (dataset.* params); a warning if a name has several."""
     columns = sorted(c for c in runs.columns if c.startswith("params.dataset."))
     if not columns:
         return []
@@ -146,7 +159,7 @@ def dataset_configs(runs):
     for name in sorted(names.unique()):
         configs = described[names.eq(name)].value_counts()
         for config, n in configs.items():
-            lines.append(f"  - `{name}`: {config} ({n} runs)")
+            lines.append(f"  - `{name}`: {config} ({runs_count(n)})")
         if len(configs) > 1:
             clash.append(name)
     lines.insert(0, "- Datasets:")
@@ -171,8 +184,8 @@ def results_tables(study):
             "time s (mean)": lambda r: fmt(r["time_mean"], 2),
         })
         parts.append("### Configurations, aggregated over seeds\n\n"
-                     "n counts the finished runs (of all runs when some diverged or failed); std is "
-                     "the sample standard deviation over seeds.\n\n" + table(agg, columns))
+                     "n counts the finished runs (of all runs when some diverged or failed); std "
+                     "is the sample standard deviation over seeds.\n\n" + table(agg, columns))
     columns = {"#": lambda r: str(r.name + 1)}
     columns.update({k: (lambda r, k=k: report_figures.label(r[k])) for k in keys})
     if seed_swept(study):
@@ -182,8 +195,8 @@ def results_tables(study):
         "epochs": lambda r: fmt(r["epochs_run"], 0), "time s": lambda r: fmt(r["train_time_s"], 2),
         "status": "status_text", "run": lambda r: f"`{r['run_id'][:8]}`",
     })
-    parts.append("### Every run\n\nSorted by final validation accuracy; diverged and failed runs last "
-                 "(their accuracy is not a result).\n\n" + table(study.runs, columns))
+    parts.append("### Every run\n\nSorted by final validation accuracy; diverged and failed runs "
+                 "last (their accuracy is not a result).\n\n" + table(study.runs, columns))
     return "\n\n".join(parts)
 
 
@@ -218,12 +231,19 @@ def figure_heatmap(study, agg, folder):
         panel = DATASET if DATASET in keys else (GROUP if GROUP in keys else keys[0])
     rest = [k for k in keys if k != panel]
     row_key, col_key, others = rest[0], rest[1], rest[2:]
-    panels = []
-    for name, rows in split_panels(agg, panel):
+    panels, missing = [], False
+    for (name, rows), (_, runs) in zip(split_panels(agg, panel), split_panels(study.runs, panel),
+                                       strict=True):
+        index, columns = sorted_values(rows[row_key]), sorted_values(rows[col_key])
         pivot = rows.pivot_table(index=row_key, columns=col_key, values="val_mean", aggfunc="max",
-                                 dropna=False)
-        panels.append((name, pivot.reindex(index=sorted_values(rows[row_key]),
-                                           columns=sorted_values(rows[col_key]))))
+                                 dropna=False).reindex(index=index, columns=columns)
+        unfinished = runs[runs["state"].ne("finished")]
+        notes = unfinished.pivot_table(index=row_key, columns=col_key, values="state",
+                                       aggfunc=lambda s: "\n".join(sorted(set(s)))) \
+            if len(unfinished) else None
+        notes = notes.reindex(index=index, columns=columns) if notes is not None else None
+        missing |= bool(pivot.isna().to_numpy().any())
+        panels.append((name, pivot, notes))
     what = "mean over seeds" if seed_swept(study) else "one run each"
     if others:
         what += f", best over {', '.join(others)}"
@@ -231,7 +251,9 @@ def figure_heatmap(study, agg, folder):
                                  f"{study.experiment}: validation accuracy ({what})")
     fig.savefig(folder / "heatmap.png", dpi=90)
     return ("heatmap.png", f"Validation accuracy over {row_key} × {col_key} ({what}"
-            + (f"; one panel per {panel}" if panel else "") + "). n/a: no finished run.")
+            + (f"; one panel per {panel}" if panel else "") + ")."
+            + (" A grey cell has no finished run; it names what happened to its runs."
+               if missing else ""))
 
 
 def figure_against(study, agg, key, folder):
@@ -241,10 +263,12 @@ def figure_against(study, agg, key, folder):
     grid = all(study.runs[k].nunique() <= GRID_MAX for k in study.keys)
     group = GROUP if GROUP in study.keys else None
     panels = []
-    source = agg if grid else study.runs.assign(val_mean=study.runs["val_accuracy"], val_std=math.nan)
+    source = (agg if grid else
+              study.runs.assign(val_mean=study.runs["val_accuracy"], val_std=math.nan))
     for name, rows in split_panels(source, panel):
         series = {}
-        for value, frame in (rows.groupby(group) if group else [(study.fixed.get(GROUP, "all"), rows)]):
+        groups = rows.groupby(group) if group else [(study.fixed.get(GROUP, "all"), rows)]
+        for value, frame in groups:
             if grid:
                 best = frame.sort_values("val_mean", ascending=False).drop_duplicates(key)
                 best = best.rename(columns={key: "x", "val_mean": "y", "val_std": "err"})
@@ -335,9 +359,9 @@ def figure_boundaries(study, client, folder):
         if snap is not None:
             two_d[dataset] = True
             sources.add(source)
-        title = overrides(row, study.keys)
+        title = short_overrides(row, study.keys)
         if seed_swept(study):
-            title += f" (seed {report_figures.label(row[SEED])})"
+            title += f" seed={report_figures.label(row[SEED])}"
         panels.append((title, snap, row["status_text"], dataset))
     panels = [(title, snap, note) for title, snap, note, dataset in panels if two_d.get(dataset)]
     if not any(snap is not None for _, snap, _ in panels):
@@ -392,8 +416,8 @@ def conclusion(study):
         win = done.iloc[0]
         what = f"`{overrides(win, inner)}`" if inner else "the single configuration"
         spread = f" ± {pct(win['val_std'])} over {win['n']} seeds" if seeds else ""
-        text = (f"{where}{what} reached the best validation accuracy, {pct(win['val_mean'])}{spread} "
-                f"(test {pct(win['test_mean'])})")
+        text = (f"{where}{what} reached the best validation accuracy, "
+                f"{pct(win['val_mean'])}{spread} (test {pct(win['test_mean'])})")
         if len(done) == 1:
             sentences.append(text + "; it is the only configuration with a finished run.")
             continue
@@ -401,8 +425,8 @@ def conclusion(study):
         if len(ties) > 1:
             names = ", ".join(f"`{overrides(r, inner)}`" for _, r in ties.iterrows())
             sentences.append(f"{where}{len(ties)} configurations tie on the best validation "
-                             f"accuracy, {pct(win['val_mean'])}: {names}; the validation set does not "
-                             f"separate them (their test accuracies: "
+                             f"accuracy, {pct(win['val_mean'])}: {names}; the validation set does "
+                             "not separate them (their test accuracies: "
                              + ", ".join(pct(t) for t in ties["test_mean"]) + ").")
         else:
             second = done.iloc[1]
@@ -433,6 +457,10 @@ def conclusion(study):
         if len(done) > 2 and worst["val_mean"] < win["val_mean"]:
             sentences.append(f"The weakest finished configuration{' there' if where else ''} was "
                              f"`{overrides(worst, inner)}` at {pct(worst['val_mean'])}.")
+    commits_seen = runs.get("tags.git_commit", pd.Series(dtype=object)).dropna().nunique()
+    if commits_seen > 1 or any("Warning" in line for line in dataset_configs(runs)):
+        sentences.append("These runs mix code versions or dataset configs (see the warnings at the "
+                         "top); part of any difference may come from that, not the swept keys.")
     bad = runs[runs["state"].ne("finished")]
     if len(bad):
         listed = "; ".join(f"`{overrides(r, keys)}`"
@@ -490,14 +518,17 @@ def build(experiment, tracking_uri=None, out=None, sweep_id=None, all_runs=False
 
 def parse_args(argv):
     """The command line; `mlflow.tracking_uri=URI` is accepted as in src.run."""
-    parser = argparse.ArgumentParser(prog="python -m src.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m src.report",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("study", help="experiment name (e.g. activations, width)")
-    parser.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
+    parser.add_argument("--tracking-uri",
+                        help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
     parser.add_argument("--sweep", help="parent run id of the sweep (default: the newest sweep)")
     parser.add_argument("--all", action="store_true", dest="all_runs",
                         help="every run of the experiment, not only the newest sweep's")
     parser.add_argument("--out", help="output folder (default: experiments/<study>/)")
-    parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep run")
+    parser.add_argument("--no-log", action="store_true",
+                        help="do not log the files to the sweep run")
     args = []
     for arg in argv:
         if arg.startswith("mlflow.tracking_uri="):

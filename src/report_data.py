@@ -1,10 +1,10 @@
-"""A study's runs as a table: read from the tracking store, one row per configuration, what was swept.
+"""A study's runs as a table: read from the tracking store, one row per config, what was swept.
 
 load_study() finds the sweep (the newest parent run of the experiment, or the one asked for), reads
 its child runs with mlflow.search_runs (a pandas DataFrame), keeps one run per exact config (a
-FINISHED one when an interrupted sweep was resumed) and adds typed columns: every swept key, the run's
-state (finished, diverged, failed, killed, running), the final metrics. swept_keys() says which
-config keys vary; aggregate_seeds() folds runs that differ only by seed into mean ± std and n.
+FINISHED one when an interrupted sweep was resumed) and adds typed columns: every swept key, the
+run's state (finished, diverged, failed, killed, running), the final metrics. swept_keys() says
+which config keys vary; aggregate_seeds() folds runs that differ only by seed into mean ± std and n.
 """
 
 import math
@@ -48,7 +48,7 @@ def parse_value(text):
 
 
 def find_parent(client, experiment_id, sweep_id=None):
-    """The sweep's parent run: sweep_id if given, else the newest run tagged as a sweep (or None)."""
+    """The sweep's parent run: sweep_id if given, else the newest sweep-tagged run (or None)."""
     if sweep_id:
         return client.get_run(sweep_id)
     found = client.search_runs([experiment_id], f"tags.`netlab.role` = '{SWEEP_ROLE}'",
@@ -86,7 +86,7 @@ def status_text(row):
 
 
 def _dedupe(runs):
-    """One run per config hash: the newest FINISHED one, else the newest; returns (runs, dropped)."""
+    """One run per config hash (the newest FINISHED, else the newest): (runs, n dropped)."""
     if "tags.config_hash" not in runs or runs.empty:
         return runs, 0
     runs = runs.assign(_finished=runs["status"].eq("FINISHED"))
@@ -110,7 +110,7 @@ def swept_keys(runs):
     """Config keys whose value varies across runs, seed and derived seeds excluded.
 
     dataset.* keys other than the name count only where they vary within one dataset: sweeping
-    dataset=moons,spiral changes n_samples and noise along with the name, which is not a sweep of them.
+    dataset=moons,spiral changes n_samples and noise along with the name: not a sweep of them.
     """
     keys = []
     for key in config_columns(runs):
@@ -159,7 +159,8 @@ def load_study(tracking_uri, experiment, sweep_id=None, all_runs=False):
     runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
     if runs.empty:
         raise LookupError(f"experiment {experiment!r} has no runs")
-    is_parent = runs.get("tags.netlab.role", pd.Series(index=runs.index, dtype=object)).eq(SWEEP_ROLE)
+    roles = runs.get("tags.netlab.role", pd.Series(index=runs.index, dtype=object))
+    is_parent = roles.eq(SWEEP_ROLE)
     if parent is not None:
         is_parent |= runs["run_id"].eq(parent.info.run_id)
     if all_runs or parent is None:

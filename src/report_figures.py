@@ -4,6 +4,7 @@ matplotlib's object API (Figure, no pyplot state), saved with Agg; the GIF throu
 """
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
@@ -25,7 +26,7 @@ def label(value):
 
 
 def use_log_scale(values):
-    """Whether numeric values are best shown on a log axis: all positive, spanning a decade or more."""
+    """Whether numeric values want a log axis: all positive, spanning a decade or more."""
     values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
     return len(values) > 1 and (values > 0).all() and values.max() / values.min() >= 10
 
@@ -41,19 +42,23 @@ def _panels(n, width=4.2, height=3.4, ncols=None):
 
 
 def heatmap(panels, row_key, col_key, title):
-    """Validation accuracy over two keys: panels is [(panel title, pivot DataFrame rows × cols)]."""
-    fig, axes = _panels(len(panels), width=1.1 + 0.9 * max(p.shape[1] for _, p in panels),
-                        height=1.2 + 0.55 * max(p.shape[0] for _, p in panels))
-    finite = np.concatenate([p.to_numpy(dtype=float).ravel() for _, p in panels])
+    """Validation accuracy over two keys: panels is [(title, pivot rows × cols, notes or None)].
+
+    notes: a DataFrame like pivot with the text for cells without a value (e.g. 'diverged').
+    """
+    fig, axes = _panels(len(panels), width=1.6 + 0.9 * max(p.shape[1] for _, p, _ in panels),
+                        height=1.4 + 0.55 * max(p.shape[0] for _, p, _ in panels))
+    finite = np.concatenate([p.to_numpy(dtype=float).ravel() for _, p, _ in panels])
     finite = finite[np.isfinite(finite)]
     vmin = min(0.5, float(finite.min())) if len(finite) else 0.5
-    for ax, (name, pivot) in zip(axes, panels):
+    for ax, (name, pivot, notes) in zip(axes, panels, strict=True):
         values = pivot.to_numpy(dtype=float)
         image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=vmin, vmax=1.0,
                           aspect="auto")
         ax.set_facecolor("#dddddd")
         for (i, j), v in np.ndenumerate(values):
-            text = f"{v:.3f}" if np.isfinite(v) else "n/a"
+            note = notes.iloc[i, j] if notes is not None else None
+            text = f"{v:.3f}" if np.isfinite(v) else (note if isinstance(note, str) else "no run")
             dark = np.isfinite(v) and v < vmin + 0.6 * (1.0 - vmin)
             ax.text(j, i, text, ha="center", va="center", fontsize=8,
                     color="white" if dark else "black")
@@ -63,7 +68,7 @@ def heatmap(panels, row_key, col_key, title):
         if name is not None:
             ax.set_title(name, fontsize=10)
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="validation accuracy")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 12 * fig.get_figwidth()), fontsize=9)
     return fig
 
 
@@ -76,7 +81,7 @@ def accuracy_against(panels, key, ylabel, title, lines=True):
     xs = np.concatenate([s["x"].to_numpy(dtype=float) for _, series in panels
                          for s in series.values()])
     log = use_log_scale(xs)
-    for ax, (name, series) in zip(axes, panels):
+    for ax, (name, series) in zip(axes, panels, strict=False):
         for i, (group, frame) in enumerate(series.items()):
             frame = frame.sort_values("x")
             err = frame["err"] if "err" in frame and frame["err"].notna().any() else None
@@ -153,20 +158,20 @@ def boundary_grid(panels, title, ncols=None):
     n = len(panels)
     ncols = ncols or min(n, 6)
     fig, axes = _panels(n, width=2.1, height=2.2, ncols=ncols)
-    for ax, (name, snap, note) in zip(axes, panels):
+    for ax, (name, snap, note) in zip(axes, panels, strict=False):
         if snap is not None and len(snap["proba"]) and np.isfinite(snap["proba"][-1]).all():
             _draw_boundary(ax, snap)
         else:
             ax.set(xticks=[], yticks=[])
             ax.text(0.5, 0.5, note or "no boundary", ha="center", va="center", fontsize=8,
                     transform=ax.transAxes, wrap=True)
-        ax.set_title(name, fontsize=7)
+        ax.set_title(textwrap.fill(name, 34), fontsize=7)
     fig.suptitle(title, fontsize=10)
     return fig
 
 
 def boundary_animation(snap, path, title, fps=3, hold=4):
-    """Write a GIF of a run's decision boundary at each recorded epoch (last frame held a moment)."""
+    """Write a GIF of a run's decision boundary at each recorded epoch (last frame held)."""
     frames = [i for i in range(len(snap["epochs"])) if np.isfinite(snap["proba"][i]).all()]
     if not frames:
         raise ValueError("no finite boundary to animate")

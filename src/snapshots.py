@@ -1,4 +1,4 @@
-"""Decision boundaries recorded during training: the network evaluated on a fixed grid at a few epochs.
+"""Decision boundaries recorded during training: the network on a fixed grid at a few epochs.
 
 BoundarySnapshots is a per-epoch callback (`callback(epoch, record, network)`, as NetClassifier.fit
 calls it) for 2-D data; save(path) writes what it recorded to an .npz that load() reads back:
@@ -13,7 +13,7 @@ FILENAME = "boundaries.npz"
 
 
 def log_spaced_epochs(epochs, n=16):
-    """About n epochs from 1 to `epochs`, log-spaced (dense early, where most changes), both ends in."""
+    """About n epochs from 1 to `epochs`, log-spaced (dense early), both ends included."""
     epochs = int(epochs)
     if epochs < 1:
         return []

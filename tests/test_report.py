@@ -59,7 +59,8 @@ def sweep(tmp_path_factory):
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp / "report"
     done = subprocess.run([sys.executable, "-m", "src.report", "mini", "--tracking-uri", uri,
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return uri, out
 
@@ -114,7 +115,8 @@ def test_seed_aggregation_gives_mean_std_and_n(sweep):
         assert row["n"] == len(values) == 2
         assert row["val_mean"] == pytest.approx(np.mean(values))
         assert row["val_std"] == pytest.approx(np.std(values, ddof=1))
-    header, rows = table_rows((out / "report.md").read_text(), "Configurations, aggregated over seeds")
+    text = (out / "report.md").read_text()
+    header, rows = table_rows(text, "Configurations, aggregated over seeds")
     assert len(rows) == 4
     for row in rows:
         key = (row[header.index("dataset.name")], row[header.index("activation")])
