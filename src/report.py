@@ -2,9 +2,9 @@
 
 Reads the study's runs from the tracking store (resolved as src.run does: --tracking-uri, else
 MLFLOW_TRACKING_URI, else the project's mlruns/ store), writes report.md with its figures beside it
-and logs the same files under `report/` in the sweep's parent run. The table, seed aggregation and
-which runs are covered come from src.report_data; the figures from src.report_figures; what the
-figures show is chosen here, from what the sweep varied.
+and logs the same files under `report/` in the sweep's parent run (the newest sweep, or --sweep).
+The table, seed aggregation and which runs are covered come from src.report_data; the figures
+from src.report_figures; what the figures show is chosen here, from what the sweep varied.
 """
 
 import argparse
@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 
 from src import report_boundaries, report_figures
 from src.report_data import DATASET, SEED, aggregate_seeds, load_study, n_val_points, seed_swept
-from src.tracking import resolve_uri
+from src.tracking import default_uri, resolve_uri
 from src.tracking.store import PROJECT_ROOT
 
 GRID_MAX = 12  # a key with more distinct values than this is not drawn as a heatmap axis
@@ -86,14 +86,10 @@ def table(frame, columns):
 def coverage(study):
     """Markdown bullets: store, sweep, counts, what varied and what was fixed, commits, datasets."""
     runs, lines = study.runs, []
-    lines.append(f"- Experiment `{study.experiment}` in `{study.tracking_uri}`.")
-    if study.parent is not None:
-        info = study.parent.info
-        started = pd.Timestamp(info.start_time, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"- Sweep run `{info.run_id}` ({info.run_name}), started {started}, "
-                     f"status {info.status}; its child runs are the rows below.")
-    else:
-        lines.append("- No sweep (parent) run in this experiment: every run in it is covered.")
+    where = ("the project's default store `mlruns/mlflow.db`"
+             if study.tracking_uri == default_uri() else f"`{study.tracking_uri}`")
+    lines.append(f"- Experiment `{study.experiment}` in {where}.")
+    lines.extend(sweeps(study))
     counts = runs["state"].value_counts()
     lines.append(f"- {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
                  + (f" ({study.n_duplicates} earlier attempts of the same configs replaced by "
@@ -114,6 +110,27 @@ def coverage(study):
     lines.extend(commits(runs))
     lines.extend(dataset_configs(runs))
     return "\n".join(lines)
+
+
+def sweeps(study):
+    """Bullets naming the sweep runs the covered runs belong to."""
+    runs, client = study.runs, MlflowClient(study.tracking_uri)
+    parents = runs.get("tags.mlflow.parentRunId", pd.Series(index=runs.index, dtype=object))
+    lines = []
+    if study.one_sweep:
+        lines.append(f"- Only the runs of sweep `{study.parent.info.run_id}`.")
+    else:
+        lines.append("- Every run of the experiment, one per configuration (a rerun sweep skips "
+                     "configurations that already finished, so results can span several sweeps).")
+    for parent_id, group in runs.groupby(parents.fillna(""), sort=False):
+        if not parent_id:
+            lines.append(f"  - {runs_count(len(group))} started on their own (no sweep)")
+            continue
+        info = client.get_run(parent_id).info
+        started = pd.Timestamp(info.start_time, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"  - {runs_count(len(group))} from sweep `{parent_id}` ({info.run_name}), "
+                     f"started {started}")
+    return lines
 
 
 def runs_count(n):
@@ -472,10 +489,10 @@ def conclusion(study):
 
 
 # ------------------------------------------------------------------ the report
-def build(experiment, tracking_uri=None, out=None, sweep_id=None, all_runs=False, log=True):
+def build(experiment, tracking_uri=None, out=None, sweep=None, log=True):
     """Write the report of an experiment's sweep to out (experiments/<slug>/); returns its path."""
     uri = resolve_uri(tracking_uri)
-    study = load_study(uri, experiment, sweep_id=sweep_id, all_runs=all_runs)
+    study = load_study(uri, experiment, sweep=sweep)
     client = MlflowClient(uri)
     folder = Path(out) if out else PROJECT_ROOT / "experiments" / slug(experiment)
     folder.mkdir(parents=True, exist_ok=True)
@@ -523,9 +540,8 @@ def parse_args(argv):
     parser.add_argument("study", help="experiment name (e.g. activations, width)")
     parser.add_argument("--tracking-uri",
                         help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
-    parser.add_argument("--sweep", help="parent run id of the sweep (default: the newest sweep)")
-    parser.add_argument("--all", action="store_true", dest="all_runs",
-                        help="every run of the experiment, not only the newest sweep's")
+    parser.add_argument("--sweep", help="only this sweep's runs: its parent run id, or 'latest' "
+                        "(default: every run of the experiment, one per config)")
     parser.add_argument("--out", help="output folder (default: experiments/<study>/)")
     parser.add_argument("--no-log", action="store_true",
                         help="do not log the files to the sweep run")
@@ -542,7 +558,7 @@ def main(argv=None):
     """Entry point: build the report, print where it went."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        path, study = build(args.study, args.tracking_uri, args.out, args.sweep, args.all_runs,
+        path, study = build(args.study, args.tracking_uri, args.out, args.sweep,
                             log=not args.no_log)
     except LookupError as error:
         raise SystemExit(f"report: {error}") from None

@@ -1,9 +1,9 @@
 """A study's runs as a table: read from the tracking store, one row per config, what was swept.
 
-load_study() finds the sweep (the newest parent run of the experiment, or the one asked for), reads
-its child runs with mlflow.search_runs (a pandas DataFrame), keeps one run per exact config (a
-FINISHED one when an interrupted sweep was resumed) and adds typed columns: every swept key, the
-run's state (finished, diverged, failed, killed, running), the final metrics. swept_keys() says
+load_study() reads an experiment's runs (or one sweep's) with mlflow.search_runs (a pandas
+DataFrame), keeps one run per exact config (the newest FINISHED one when a config was rerun) and
+adds typed columns: every swept key, the run's state (finished, diverged, failed, killed, running),
+the final metrics. swept_keys() says
 which config keys vary; aggregate_seeds() folds runs that differ only by seed into mean ± std and n.
 """
 
@@ -34,6 +34,7 @@ class Study:
     keys: list  # swept config keys, seed excluded, in a stable order
     fixed: dict = field(default_factory=dict)  # config keys with one value across the runs
     n_duplicates: int = 0  # runs dropped because a later run of the same config replaced them
+    one_sweep: bool = False  # only the parent's children (else every run of the experiment)
 
 
 def parse_value(text):
@@ -147,14 +148,20 @@ def typed(series):
     return values
 
 
-def load_study(tracking_uri, experiment, sweep_id=None, all_runs=False):
-    """The Study of an experiment: the newest sweep's runs (or sweep_id's, or all runs)."""
+def load_study(tracking_uri, experiment, sweep=None):
+    """The Study of an experiment: all its runs, or one sweep's (sweep: a parent run id, 'latest').
+
+    A sweep rerun skips the configs that already FINISHED, so a study's results can span several
+    sweeps: by default every run of the experiment is covered (one per config), and the report
+    says which sweeps, commits and dataset configs they come from. The parent is the sweep asked
+    for, else the newest one (the run the report is logged to).
+    """
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
         raise LookupError(f"no experiment {experiment!r} in {tracking_uri} (found: {names})")
-    parent = find_parent(client, found.experiment_id, sweep_id)
+    parent = find_parent(client, found.experiment_id, None if sweep in (None, "latest") else sweep)
     mlflow.set_tracking_uri(tracking_uri)
     runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
     if runs.empty:
@@ -163,7 +170,7 @@ def load_study(tracking_uri, experiment, sweep_id=None, all_runs=False):
     is_parent = roles.eq(SWEEP_ROLE)
     if parent is not None:
         is_parent |= runs["run_id"].eq(parent.info.run_id)
-    if all_runs or parent is None:
+    if sweep is None or parent is None:
         runs = runs[~is_parent]
     else:
         runs = runs[runs.get("tags.mlflow.parentRunId", pd.Series(dtype=object))
@@ -190,7 +197,7 @@ def load_study(tracking_uri, experiment, sweep_id=None, all_runs=False):
     runs = runs.sort_values(["val_accuracy", "test_accuracy"], ascending=False, na_position="last",
                             kind="stable").reset_index(drop=True)
     return Study(experiment, found.experiment_id, tracking_uri, parent, runs, keys,
-                 fixed_keys(runs), dropped)
+                 fixed_keys(runs), dropped, sweep is not None and parent is not None)
 
 
 def seed_swept(study):
