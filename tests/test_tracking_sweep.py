@@ -1,0 +1,171 @@
+"""Tracking through the real command line: `python -m src.run -m …` as a subprocess, each test with
+its own SQLite store (MLFLOW_TRACKING_URI from conftest): the parent run and its children, what a
+child records, the joblib launcher on a brand-new store, an interrupted sweep rerun, +force=true,
+divergence in a sweep, an unreachable server, a rejected config, and `python -m src.reproduce`."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from tests.test_tracking import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def command(*args):
+    """`python -m src.run *args` (as the user types it)."""
+    return [sys.executable, "-m", "src.run", *args]
+
+
+def run(args, cwd, timeout=300, module="src.run"):
+    """Run `python -m module *args` in cwd; returns the CompletedProcess."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def runs_of(experiment, uri=None):
+    """(parents, children) of an experiment in the test's store (or the store at uri)."""
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], max_results=1000) if found else []
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"  # not there yet: parallel jobs must not race
+    result = run(["-m", "dataset=moons,iris", "activation=tanh,relu", "epochs=40",
+                  "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "mlflow.experiment=study",
+                  f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sweep summary: 4 runs (4 finished)" in result.stderr
+    mlflow.set_tracking_uri(uri)
+    (parent,), children = runs_of("study", uri)
+    assert parent.info.status == "FINISHED" and parent.info.run_name.startswith("study")
+    assert parent.data.metrics["n_finished"] == 4
+    assert len(children) == 4
+    client = MlflowClient(uri)
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        params, tags, metrics = child.data.params, child.data.tags, child.data.metrics
+        assert params["epochs"] == "40" and params["optimizer.name"] == "gd"
+        assert {"dataset.name", "dataset.test_size", "width", "depth", "lr", "seed"} <= set(params)
+        assert not any(key.startswith("mlflow.") for key in params)
+        assert "src.run -m dataset=moons,iris" in tags["command"]
+        for key in ("git_commit", "git_dirty", "config_hash", "seed", "job_num", "overrides"):
+            assert key in tags, key
+        for key in ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run",
+                    "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            assert key in metrics, key
+        assert [m.step for m in client.get_metric_history(child.info.run_id, "val_loss")] == list(
+            range(1, 41))
+        files = {f.path for f in client.list_artifacts(child.info.run_id)}
+        assert {"config.yaml", "weights.npz", "plots"} <= files
+        plots = {f.path for f in client.list_artifacts(child.info.run_id, "plots")}
+        picture = "decision_boundary" if params["dataset.name"] == "moons" else "confusion_matrix"
+        assert plots == {"plots/learning_curves.png", f"plots/{picture}.png"}
+        assert [d.dataset.name for d in child.inputs.dataset_inputs] == [params["dataset.name"]] * 3
+    iris = next(c for c in children if c.data.params["dataset.name"] == "iris")
+    model = mlflow.pyfunc.load_model(f"runs:/{iris.info.run_id}/model")
+    example = np.asarray(model.input_example)
+    assert example.shape == (5, 4) and model.predict(example).shape == (5,)
+    mlflow.set_tracking_uri(None)
+
+
+def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
+    args = ["-m", "seed=0,1,2,3,4,5", "epochs=3000", "dataset=xor", "mlflow.experiment=killed",
+            "hydra.sweep.dir=k"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command(*args), cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:  # kill outright once two jobs are done
+            _, children = runs_of("killed") if _exists("killed") else ([], [])
+            if sum(c.info.status == "FINISHED" for c in children) >= 2:
+                break
+            assert proc.poll() is None, "the sweep ended before it could be interrupted"
+            time.sleep(0.2)
+        else:
+            pytest.fail("two jobs did not finish in time")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (parent,), children = runs_of("killed")
+    finished_before = {c.data.tags["config_hash"] for c in children if c.info.status == "FINISHED"}
+    assert 2 <= len(finished_before) < 6 and parent.info.status == "RUNNING"
+
+    result = run(args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("already FINISHED") == len(finished_before)
+    (parent,), children = runs_of("killed")  # the same parent run, resumed
+    assert parent.info.status == "FINISHED"
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    hashes = [c.data.tags["config_hash"] for c in finished]
+    assert len(hashes) == 6 and len(set(hashes)) == 6  # no gaps, no duplicates
+    assert sorted(c.data.params["seed"] for c in finished) == [str(s) for s in range(6)]
+    assert all(c.info.status in ("FINISHED", "KILLED") for c in children)  # none left RUNNING
+
+    forced = run([*args, "+force=true"], tmp_path)
+    assert forced.returncode == 0 and "already FINISHED" not in forced.stdout
+    parents, children = runs_of("killed")
+    assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 12
+
+
+def _exists(experiment):
+    return MlflowClient().get_experiment_by_name(experiment) is not None
+
+
+def test_a_diverging_job_fails_its_run_and_the_sweep_goes_on(tmp_path):
+    result = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300", "mlflow.experiment=div",
+                  "hydra.sweep.dir=d"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 failed" in result.stderr and "diverged at epoch" in result.stderr
+    _, children = runs_of("div")
+    by_lr = {c.data.params["lr"]: c for c in children}
+    bad, good = by_lr["1000000.0"], by_lr["0.1"]
+    assert bad.info.status == "FAILED" and bad.data.tags["diverged"] == "true"
+    epoch = int(bad.data.tags["diverged_epoch"])
+    steps = [m.step for m in MlflowClient().get_metric_history(bad.info.run_id, "train_loss")]
+    assert steps and steps[-1] == epoch - 1  # the curve up to the last finite epoch
+    assert good.info.status == "FINISHED"
+
+
+def test_an_unreachable_server_is_reported_in_one_line_before_training(tmp_path):
+    for args in (["epochs=5"], ["-m", "epochs=5,6"]):
+        t0 = time.monotonic()
+        result = run([*args, "mlflow.tracking_uri=http://127.0.0.1:9"], tmp_path, timeout=60)
+        assert result.returncode != 0 and time.monotonic() - t0 < 30
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines[-1].startswith("tracking: tracking server http://127.0.0.1:9 is unreachable")
+        assert "Traceback" not in result.stderr and " train " not in result.stdout
+
+
+def test_a_rejected_config_creates_no_run(tmp_path, tracking_uri):
+    result = run(["-m", "width=4,0", "mlflow.experiment=rejected"], tmp_path, timeout=60)
+    assert result.returncode == 1 and "width" in result.stderr
+    assert not _exists("rejected")
+
+
+def test_reproduce_reruns_a_run_bit_for_bit(tmp_path):
+    result = run(["epochs=150", "dataset=spiral", "optimizer=adam", "lr=0.01", "batch_size=32",
+                  "mlflow.experiment=repro"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (original,), _ = runs_of("repro")
+    again = run([original.info.run_id], tmp_path, module="src.reproduce")
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert "matches bit for bit" in again.stdout
+    runs = MlflowClient().search_runs([original.info.experiment_id])
+    (copy,) = [r for r in runs if r.data.tags.get("reproduces") == original.info.run_id]
+    assert copy.data.tags["config_hash"] == original.data.tags["config_hash"]
