@@ -1,0 +1,262 @@
+"""src/run.py through the real command line: single runs, multiruns, the joblib launcher, Optuna,
+rejected overrides, divergence and determinism. Every subprocess runs in a temporary folder, so what
+Hydra writes (outputs/, multirun/) can be checked there."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from src.run import derive_seeds, train_job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env(**extra):
+    e = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    e.update(extra)
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def start(args, cwd, **extra_env):
+    """Start `python -m src.run *args` in cwd; returns the Popen (stdout and stderr piped)."""
+    return subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=cwd, env=env(**extra_env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(args, cwd, timeout=120, **extra_env):
+    p = start(args, cwd, **extra_env)
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out, err
+
+
+def job_lines(out):
+    return [line for line in out.splitlines() if line.startswith("#")]
+
+
+def cfg_of(*overrides):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+# ---------------------------------------------------------------- rejected overrides
+BAD = {
+    # name: (arguments, key the one line must name); more values are checked in process in
+    # tests/test_config.py, these go through the real command line
+    "misspelt key": (["widht=3"], "widht"),
+    "wrong type": (["width=abc"], "width"),
+    "width 0": (["width=0"], "width"),
+    "lr 0": (["lr=0"], "lr"),
+    "lr inf": (["lr=inf"], "lr"),
+    "unknown activation": (["activation=swish"], "activation"),
+    "epochs 0": (["epochs=0"], "epochs"),
+    "test_size 1.5": (["dataset.test_size=1.5"], "dataset.test_size"),
+    "noise negative": (["dataset.noise=-1"], "dataset.noise"),
+    "n_samples too small": (["dataset.n_samples=5"], "dataset.n_samples"),
+    "unknown dataset": (["dataset=nope"], "dataset"),
+    "multirun: bad value in the last job": (["-m", "width=4,8,0", "epochs=1"], "width"),
+    "multirun: misspelt swept key": (["-m", "widht=1,2", "epochs=1"], "widht"),
+    "multirun: optuna study, interval end": (["-m", "+experiment=optuna", "lr=interval(0,0.1)"],
+                                             "lr"),
+    "multirun: joblib": (["-m", "hydra/launcher=joblib", "epochs=1,0"], "epochs"),
+}
+
+
+@pytest.fixture(scope="module")
+def rejected(tmp_path_factory):
+    """Start every bad command at once (they only parse and exit), then collect them."""
+    started = {}
+    for name, (args, _) in BAD.items():
+        cwd = tmp_path_factory.mktemp("bad")
+        started[name] = (start(args, cwd), cwd)
+    results = {}
+    for name, (p, cwd) in started.items():
+        out, err = p.communicate(timeout=180)
+        results[name] = (p.returncode, out, err, cwd)
+    return results
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_a_rejected_override_exits_with_one_line_and_runs_nothing(rejected, name):
+    code, out, err, cwd = rejected[name]
+    key = BAD[name][1]
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and key in lines[0], lines[0]
+    assert lines[0].startswith("config error: ")
+    assert job_lines(out) == [] and "Launching" not in out
+    assert list(cwd.iterdir()) == [], "nothing is created: no outputs/, no multirun/"
+
+
+# ---------------------------------------------------------------- real runs
+def read_jobs(sweep_dir):
+    """{job number: (results dict without timing, weights dict)} of a finished multirun folder."""
+    jobs = {}
+    for folder in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and p.name.isdigit()):
+        results = OmegaConf.to_container(OmegaConf.load(folder / "results.yaml"))
+        results.pop("train_time_s")
+        weights = dict(np.load(folder / "weights.npz")) if (folder / "weights.npz").exists() else {}
+        jobs[int(folder.name)] = (results, weights)
+    return jobs
+
+
+def test_a_study_runs_through_the_command_line(tmp_path):
+    code, out, err = run(["-m", "+experiment=activations", "epochs=3", "hydra.sweep.dir=s"],
+                         tmp_path)
+    assert code == 0, err
+    lines = job_lines(out)
+    assert len(lines) == 12 and lines[0].startswith("#0 dataset=moons activation=sigmoid epochs=3:")
+    assert sorted(read_jobs(tmp_path / "s")) == list(range(12))
+
+
+def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
+    code, out, err = run(["epochs=20", "dataset=iris", "optimizer=adam", "lr=0.01"], tmp_path)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if " train " in line]
+    assert len(lines) == 1 and "dataset=iris" in lines[0] and " val " in lines[0] and " test " in lines[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
+    (folder,) = tmp_path.glob("outputs/*/*")
+    assert {"results.yaml", "weights.npz"} <= {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.slow
+def test_sequential_and_joblib_sweeps_give_identical_results(tmp_path):
+    # mini-batches, so that the shuffling seed matters as well as the data and init seeds
+    args = ["-m", "activation=tanh,relu", "seed=0,1", "dataset=spiral", "depth=2",
+            "optimizer=sgd", "batch_size=32", "epochs=30"]
+    code, out, err = run([*args, "hydra.sweep.dir=sequential"], tmp_path)
+    assert code == 0, err
+    lines = job_lines(out)
+    assert len(lines) == 4 and all(" train " in line and "s)" in line for line in lines)
+    assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
+    # a store of its own, so that the second sweep does not find the first one's finished runs
+    code, out, err = run([*args, "hydra.sweep.dir=parallel", "hydra/launcher=joblib",
+                          "hydra.launcher.n_jobs=2"], tmp_path,
+                         MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'parallel.db'}")
+    assert code == 0, err
+    assert "Joblib.Parallel(n_jobs=2," in out + err and len(job_lines(out)) == 4
+    sequential, parallel = read_jobs(tmp_path / "sequential"), read_jobs(tmp_path / "parallel")
+    assert sorted(sequential) == list(range(4)) and sorted(parallel) == list(range(4))
+    for job in range(4):
+        (r1, w1), (r2, w2) = sequential[job], parallel[job]
+        assert r1 == r2
+        assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
+
+
+def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
+    code, out, err = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300",
+                          "hydra.sweep.dir=s"], tmp_path)
+    assert code == 0, err
+    first, second = job_lines(out)
+    assert "DIVERGED at epoch" in first and " test " in second
+    jobs = read_jobs(tmp_path / "s")
+    assert jobs[0][0]["diverged"] and jobs[0][1] == {} and not jobs[1][0]["diverged"]
+
+
+@pytest.mark.slow
+def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):
+    code, out, err = run(["-m", "+experiment=optuna", "hydra.sweeper.n_trials=3", "epochs=5",
+                          "hydra.sweep.dir=o"], tmp_path)
+    assert code == 0, err
+    assert len(job_lines(out)) == 3
+    best = OmegaConf.load(tmp_path / "o" / "optimization_results.yaml")
+    values = [r[0]["val_accuracy"] for r in read_jobs(tmp_path / "o").values()]
+    assert best.best_value == max(values)
+    assert set(best.best_params) == {"lr", "width", "depth", "activation"}
+
+
+@pytest.mark.slow
+def test_a_long_single_run_shows_a_progress_bar_on_a_terminal_only(tmp_path):
+    import fcntl
+    import struct
+    import termios
+
+    args = ["epochs=20000", "width=2", "dataset.n_samples=60", "hydra.run.dir=r"]
+    code, out, err = run([*args, "seed=0"], tmp_path)
+    assert code == 0 and "epoch/s" not in out + err and "/20000" not in out + err
+    # the same on a terminal (a pseudo-terminal of 80 columns); another seed, so it is not skipped
+    # as already finished
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    p = subprocess.Popen([sys.executable, "-m", "src.run", *args, "seed=1"], cwd=tmp_path,
+                         env=env(), stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert p.wait(timeout=120) == 0
+    text = b"".join(chunks).decode(errors="replace")
+    assert "/20000" in text and "epoch/s" in text
+
+
+# ---------------------------------------------------------------- determinism, in process
+def test_the_same_config_gives_bit_identical_weights_twice():
+    cfg = cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd", "batch_size=32")
+    first, second = train_job(cfg), train_job(cfg)
+    for a, b in zip(first["model"].coefs_ + first["model"].intercepts_,
+                    second["model"].coefs_ + second["model"].intercepts_):
+        assert np.array_equal(a, b)
+    assert first["val_loss"] == second["val_loss"]
+    other = train_job(cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd",
+                             "batch_size=32", "seed=1"))
+    assert not np.array_equal(other["model"].coefs_[0], first["model"].coefs_[0])
+
+
+def test_data_seed_and_init_seed_are_distinct_streams_of_seed():
+    assert derive_seeds(0) == derive_seeds(0)
+    data_seed, init_seed = derive_seeds(0)
+    assert data_seed != init_seed and derive_seeds(1) != (data_seed, init_seed)
+
+
+def test_train_job_results_and_callback():
+    epochs = []
+    result = train_job(cfg_of("epochs=7", "optimizer=adam", "lr=0.01"),
+                       callback=lambda epoch, record, net: epochs.append((epoch, set(record))))
+    assert [e for e, _ in epochs] == list(range(1, 8))
+    assert epochs[0][1] == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "test_loss", "test_f1",
+                "train_time_s", "epochs_run", "diverged", "history", "model", "data"):
+        assert key in result
+    assert result["epochs_run"] == 7 and not result["diverged"] and result["data"].name == "moons"
+    assert result["val_accuracy"] == result["history"].val_accuracy[-1]
+
+
+def test_adam_betas_reach_the_optimizer():
+    base = ("epochs=20", "optimizer=adam", "lr=0.01")
+    a = train_job(cfg_of(*base))
+    b = train_job(cfg_of(*base, "optimizer.beta1=0.5", "optimizer.beta2=0.9"))
+    assert not np.array_equal(a["model"].coefs_[0], b["model"].coefs_[0])
+
+
+def test_a_diverging_run_returns_instead_of_raising():
+    result = train_job(cfg_of("activation=relu", "lr=1e6", "epochs=300"))
+    assert result["diverged"] and result["diverged_epoch"] >= 1
+    assert np.isnan(result["val_accuracy"]) and len(result["history"].epoch) == result["diverged_epoch"]
+
+
+# ---------------------------------------------------------------- Ray (where it can be installed)
+@pytest.mark.slow
+def test_the_ray_launcher_on_a_local_instance(tmp_path):
+    pytest.importorskip(
+        "hydra_plugins.hydra_ray_launcher",
+        reason="hydra-ray-launcher is not installed (it needs cloudpickle<3; joblib 1.6 needs >=3)",
+    )
+    code, out, err = run(["-m", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
+                          "activation=tanh,relu", "epochs=20", "hydra.sweep.dir=r"], tmp_path,
+                         timeout=300)
+    assert code == 0, err
+    assert len(job_lines(out)) == 2 and sorted(read_jobs(tmp_path / "r")) == [0, 1]
