@@ -119,6 +119,12 @@ def sweeps(study):
     lines = []
     if study.one_sweep:
         lines.append(f"- Only the runs of sweep `{study.parent.info.run_id}`.")
+    elif study.left_out:
+        differ = "; ".join(f"`{k}` = {', '.join(map(str, v))}"
+                           for k, v in study.left_out["keys"].items())
+        lines.append(f"- The runs comparable with the newest sweep, one per configuration. "
+                     f"{runs_count(study.left_out['n'])} of this experiment with other fixed "
+                     f"values are left out ({differ}); `--sweep all` includes them.")
     else:
         lines.append("- Every run of the experiment, one per configuration (a rerun sweep skips "
                      "configurations that already finished, so results can span several sweeps).")
@@ -540,8 +546,9 @@ def parse_args(argv):
     parser.add_argument("study", help="experiment name (e.g. activations, width)")
     parser.add_argument("--tracking-uri",
                         help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
-    parser.add_argument("--sweep", help="only this sweep's runs: its parent run id, or 'latest' "
-                        "(default: every run of the experiment, one per config)")
+    parser.add_argument("--sweep", help="'all': every run of the experiment; 'latest' or a parent "
+                        "run id: only that sweep's runs (default: the runs comparable with the "
+                        "newest sweep)")
     parser.add_argument("--out", help="output folder (default: experiments/<study>/)")
     parser.add_argument("--no-log", action="store_true",
                         help="do not log the files to the sweep run")

@@ -33,7 +33,7 @@ def dataset_of(params):
     from src.run import derive_seeds, load_data  # the same split and seeds as the run had
 
     dataset = {k[len("dataset."):]: parse_value(v) for k, v in params.items()
-               if k.startswith("dataset.") and v is not None}
+               if k.startswith("dataset.") and isinstance(v, str)}  # NaN: another dataset's key
     seed = parse_value(params.get("seed", 0))
     data_seed, _ = derive_seeds(seed)
     return load_data(OmegaConf.create({"dataset": dataset}), data_seed)
@@ -61,6 +61,6 @@ def boundary_of(client, run_id, params):
         return snap, "recorded"
     try:
         snap = rebuilt(client, run_id, params)
-    except (ValueError, KeyError, OSError) as error:
+    except (ValueError, KeyError, TypeError, OSError) as error:
         return None, f"cannot rebuild: {error}"
     return (snap, "rebuilt") if snap is not None else (None, "no weights or not 2-D")

@@ -34,7 +34,8 @@ class Study:
     keys: list  # swept config keys, seed excluded, in a stable order
     fixed: dict = field(default_factory=dict)  # config keys with one value across the runs
     n_duplicates: int = 0  # runs dropped because a later run of the same config replaced them
-    one_sweep: bool = False  # only the parent's children (else every run of the experiment)
+    one_sweep: bool = False  # only the parent's children (else runs of any sweep)
+    left_out: dict = field(default_factory=dict)  # {n, keys: {key: values}} of runs not comparable
 
 
 def parse_value(text):
@@ -148,20 +149,48 @@ def typed(series):
     return values
 
 
-def load_study(tracking_uri, experiment, sweep=None):
-    """The Study of an experiment: all its runs, or one sweep's (sweep: a parent run id, 'latest').
+NOT_IDENTITY = ("log_every", "force")  # how a run is logged, not what it trains (nor mlflow.*)
 
-    A sweep rerun skips the configs that already FINISHED, so a study's results can span several
-    sweeps: by default every run of the experiment is covered (one per config), and the report
-    says which sweeps, commits and dataset configs they come from. The parent is the sweep asked
-    for, else the newest one (the run the report is logged to).
+
+def comparable(runs, reference):
+    """Which runs share every config value that is the same across all `reference` runs.
+
+    Returns (mask, {key: values of the runs left out}); seed is not compared, so seeds added by a
+    later sweep join the earlier ones.
+    """
+    mask = pd.Series(True, index=runs.index)
+    differing = {}
+    for key in config_columns(reference):
+        if key == SEED or _is_derived(key) or key in NOT_IDENTITY or key.startswith("mlflow."):
+            continue
+        values = reference["params." + key]
+        if values.nunique(dropna=False) != 1:
+            continue
+        column = runs["params." + key]
+        same = column.eq(values.iloc[0]) | (column.isna() & pd.isna(values.iloc[0]))
+        if not same.all():
+            differing[key] = sorted(column[~same].fillna("(unset)").unique().tolist())
+        mask &= same
+    return mask, differing
+
+
+def load_study(tracking_uri, experiment, sweep=None):
+    """The Study of an experiment's runs; sweep: None, 'all', 'latest' or a parent run id.
+
+    None (the default): the runs comparable with the newest sweep, i.e. with the same value for
+    every key its runs share (seed aside): a rerun sweep skips configs that already FINISHED, so
+    a study's results can span several sweeps, while runs of the same experiment with another
+    fixed config (say a quick epochs=60 trial) are left out, and the report says so. 'all': every
+    run. 'latest' or an id: only that sweep's own runs. One run per config either way. The parent
+    (the run the report is logged to) is the sweep asked for, else the newest one.
     """
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
         raise LookupError(f"no experiment {experiment!r} in {tracking_uri} (found: {names})")
-    parent = find_parent(client, found.experiment_id, None if sweep in (None, "latest") else sweep)
+    parent = find_parent(client, found.experiment_id,
+                         None if sweep in (None, "all", "latest") else sweep)
     mlflow.set_tracking_uri(tracking_uri)
     runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
     if runs.empty:
@@ -170,11 +199,17 @@ def load_study(tracking_uri, experiment, sweep=None):
     is_parent = roles.eq(SWEEP_ROLE)
     if parent is not None:
         is_parent |= runs["run_id"].eq(parent.info.run_id)
-    if sweep is None or parent is None:
+    parents = runs.get("tags.mlflow.parentRunId", pd.Series(index=runs.index, dtype=object))
+    children = runs[parents.eq(parent.info.run_id)] if parent is not None else runs.iloc[:0]
+    left_out = {}
+    if sweep in (None, "all") or parent is None:
         runs = runs[~is_parent]
+        if sweep is None and len(children):
+            mask, left_out = comparable(runs, children)
+            left_out = {"n": int((~mask).sum()), "keys": left_out} if left_out else {}
+            runs = runs[mask]
     else:
-        runs = runs[runs.get("tags.mlflow.parentRunId", pd.Series(dtype=object))
-                    .eq(parent.info.run_id)]
+        runs = children
     if runs.empty:
         raise LookupError(f"the sweep {parent.info.run_id} of {experiment!r} has no child runs")
     runs, dropped = _dedupe(runs)
@@ -197,7 +232,8 @@ def load_study(tracking_uri, experiment, sweep=None):
     runs = runs.sort_values(["val_accuracy", "test_accuracy"], ascending=False, na_position="last",
                             kind="stable").reset_index(drop=True)
     return Study(experiment, found.experiment_id, tracking_uri, parent, runs, keys,
-                 fixed_keys(runs), dropped, sweep is not None and parent is not None)
+                 fixed_keys(runs), dropped, sweep not in (None, "all") and parent is not None,
+                 left_out)
 
 
 def seed_swept(study):

@@ -7,6 +7,7 @@ one diverged, one failed, one from another commit and one dataset config that di
 
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +130,25 @@ def test_sweep_report_is_logged_in_the_parent_run(sweep):
     study = load_study(uri, "mini")
     logged = {f.path for f in MlflowClient(uri).list_artifacts(study.parent.info.run_id, "report")}
     assert logged == {f"report/{p.name}" for p in out.iterdir()}
+
+
+def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path):
+    uri, _ = sweep
+    shutil.copyfile(uri[len("sqlite:///"):], tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # a copy: the other tests keep their 8 runs
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("mini")
+    first = client.search_runs([experiment.experiment_id], "params.seed = '0'")[0]
+    params = dict(first.data.params)
+    params["epochs"] = "5"  # a quick trial outside any sweep
+    with tracking.RunLogger(uri, "mini", run_name="quick", params=params,
+                            tags={"config_hash": "quick"}) as run:
+        run.log_metrics({"val_accuracy": 0.5, "test_accuracy": 0.5})
+    study = load_study(uri, "mini")
+    assert len(study.runs) == 8 and study.left_out == {"n": 1, "keys": {"epochs": ["5"]}}
+    everything = load_study(uri, "mini", sweep="all")
+    assert len(everything.runs) == 9 and "epochs" in everything.keys
+    assert len(load_study(uri, "mini", sweep="latest").runs) == 8
 
 
 # ------------------------------------------------------------------ finished, diverged, failed
