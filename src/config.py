@@ -2,8 +2,8 @@
 
 conf/*.yaml hold the values; the dataclasses here say which keys exist and their types, so Hydra
 itself rejects a misspelt key or a wrong type. validate() checks the values once, at the edge, and
-raises ConfigError naming the key, the value and what is allowed. The ValidateConfig callback runs it
-before a single run starts, and for a multirun over every job's config before the first job starts.
+raises ConfigError naming the key, the value and what is allowed. The ValidateConfig callback runs
+it before a single run starts, and in a multirun on every job's config before the first job starts.
 
 A new config group is a dataclass here, one register() line, and a folder in conf/.
 """
@@ -176,7 +176,8 @@ def _int_at_least(cfg, key, low, prefix=""):
 
 def _number_in(cfg, key, low, high, prefix="", open_low=False, closed_high=False):
     v = cfg[key]
-    ok = _is_number(v) and (low < v if open_low else low <= v) and (v <= high if closed_high else v < high)
+    above = low < v if open_low else low <= v
+    ok = _is_number(v) and above and (v <= high if closed_high else v < high)
     interval = f"{'(' if open_low else '['}{low}, {high}{']' if closed_high else ')'}"
     _require(ok, prefix + key, v, f"a number in {interval}")
 
@@ -212,13 +213,13 @@ def validate_optimizer(opt):
 
 
 def validate_dataset(ds):
-    """Check the dataset group's values, including that the split leaves every class in each part."""
+    """Check the dataset group's values; the split must leave every class in each part."""
     p = "dataset."
     _one_of(p + "name", ds.name, data.DATASETS)
     _number_in(ds, "test_size", 0, 1, prefix=p, open_low=True)
     _number_in(ds, "val_size", 0, 1, prefix=p, open_low=True)
     _require(ds.test_size + ds.val_size < 1, p + "val_size", ds.val_size,
-             f"less than 1 - test_size = {1 - ds.test_size:g} (the training part must not be empty)")
+             f"less than 1 - test_size = {1 - ds.test_size:g} (so the training part is not empty)")
     if "noise" in ds:
         _require(_is_number(ds.noise) and ds.noise >= 0, p + "noise", ds.noise,
                  "a finite number >= 0")

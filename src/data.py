@@ -186,7 +186,9 @@ def load(name, seed=0, test_size=0.2, val_size=0.2, **params):
     scaler = StandardScaler().fit(X_train)
     X_train, X_val, X_test = (scaler.transform(a) for a in (X_train, X_val, X_test))
     function = source.function
-    module = "sklearn.datasets" if function.__module__.startswith("sklearn") else function.__module__
+    module = function.__module__
+    if module.startswith("sklearn"):
+        module = "sklearn.datasets"
     return Dataset(
         name=name,
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, X_test=X_test, y_test=y_test,

@@ -1,4 +1,4 @@
-"""src/data.py: every dataset, its split and standardisation, the three teaching sets' definitions."""
+"""src/data.py: every dataset, its split and standardisation, the three teaching sets."""
 
 from pathlib import Path
 
@@ -58,7 +58,8 @@ def test_flower_follows_the_course_definition():
     for j in range(2):
         t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + 0.2 * rng.standard_normal(N)
         r = 4 * np.sin(4 * t) + 0.2 * rng.standard_normal(N)
-        np.testing.assert_array_equal(X[j * N:(j + 1) * N], np.column_stack([r * np.sin(t), r * np.cos(t)]))
+        expected = np.column_stack([r * np.sin(t), r * np.cos(t)])
+        np.testing.assert_array_equal(X[j * N:(j + 1) * N], expected)
         assert (y[j * N:(j + 1) * N] == j).all()
 
 
@@ -83,7 +84,8 @@ def test_spiral_has_two_interleaved_arms():
 def test_the_yaml_defaults_are_the_generators_defaults():
     for name, source in data.DATASETS.items():
         cfg = OmegaConf.load(CONF / "dataset" / f"{name}.yaml")
-        given = {k: v for k, v in cfg.items() if k not in ("defaults", "name", "test_size", "val_size")}
+        skip = ("defaults", "name", "test_size", "val_size")
+        given = {k: v for k, v in cfg.items() if k not in skip}
         assert given == source.defaults, name
         assert cfg.name == name
 

@@ -120,7 +120,8 @@ def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
     code, out, err = run(["epochs=20", "dataset=iris", "optimizer=adam", "lr=0.01"], tmp_path)
     assert code == 0, err
     lines = [line for line in out.splitlines() if " train " in line]
-    assert len(lines) == 1 and "dataset=iris" in lines[0] and " val " in lines[0] and " test " in lines[0]
+    assert len(lines) == 1 and "dataset=iris" in lines[0]
+    assert " val " in lines[0] and " test " in lines[0]
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
     (folder,) = tmp_path.glob("outputs/*/*")
     assert {"results.yaml", "weights.npz"} <= {p.name for p in folder.iterdir()}
@@ -208,7 +209,7 @@ def test_the_same_config_gives_bit_identical_weights_twice():
     cfg = cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd", "batch_size=32")
     first, second = train_job(cfg), train_job(cfg)
     for a, b in zip(first["model"].coefs_ + first["model"].intercepts_,
-                    second["model"].coefs_ + second["model"].intercepts_):
+                    second["model"].coefs_ + second["model"].intercepts_, strict=True):
         assert np.array_equal(a, b)
     assert first["val_loss"] == second["val_loss"]
     other = train_job(cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd",
@@ -245,7 +246,8 @@ def test_adam_betas_reach_the_optimizer():
 def test_a_diverging_run_returns_instead_of_raising():
     result = train_job(cfg_of("activation=relu", "lr=1e6", "epochs=300"))
     assert result["diverged"] and result["diverged_epoch"] >= 1
-    assert np.isnan(result["val_accuracy"]) and len(result["history"].epoch) == result["diverged_epoch"]
+    assert np.isnan(result["val_accuracy"])
+    assert len(result["history"].epoch) == result["diverged_epoch"]
 
 
 # ---------------------------------------------------------------- Ray (where it can be installed)
