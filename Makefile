@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
+HOST   ?= 127.0.0.1
+# the store `make ui` serves: $MLFLOW_TRACKING_URI if set, else the project's embedded store
+STORE  ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlruns/mlflow.db)
 
 .PHONY: setup sweep test bench ui lint clean
 
@@ -26,8 +29,11 @@ test: setup
 bench: setup
 	$(BIN)/python -m benchmarks.nn
 
+# MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
 ui: setup
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(PORT)
+	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m src.tracking.ui --host $(HOST) --port $(PORT)
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
+		--host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

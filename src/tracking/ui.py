@@ -1,0 +1,38 @@
+"""`python -m src.tracking.ui`: print where the MLflow UI shows the runs of a study (make ui).
+
+The UI's experiment page opens on a GenAI overview that hides training runs; the runs table is at
+#/experiments/<id>/runs, so that is the link printed.
+"""
+
+import argparse
+
+from mlflow import MlflowClient
+
+from .store import resolve_uri
+
+
+def runs_link(base_url, tracking_uri, experiment):
+    """The runs-table URL of `experiment` in the UI at base_url, or None if it has no runs yet."""
+    found = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
+    return f"{base_url}/#/experiments/{found.experiment_id}/runs" if found else None
+
+
+def main(argv=None):
+    """Print the UI's address and the runs table of the study."""
+    parser = argparse.ArgumentParser(prog="python -m src.tracking.ui", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--experiment", default="activations", help="default: the default study")
+    args = parser.parse_args(argv)
+    uri = resolve_uri()
+    base = f"http://{args.host}:{args.port}"
+    link = runs_link(base, uri, args.experiment)
+    print(f"MLflow UI for {uri} at {base} (ready in ~15 s; Ctrl-C stops it)")
+    if link:
+        print(f"runs of '{args.experiment}': {link}")
+    else:
+        print(f"no experiment '{args.experiment}' yet: `make sweep` runs the default study")
+
+
+if __name__ == "__main__":
+    main()
