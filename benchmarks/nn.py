@@ -1,6 +1,6 @@
 """Speed of the network against scikit-learn and PyTorch, on ../shared/benchmarks.md's workloads.
 
-    python -m benchmarks.nn [--workloads W1,W3] [--repeats N] [--json PATH] [--quick]
+    python -m benchmarks.nn [--workloads W1,W3] [--repeats N] [--threads N] [--json PATH] [--quick]
 
 Every implementation trains the same network from the same initial weights on the same standardised
 data (seed 0): full-batch gradient descent (mini-batches of 64, shuffled, for W3mb) at learning rate
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 
@@ -379,6 +380,8 @@ def print_report(report):
               "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.nn)")
     else:
         print("  OpenBLAS environment variables: none set")
+    if report["threads_limit"]:
+        print(f"  --threads {report['threads_limit']}: every BLAS/OpenMP pool and PyTorch limited")
     if env["torch"] is None:
         print("  note: PyTorch is not installed, so its columns are skipped "
               "(pip install torch==2.13.0 for the CPU build)")
@@ -429,6 +432,9 @@ def main(argv=None):
                         help="comma-separated ids (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit every BLAS/OpenMP pool and PyTorch to N threads (default: all "
+                        "cores); 1 gives steadier figures when other processes load the machine")
     parser.add_argument("--quick", action="store_true",
                         help="tiny epoch counts and matmul sizes: a smoke test, not a measurement")
     args = parser.parse_args(argv)
@@ -442,10 +448,29 @@ def main(argv=None):
     if repeats < 1:
         parser.error("--repeats must be >= 1")
 
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    limits = threadpoolctl.threadpool_limits(args.threads) if args.threads else nullcontext()
+    if torch is not None:
+        torch.set_num_threads(args.threads or os.cpu_count())
+    with limits:
+        report = measure(args, wanted, repeats)
+    print_report(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"\nfigures written to {args.json}")
+    return report
+
+
+def measure(args, wanted, repeats):
+    """The report: environment, matmul peak, every wanted workload timed, the targets checked."""
+    known = {w.id: w for w in WORKLOADS}
     peak_sizes = (128, 256) if args.quick else PEAK_SIZES
     report = {
         "command": " ".join(["python -m benchmarks.nn", *sys.argv[1:]]),
         "quick": args.quick,
+        "threads_limit": args.threads,
         "environment": environment(),
         "matmul_peak_gflops": {
             "float64": matmul_peak(np.float64, peak_sizes),
@@ -461,11 +486,6 @@ def main(argv=None):
     report["environment"]["load_average_at_end"] = list(os.getloadavg())
     report["targets"] = check_targets(report["workloads"],
                                       report["matmul_peak_gflops"]["float64"]["best"])
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
-        print(f"\nfigures written to {args.json}")
     return report
 
 
