@@ -1,6 +1,7 @@
 """Every test logs to a tracking store of its own, never to the project's mlruns/."""
 
-import shutil
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -15,11 +16,17 @@ def empty_store(tmp_path_factory):
     return path
 
 
+def copy_store(source, target):
+    """Copy a SQLite store with SQLite's backup API (its write-ahead log included)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(autouse=True)
 def tracking_uri(tmp_path_factory, empty_store, monkeypatch):
     """MLFLOW_TRACKING_URI -> a fresh copy of the empty store, for this test and its subprocesses."""
     folder = tmp_path_factory.mktemp("mlruns")
-    shutil.copyfile(empty_store, folder / "mlflow.db")
+    copy_store(empty_store, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri

@@ -7,7 +7,6 @@ is tested on its own; test_tracking_sweep.py runs the real command line.
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from sklearn.datasets import make_moons
 from src import plots, tracking
 from src.nn import Diverged, NetClassifier, save_weights
 from src.tracking import store
+from tests.conftest import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "driver"
@@ -91,7 +91,7 @@ def train_and_log(uri, experiment=EXPERIMENT, seed=0, epochs=300, lr=0.5, width=
 def uri(tmp_path, empty_store):
     """A store of this test's own: a copy of the freshly created empty store, in tmp_path/mlruns."""
     (tmp_path / "mlruns").mkdir()
-    shutil.copyfile(empty_store, tmp_path / "mlruns" / "mlflow.db")
+    copy_store(empty_store, tmp_path / "mlruns" / "mlflow.db")
     return f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
 
 

@@ -32,6 +32,7 @@ from .store import (
     resolve_uri,
 )
 
+
 def _exit_on_error(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):

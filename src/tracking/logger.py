@@ -21,7 +21,7 @@ from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, Param, RunTag
 
 from .model import log_network_model, save_preprocessing
 from .store import PROJECT_ROOT, get_or_create_experiment, process_tags

@@ -3,16 +3,28 @@
 import os
 import re
 import socket
+import sqlite3
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOST_TAG, PID_TAG, START_TAG = "netlab.host", "netlab.pid", "netlab.pid_start"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_commits_without_fsync(dbapi_connection, connection_record):
+    """SQLite stores are in WAL mode (see open_store); there synchronous=NORMAL makes a commit a
+    write to the log, not an fsync, and a killed process still loses nothing it committed."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class TrackingUnavailable(RuntimeError):
@@ -53,7 +65,7 @@ def check_reachable(uri, timeout=3.0):
                 if response.status == 200:
                     return
                 raise TrackingUnavailable(f"tracking server {uri} answered {response.status} on /health")
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise TrackingUnavailable(f"tracking server {uri} is unreachable: {reason}") from None
     db = sqlite_path(uri)
@@ -67,11 +79,19 @@ def check_reachable(uri, timeout=3.0):
 
 
 def open_store(uri):
-    """Check, then create or upgrade the store at uri (schema migration happens here, once)."""
+    """Check, then create or upgrade the store at uri (schema migration happens here, once).
+
+    A SQLite store is switched to write-ahead logging (it persists in the file): parallel jobs then
+    write without blocking readers, and commits are cheap.
+    """
     check_reachable(uri)
     client = MlflowClient(uri)
     try:
         client.search_experiments(max_results=1)
+        db = sqlite_path(uri)
+        if db is not None:
+            with closing(sqlite3.connect(db, timeout=30)) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
     except Exception as e:  # noqa: BLE001 - any failure to open is reported the same way
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TrackingUnavailable(f"cannot open tracking store {uri}: {first}") from None
