@@ -53,18 +53,15 @@ BAD = {
     "wrong type": (["width=abc"], "width"),
     "width 0": (["width=0"], "width"),
     "lr 0": (["lr=0"], "lr"),
-    "lr inf": (["lr=inf"], "lr"),
     "unknown activation": (["activation=swish"], "activation"),
     "epochs 0": (["epochs=0"], "epochs"),
     "test_size 1.5": (["dataset.test_size=1.5"], "dataset.test_size"),
     "noise negative": (["dataset.noise=-1"], "dataset.noise"),
     "n_samples too small": (["dataset.n_samples=5"], "dataset.n_samples"),
-    "unknown dataset": (["dataset=nope"], "dataset"),
     "multirun: bad value in the last job": (["-m", "width=4,8,0", "epochs=1"], "width"),
     "multirun: misspelt swept key": (["-m", "widht=1,2", "epochs=1"], "widht"),
     "multirun: optuna study, interval end": (["-m", "+experiment=optuna", "lr=interval(0,0.1)"],
                                              "lr"),
-    "multirun: joblib": (["-m", "hydra/launcher=joblib", "epochs=1,0"], "epochs"),
 }
 
 
@@ -107,15 +104,6 @@ def read_jobs(sweep_dir):
     return jobs
 
 
-def test_a_study_runs_through_the_command_line(tmp_path):
-    code, out, err = run(["-m", "+experiment=activations", "epochs=3", "hydra.sweep.dir=s"],
-                         tmp_path)
-    assert code == 0, err
-    lines = job_lines(out)
-    assert len(lines) == 12 and lines[0].startswith("#0 dataset=moons activation=sigmoid epochs=3:")
-    assert sorted(read_jobs(tmp_path / "s")) == list(range(12))
-
-
 def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
     code, out, err = run(["epochs=20", "dataset=iris", "optimizer=adam", "lr=0.01"], tmp_path)
     assert code == 0, err
@@ -128,24 +116,27 @@ def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
 
 
 @pytest.mark.slow
-def test_sequential_and_joblib_sweeps_give_identical_results(tmp_path):
-    # mini-batches, so that the shuffling seed matters as well as the data and init seeds
-    args = ["-m", "activation=tanh,relu", "seed=0,1", "dataset=spiral", "depth=2",
-            "optimizer=sgd", "batch_size=32", "epochs=30"]
+def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launchers(tmp_path):
+    # the default study on one dataset, with mini-batches so that the shuffling seed matters too
+    args = ["-m", "+experiment=activations", "dataset=spiral", "optimizer=sgd", "batch_size=32",
+            "epochs=30"]
     code, out, err = run([*args, "hydra.sweep.dir=sequential"], tmp_path)
     assert code == 0, err
     lines = job_lines(out)
-    assert len(lines) == 4 and all(" train " in line and "s)" in line for line in lines)
+    assert [line.split(":")[0] for line in lines] == [
+        f"#{i} dataset=spiral activation={a} optimizer=sgd batch_size=32 epochs=30"
+        for i, a in enumerate(("sigmoid", "tanh", "relu"))]
+    assert all(" train " in line and " val " in line and " test " in line for line in lines)
     assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
     # a store of its own, so that the second sweep does not find the first one's finished runs
     code, out, err = run([*args, "hydra.sweep.dir=parallel", "hydra/launcher=joblib",
                           "hydra.launcher.n_jobs=2"], tmp_path,
                          MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'parallel.db'}")
     assert code == 0, err
-    assert "Joblib.Parallel(n_jobs=2," in out + err and len(job_lines(out)) == 4
+    assert "Joblib.Parallel(n_jobs=2," in out + err and len(job_lines(out)) == 3
     sequential, parallel = read_jobs(tmp_path / "sequential"), read_jobs(tmp_path / "parallel")
-    assert sorted(sequential) == list(range(4)) and sorted(parallel) == list(range(4))
-    for job in range(4):
+    assert sorted(sequential) == list(range(3)) and sorted(parallel) == list(range(3))
+    for job in range(3):
         (r1, w1), (r2, w2) = sequential[job], parallel[job]
         assert r1 == r2
         assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
