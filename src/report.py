@@ -95,9 +95,9 @@ def coverage(study):
                  + (f" ({study.n_duplicates} earlier attempts of the same configs replaced by "
                     "their rerun)" if study.n_duplicates else "") + ".")
     if study.keys:
-        values = {k: ", ".join(report_figures.label(v) for v in sorted_values(runs[k]))
-                  for k in study.keys}
-        swept = "; ".join(f"`{k}` ∈ {{{v}}}" for k, v in values.items())
+        values = {k: value_list(runs[k]) for k in study.keys}
+        swept = "; ".join(f"`{k}`: {v}" if " to " in v else f"`{k}` ∈ {{{v}}}"
+                          for k, v in values.items())
         lines.append(f"- Swept: {swept}.")
     if seed_swept(study):
         seeds = sorted_values(runs[SEED])
@@ -137,6 +137,15 @@ def sweeps(study):
         lines.append(f"  - {runs_count(len(group))} from sweep `{parent_id}` ({info.run_name}), "
                      f"started {started}")
     return lines
+
+
+def value_list(series):
+    """The distinct values of a column for the text: all of them, or the range when many."""
+    values = sorted_values(series)
+    label = report_figures.label
+    if len(values) > GRID_MAX and pd.api.types.is_numeric_dtype(series):
+        return f"{len(values)} values from {label(values[0])} to {label(values[-1])}"
+    return ", ".join(label(v) for v in values)
 
 
 def runs_count(n):
@@ -314,8 +323,11 @@ def figure_against(study, agg, key, folder):
     fig.savefig(folder / name, dpi=90)
     log = report_figures.use_log_scale(study.runs[key].dropna().astype(float))
     return (name, f"Validation accuracy against `{key}`"
-            + (" (log-scaled axis)" if log else "") + (", one line per activation" if group else "")
-            + (f", one panel per {panel}" if panel else "") + f"; {ylabel}."
+            + (" (log-scaled axis)" if log else "")
+            + ((", one line per activation" if grid else ", one colour per activation")
+               if group else "")
+            + (f", one panel per {panel}" if panel else "")
+            + (f"; {ylabel}." if ylabel != "validation accuracy" else ".")
             + ("" if grid else " The runs do not form a grid: every run is one point."))
 
 
@@ -357,6 +369,15 @@ def figure_curves(study, client, folder):
     return "learning_curves.png", caption
 
 
+def panel_columns(study, n):
+    """Columns for n configuration panels: one row per value of the first swept key if it fits."""
+    counts = [study.runs[k].nunique() for k in study.keys]
+    per_row = math.prod(counts[1:]) if len(counts) > 1 else n
+    if per_row <= 9:
+        return per_row
+    return counts[-1] if counts[-1] <= 8 else min(n, 6)
+
+
 def figure_boundaries(study, client, folder):
     """decision_boundaries.png and boundary_evolution.gif, for the 2-D datasets."""
     agg = configs_table(study)
@@ -389,8 +410,7 @@ def figure_boundaries(study, client, folder):
     panels = [(title, snap, note) for title, snap, note, dataset in panels if two_d.get(dataset)]
     if not any(snap is not None for _, snap, _ in panels):
         return []
-    last = study.keys[-1] if study.keys else None
-    ncols = study.runs[last].nunique() if last and study.runs[last].nunique() <= 8 else None
+    ncols = panel_columns(study, len(panels))
     fig = report_figures.boundary_grid(panels, f"{study.experiment}: decision boundaries",
                                        ncols=ncols)
     fig.savefig(folder / "decision_boundaries.png", dpi=90)
@@ -446,11 +466,15 @@ def conclusion(study):
             continue
         ties = done[done["val_mean"].eq(win["val_mean"])]
         if len(ties) > 1:
-            names = ", ".join(f"`{overrides(r, inner)}`" for _, r in ties.iterrows())
+            names = ", ".join(f"`{overrides(r, inner)}`" for _, r in ties.head(5).iterrows())
+            if len(ties) > 5:
+                names += f" and {len(ties) - 5} more (see the table)"
+            tests = ties["test_mean"]
+            tested = (f"their test accuracies range from {pct(tests.min())} to {pct(tests.max())}"
+                      if tests.nunique() > 1 else f"all score {pct(tests.iloc[0])} on the test set")
             sentences.append(f"{where}{len(ties)} configurations tie on the best validation "
                              f"accuracy, {pct(win['val_mean'])}: {names}; the validation set does "
-                             "not separate them (their test accuracies: "
-                             + ", ".join(pct(t) for t in ties["test_mean"]) + ").")
+                             f"not separate them ({tested}).")
         else:
             second = done.iloc[1]
             margin = win["val_mean"] - second["val_mean"]
@@ -471,11 +495,10 @@ def conclusion(study):
             sentences.append(text + ".")
             best_test = done.loc[done["test_mean"].idxmax()]
             if best_test["test_mean"] > win["test_mean"]:
-                sentences.append(f"{where.strip(', ').capitalize() + ', ' if where else ''}"
-                                 f"on the test set `{overrides(best_test, inner)}` scored higher "
-                                 f"({pct(best_test['test_mean'])}); the winner is chosen on "
-                                 "validation accuracy, and the test figure is reported, not used "
-                                 "to choose.")
+                text = (f"on the test set, `{overrides(best_test, inner)}` scored higher "
+                        f"({pct(best_test['test_mean'])}); the winner is chosen on validation "
+                        "accuracy, and the test figure is reported, not used to choose.")
+                sentences.append(where + text if where else text[0].upper() + text[1:])
         worst = done.iloc[-1]
         if len(done) > 2 and worst["val_mean"] < win["val_mean"]:
             sentences.append(f"The weakest finished configuration{' there' if where else ''} was "
