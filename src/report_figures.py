@@ -180,6 +180,7 @@ def boundary_animation(snap, path, title, fps=3, hold=4):
     ax = fig.subplots()
 
     def draw(i):
+        """Frame i: the boundary at the i-th recorded epoch."""
         ax.clear()
         _draw_boundary(ax, snap, i)
         ax.set_title(f"{title}\nepoch {int(snap['epochs'][i])}", fontsize=9)

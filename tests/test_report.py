@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
+from omegaconf import OmegaConf
 from PIL import Image
 
 from src import report, snapshots, tracking
@@ -185,8 +186,7 @@ def log_job(uri, parent_id, cfg, fail=None):
 
 
 def compose_dict(cfg):
-    from omegaconf import OmegaConf
-
+    """The resolved config as a nested dict, without where it is logged (as src/run.py logs it)."""
     tree = OmegaConf.to_container(cfg, resolve=True)
     tree.pop("mlflow", None)
     return tree
