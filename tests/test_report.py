@@ -7,7 +7,6 @@ one diverged, one failed, one from another commit and one dataset config that di
 
 import math
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from src import report, snapshots, tracking
 from src.report_data import aggregate_seeds, load_study
 from src.run import derive_seeds, load_data, record, train_job
 from src.snapshots import BoundarySnapshots, log_spaced_epochs
+from tests.conftest import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["dataset=moons,xor", "activation=tanh,relu", "seed=0,1", "epochs=60",
@@ -50,9 +50,10 @@ def table_rows(text, heading):
 
 # ------------------------------------------------------------------ a real sweep
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
-    """A small sweep run by the real command line into a new store; then its report."""
+def sweep(tmp_path_factory, empty_store):
+    """A small sweep run by the real command line into a store of its own; then its report."""
     tmp = tmp_path_factory.mktemp("sweep")
+    copy_store(empty_store, tmp / "mlflow.db")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     done = subprocess.run(
         [sys.executable, "-m", "src.run", "-m", *SWEEP, f"mlflow.tracking_uri={uri}",
@@ -135,7 +136,7 @@ def test_sweep_report_is_logged_in_the_parent_run(sweep):
 
 def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path):
     uri, _ = sweep
-    shutil.copyfile(uri[len("sqlite:///"):], tmp_path / "mlflow.db")
+    copy_store(uri[len("sqlite:///"):], tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # a copy: the other tests keep their 8 runs
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("mini")
@@ -193,9 +194,10 @@ def compose_dict(cfg):
 
 
 @pytest.fixture(scope="module")
-def faults(tmp_path_factory):
+def faults(tmp_path_factory, empty_store):
     """An experiment whose sweep has a finished, a diverged, a failed and an odd run; its report."""
     tmp = tmp_path_factory.mktemp("faults")
+    copy_store(empty_store, tmp / "mlflow.db")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     client = tracking.open_store(uri)
     experiment_id = tracking.get_or_create_experiment(client, "faults")
