@@ -10,6 +10,7 @@ Hydra turns exceptions raised in callbacks into warnings, so failures here exit 
 import functools
 import os
 import sys
+import time
 
 from hydra.experimental.callback import Callback
 from mlflow.entities import Metric, RunStatus, RunTag
@@ -74,6 +75,7 @@ class MlflowCallback(Callback):
 
     def __init__(self):
         self.client = self.parent_run_id = None
+        self.seconds = 0.0  # spent here, in the launching process (logged as tracking_time_s)
 
     @_exit_on_error
     def on_run_start(self, config, **kwargs):
@@ -83,6 +85,7 @@ class MlflowCallback(Callback):
     @_exit_on_error
     def on_multirun_start(self, config, **kwargs):
         """Prepare the store, open or resume the sweep's parent run, hand its id to the jobs."""
+        t0 = time.perf_counter()
         self.client, experiment_id = prepare(config)
         overrides = sweep_overrides(config)
         params = OmegaConf.to_container(config.hydra.sweeper, resolve=True).get("params") or {}
@@ -110,18 +113,23 @@ class MlflowCallback(Callback):
                   file=sys.stderr)
         os.environ[PARENT_ENV] = self.parent_run_id
         os.environ[COMMAND_ENV] = command_line()
+        self.seconds = time.perf_counter() - t0
 
     @_exit_on_error
     def on_multirun_end(self, config, **kwargs):
         """Summarise the sweep's child runs, on the terminal and in the parent run; end it."""
         if self.parent_run_id is None:
             return
+        t0 = time.perf_counter()
         client, parent = self.client, self.parent_run_id
         children = client.search_runs(
             [client.get_run(parent).info.experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
             max_results=50000)
         text = summary(children)
-        print(text, file=sys.stderr)
+        experiment_id = client.get_run(parent).info.experiment_id
+        where = (f"{client.tracking_uri}/#/experiments/{experiment_id}/runs"
+                 if client.tracking_uri.startswith("http") else "`make ui` prints the link")
+        print(f"{text}\nruns: {where}", file=sys.stderr)
         client.log_text(parent, text, "summary.txt")
         counts = {"n_runs": len(children)}
         for status in ("FINISHED", "FAILED", "KILLED"):
@@ -131,6 +139,7 @@ class MlflowCallback(Callback):
                       if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
         if accuracies:
             counts["best_val_accuracy"] = max(accuracies)
+        counts["tracking_time_s"] = self.seconds + time.perf_counter() - t0
         client.log_batch(parent, metrics=[Metric(k, float(v), 0, 0) for k, v in counts.items()])
         client.set_terminated(parent, RunStatus.to_string(RunStatus.FINISHED))
         os.environ.pop(PARENT_ENV, None)
