@@ -8,12 +8,6 @@ The gradient arrays are scratch space: an update may overwrite them.
 """
 
 import numpy as np
-from scipy.linalg import blas
-
-
-def axpy(a, x, y):
-    """y += a·x in place, one pass through BLAS (x, y C-contiguous arrays of one shape and dtype)."""
-    blas.get_blas_funcs("axpy", (y,))(x.reshape(-1), y.reshape(-1), a=a)
 
 
 class SGD:
@@ -25,7 +19,8 @@ class SGD:
     def step(self, grads):
         """Apply one update in place."""
         for p, g in zip(self.params, grads):
-            axpy(-self.learning_rate, g, p)  # θ ← θ − α dθ
+            g *= self.learning_rate
+            p -= g  # θ ← θ − α dθ
 
 
 class Momentum:
@@ -39,8 +34,9 @@ class Momentum:
         """Apply one update in place."""
         for p, g, v in zip(self.params, grads, self.velocities):
             v *= self.momentum
-            axpy(-self.learning_rate, g, v)  # v ← μ v − α dθ
-            axpy(1.0, v, p)  # θ ← θ + v
+            g *= self.learning_rate
+            v -= g  # v ← μ v − α dθ
+            p += v  # θ ← θ + v
 
 
 class Adam:
@@ -67,7 +63,8 @@ class Adam:
             np.sqrt(s, out=g)
             g += self.epsilon
             np.divide(m, g, out=g)
-            axpy(-step, g, p)  # θ ← θ − α_t m / (√s + ε)
+            g *= step
+            p -= g  # θ ← θ − α_t m / (√s + ε)
 
 
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "momentum": Momentum, "adam": Adam}
