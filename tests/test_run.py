@@ -247,7 +247,7 @@ def test_the_ray_launcher_on_a_local_instance(tmp_path):
     pytest.importorskip(
         "hydra_plugins.hydra_ray_launcher",
         reason="hydra-ray-launcher is not installed (it needs cloudpickle<3, joblib 1.6 needs >=3;"
-        " see the README for running it from a separate --target folder)",
+        " the README shows how to run it from a folder of its own)",
     )
     args = ["-m", "activation=tanh,relu", "epochs=20", "optimizer=sgd", "batch_size=32"]
     code, out, err = run([*args, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
