@@ -1,8 +1,8 @@
 """`python -m src.run` trains one network with the config in conf/; `python -m src.run -m …` sweeps.
 
 Reads like the experiment: derive the seeds, load the data, build the network, train it with the
-validation set watched every epoch, measure train/val/test, print one line. train_job() does that for
-one composed config and returns the results; tracked_job() runs it inside an MLflow run and records
+validation set watched every epoch, measure train/val/test, print one line. train_job() does that
+for one composed config and returns the results; tracked_job() runs it inside an MLflow run and records
 what it produced (record()); main() is the Hydra entry around it: it skips a config that already has
 a FINISHED run (unless +force=true), and also leaves results.yaml and weights.npz in the job's Hydra
 output folder (outputs/… or multirun/…/<job>/).
@@ -30,20 +30,6 @@ from src.config import ConfigError, one_line, validate
 from src.nn import Diverged, NetClassifier, evaluate, save_weights
 
 
-class Classifier(NetClassifier):
-    """NetClassifier that also hands Adam's beta1 and beta2 to training.
-
-    Stop-gap until NetClassifier takes beta1/beta2 itself; set them as attributes after construction.
-    """
-
-    beta1, beta2 = 0.9, 0.999
-
-    def _check_params(self):
-        hidden, config, dtype = super()._check_params()
-        config.beta1, config.beta2 = self.beta1, self.beta2
-        return hidden, config.check(), dtype
-
-
 def derive_seeds(seed):
     """(data_seed, init_seed): two independent streams derived from one integer seed."""
     data_stream, init_stream = np.random.SeedSequence(seed).spawn(2)
@@ -58,7 +44,7 @@ def load_data(cfg, data_seed):
 
 def build_network(cfg, init_seed):
     """An unfitted classifier with the architecture and training settings of cfg."""
-    model = Classifier(
+    return NetClassifier(
         hidden_layer_sizes=(cfg.width,) * cfg.depth,
         activation=cfg.activation,
         learning_rate=cfg.lr,
@@ -68,11 +54,10 @@ def build_network(cfg, init_seed):
         init=cfg.init,
         l2=cfg.l2,
         momentum=cfg.optimizer.get("momentum", 0.9),
+        beta1=cfg.optimizer.get("beta1", 0.9),
+        beta2=cfg.optimizer.get("beta2", 0.999),
         seed=init_seed,
     )
-    model.beta1 = cfg.optimizer.get("beta1", 0.9)
-    model.beta2 = cfg.optimizer.get("beta2", 0.999)
-    return model
 
 
 def measure(model, X, y):
@@ -135,7 +120,8 @@ def summary(result, job=None, overrides=()):
     if result["diverged"]:
         tail = f"DIVERGED at epoch {result['diverged_epoch']}"
     else:
-        tail = "  ".join(f"{part} {result[f'{part}_accuracy']:.3f}" for part in ("train", "val", "test"))
+        parts = ("train", "val", "test")
+        tail = "  ".join(f"{part} {result[f'{part}_accuracy']:.3f}" for part in parts)
     return f"{head}: {tail}  ({result['train_time_s']:.2f} s)"
 
 

@@ -167,18 +167,21 @@ def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):
 @pytest.mark.slow
 def test_a_long_single_run_shows_a_progress_bar_on_a_terminal_only(tmp_path):
     import fcntl
+    import re
     import struct
     import termios
 
-    args = ["epochs=20000", "width=2", "dataset.n_samples=60", "hydra.run.dir=r"]
-    code, out, err = run([*args, "seed=0"], tmp_path)
+    args = ["width=2", "dataset.n_samples=60", "hydra.run.dir=r"]
+    code, out, err = run([*args, "epochs=20000", "seed=0"], tmp_path)
     assert code == 0 and "epoch/s" not in out + err and "/20000" not in out + err
-    # the same on a terminal (a pseudo-terminal of 80 columns); another seed, so it is not skipped
-    # as already finished
+    # on a terminal (a pseudo-terminal of 80 columns) a run long enough for the bar (> 1 s, however
+    # fast the network has become) shows it; another seed, so the run is not skipped as finished
+    seconds = float(re.search(r"\(([0-9.]+) s\)", out).group(1))
+    epochs = max(20000, int(20000 * 2.5 / max(seconds, 0.05)))
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    p = subprocess.Popen([sys.executable, "-m", "src.run", *args, "seed=1"], cwd=tmp_path,
-                         env=env(), stdin=slave, stdout=slave, stderr=slave)
+    p = subprocess.Popen([sys.executable, "-m", "src.run", *args, f"epochs={epochs}", "seed=1"],
+                         cwd=tmp_path, env=env(), stdin=slave, stdout=slave, stderr=slave)
     os.close(slave)
     chunks = []
     while True:
@@ -192,7 +195,7 @@ def test_a_long_single_run_shows_a_progress_bar_on_a_terminal_only(tmp_path):
     os.close(master)
     assert p.wait(timeout=120) == 0
     text = b"".join(chunks).decode(errors="replace")
-    assert "/20000" in text and "epoch/s" in text
+    assert f"/{epochs}" in text and "epoch/s" in text
 
 
 # ---------------------------------------------------------------- determinism, in process
