@@ -2,10 +2,10 @@
 
 Reads like the experiment: derive the seeds, load the data, build the network, train it with the
 validation set watched every epoch, measure train/val/test, print one line. train_job() does that
-for one composed config and returns the results; tracked_job() runs it inside an MLflow run and records
-what it produced (record()); main() is the Hydra entry around it: it skips a config that already has
-a FINISHED run (unless +force=true), and also leaves results.yaml and weights.npz in the job's Hydra
-output folder (outputs/… or multirun/…/<job>/).
+for one composed config and returns the results; tracked_job() runs it inside an MLflow run and
+records what it produced (record()); main() is the Hydra entry around it: it skips a config that
+already has a FINISHED run (unless +force=true), and also leaves results.yaml and weights.npz in the
+job's Hydra output folder (outputs/… or multirun/…/<job>/).
 """
 
 import math
@@ -135,7 +135,8 @@ def record(run, cfg, result):
     history = {key: getattr(result["history"], key) for key in ("epoch", *tracking.EPOCH_METRICS)}
     run.add_figure("plots/learning_curves.png", plots.learning_curves(history, run.run_name))
     finals = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
-    run.log_metrics({k: result[k] for k in finals if not math.isnan(result[k])}, result["epochs_run"])
+    finished = {k: result[k] for k in finals if not math.isnan(result[k])}
+    run.log_metrics(finished, result["epochs_run"])
     if result["diverged"]:
         run.diverged(result["diverged_epoch"])
         return
@@ -152,7 +153,7 @@ def record(run, cfg, result):
 
 
 def tracked_job(cfg, run_name, tags=None, progress=False):
-    """train_job() inside an MLflow run of cfg.mlflow's store and experiment; returns the results."""
+    """train_job() inside an MLflow run (cfg.mlflow's store and experiment); returns the results."""
     params = OmegaConf.to_container(cfg, resolve=True)
     params.pop("mlflow")
     tags = {"config_hash": config_hash(cfg), "seed": cfg.seed, **(tags or {})}
@@ -172,7 +173,9 @@ def config_hash(cfg):
 
 def experiment(cfg):
     """The MLflow experiment: mlflow.experiment, else the study's name, else "netlab"."""
-    study = HydraConfig.get().runtime.choices.get("experiment") if HydraConfig.initialized() else None
+    study = None
+    if HydraConfig.initialized():
+        study = HydraConfig.get().runtime.choices.get("experiment")
     return tracking.experiment_name(cfg.mlflow.experiment, study)
 
 
