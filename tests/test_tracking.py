@@ -245,7 +245,7 @@ def _job(uri, seed, parent):
 
 
 def test_parallel_writers_lose_nothing(uri):
-    n = 6
+    n = 4
     client = MlflowClient(uri)
     experiment_id = store.get_or_create_experiment(client, EXPERIMENT)
     parent = client.create_run(experiment_id, run_name="parallel").info.run_id

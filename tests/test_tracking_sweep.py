@@ -84,7 +84,7 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
 
 
 def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
-    args = ["-m", "seed=0,1,2,3,4,5", "epochs=3000", "dataset=xor", "mlflow.experiment=killed",
+    args = ["-m", "seed=0,1,2,3", "epochs=2500", "dataset=xor", "mlflow.experiment=killed",
             "hydra.sweep.dir=k"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(command(*args), cwd=tmp_path, env=env, start_new_session=True,
@@ -104,7 +104,7 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
         proc.wait()
     (parent,), children = runs_of("killed")
     finished_before = {c.data.tags["config_hash"] for c in children if c.info.status == "FINISHED"}
-    assert 2 <= len(finished_before) < 6 and parent.info.status == "RUNNING"
+    assert 2 <= len(finished_before) < 4 and parent.info.status == "RUNNING"
 
     result = run(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -113,14 +113,14 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
     assert parent.info.status == "FINISHED"
     finished = [c for c in children if c.info.status == "FINISHED"]
     hashes = [c.data.tags["config_hash"] for c in finished]
-    assert len(hashes) == 6 and len(set(hashes)) == 6  # no gaps, no duplicates
-    assert sorted(c.data.params["seed"] for c in finished) == [str(s) for s in range(6)]
+    assert len(hashes) == 4 and len(set(hashes)) == 4  # no gaps, no duplicates
+    assert sorted(c.data.params["seed"] for c in finished) == [str(s) for s in range(4)]
     assert all(c.info.status in ("FINISHED", "KILLED") for c in children)  # none left RUNNING
 
     forced = run([*args, "+force=true"], tmp_path)
     assert forced.returncode == 0 and "already FINISHED" not in forced.stdout
     parents, children = runs_of("killed")
-    assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 12
+    assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 8
 
 
 def _exists(experiment):

@@ -22,14 +22,14 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 from .model import log_network_model, save_preprocessing
+from .names import COMMAND_ENV, PARENT_ENV
 from .store import PROJECT_ROOT, get_or_create_experiment, process_tags
 
 MAX_POINTS = 200  # per curve, by default
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-COMMAND_ENV = "NETLAB_COMMAND"
-PARENT_ENV = "NETLAB_PARENT_RUN_ID"
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 
 
@@ -234,7 +234,16 @@ class RunLogger:
         origin = CodeDatasetSource({k: str(v) for k, v in (source or {}).items()})
         datasets = [mlflow.data.from_numpy(X, targets=y, name=name, source=origin)
                     for X, y in parts.values()]
-        mlflow.log_inputs(datasets=datasets, contexts=list(parts), tags_list=[None] * len(parts))
+        for attempt in (1, 2):
+            try:
+                mlflow.log_inputs(datasets=datasets, contexts=list(parts),
+                                  tags_list=[None] * len(parts))
+                break
+            except MlflowException as error:
+                # parallel jobs logging the same new dataset: the store's check-then-insert
+                # races, and the loser finds it there on a second try
+                if attempt == 2 or "unique constraint" not in str(error).lower():
+                    raise
         self.tracking_seconds += time.perf_counter() - t0
 
     def log_model(self, weights, classes, input_example, mean=None, scale=None):

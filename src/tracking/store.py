@@ -159,3 +159,10 @@ def find_finished(client, experiment_id, config_hash):
         max_results=1, order_by=["attributes.start_time DESC"],
     )
     return runs[0] if runs else None
+
+
+def finished_run(tracking_uri, experiment, chash):
+    """The FINISHED run of `experiment` (by name) whose config hash is chash, or None."""
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    return find_finished(client, found.experiment_id, chash) if found else None
