@@ -56,7 +56,8 @@ def table(results):
     train and tracking times add up over two processes, so they are CPU-seconds)."""
     head = ("| launcher | runs | wall s | runs/min | training s | tracking s | tracking share | "
             "tracking per run s | creating the store s |\n|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {r['launcher']} | {r['runs']} | {r['wall_s']:.1f} | {60 * r['runs'] / r['wall_s']:.1f} "
+    rows = [f"| {r['launcher']} | {r['runs']} | {r['wall_s']:.1f} "
+            f"| {60 * r['runs'] / r['wall_s']:.1f} "
             f"| {r['train_s']:.1f} | {r['tracking_s']:.1f} | {r['tracking_s'] / r['wall_s']:.0%} "
             f"| {r['tracking_per_run_s']:.2f} | {r['store_creation_s']:.1f} |" for r in results]
     return "\n".join([head, *rows])
@@ -64,7 +65,8 @@ def table(results):
 
 def main(argv=None):
     """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--study", default="activations")
     parser.add_argument("--launchers", default="sequential,joblib")
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -19,14 +19,16 @@ def learning_curves(history, title=None, max_points=400):
     at this size the picture is the same and it renders in a fraction of the time.
     """
     fig = Figure(figsize=(8, 3.2))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88 if title else 0.95, wspace=0.25)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88 if title else 0.95,
+                        wspace=0.25)
     n = len(history["train_loss"])
     epochs = np.asarray(history.get("epoch") or range(1, n + 1))
-    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=True):
         for split, style in (("train", "-"), ("val", "--")):
             values = np.asarray(history.get(f"{split}_{metric}") or [], dtype=float)
             if len(values):
-                keep = np.unique(np.linspace(0, len(values) - 1, min(len(values), max_points)).astype(int))
+                points = min(len(values), max_points)
+                keep = np.unique(np.linspace(0, len(values) - 1, points).astype(int))
                 ax.plot(epochs[keep], values[keep], style, label=split)
         ax.set(xlabel="epoch", ylabel=metric)
         ax.grid(alpha=0.3)
@@ -37,7 +39,7 @@ def learning_curves(history, title=None, max_points=400):
 
 
 def decision_boundary(predict, X, y, title=None, resolution=200):
-    """The classes predict() gives over the plane around 2-D data X, with the points coloured by y."""
+    """The classes predict() gives over the plane around 2-D data X, points coloured by y."""
     X, y = np.asarray(X), np.asarray(y)
     classes = np.unique(y)
     pad = 0.5

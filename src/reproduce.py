@@ -1,5 +1,5 @@
-"""`python -m src.reproduce RUN_ID`: rerun a logged run from its stored config, into a new run of the
-same experiment, and report whether every metric and every weight matches.
+"""`python -m src.reproduce RUN_ID`: rerun a logged run from its stored config, into a new run of
+the same experiment, and report whether every metric and every weight matches.
 
 Bit for bit is expected on the same machine with the same library versions (the run's versions.*
 tags); otherwise values must agree within a relative tolerance of 1e-6 (absolute 1e-9), stated in
@@ -68,17 +68,20 @@ def reproduce(run_id, tracking_uri=None):
             mismatches.append(f"metric {key}: only in the {'new' if key in after else 'old'} run")
         elif [s for s, _ in before[key]] != [s for s, _ in after[key]] or not compare(
                 [v for _, v in before[key]], [v for _, v in after[key]], same_versions):
-            mismatches.append(f"metric {key}: final {before[key][-1][1]!r} -> {after[key][-1][1]!r}")
+            mismatches.append(
+                f"metric {key}: final {before[key][-1][1]!r} -> {after[key][-1][1]!r}")
     old_w, new_w = weights(client, run_id), weights(client, new.info.run_id)
     for key in sorted(set(old_w) | set(new_w)):
-        if key not in old_w or key not in new_w or not compare(old_w[key], new_w[key], same_versions):
+        if key not in old_w or key not in new_w or not compare(old_w[key], new_w[key],
+                                                                 same_versions):
             mismatches.append(f"weights {key}: differ")
     return new.info.run_id, mismatches, same_versions
 
 
 def main(argv=None):
     """Command line entry; exits 0 when everything matches, 1 otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m src.reproduce", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m src.reproduce",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("run_id")
     parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI, else mlruns/")
     args = parser.parse_args(argv)
@@ -86,7 +89,8 @@ def main(argv=None):
         new_id, mismatches, exact = reproduce(args.run_id, args.tracking_uri)
     except tracking.TrackingUnavailable as error:
         raise SystemExit(f"tracking: {error}") from None
-    how = "bit for bit" if exact else f"within rtol={RTOL:g}, atol={ATOL:g} (other versions or host)"
+    how = ("bit for bit" if exact
+           else f"within rtol={RTOL:g}, atol={ATOL:g} (other versions or host)")
     if mismatches:
         print(f"run {new_id} does NOT reproduce {args.run_id} ({how}):")
         print("\n".join(f"  {line}" for line in mismatches))

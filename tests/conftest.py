@@ -24,7 +24,7 @@ def copy_store(source, target):
 
 @pytest.fixture(autouse=True)
 def tracking_uri(tmp_path_factory, empty_store, monkeypatch):
-    """MLFLOW_TRACKING_URI -> a fresh copy of the empty store, for this test and its subprocesses."""
+    """MLFLOW_TRACKING_URI -> a fresh copy of the empty store, for the test and its subprocesses."""
     folder = tmp_path_factory.mktemp("mlruns")
     copy_store(empty_store, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"

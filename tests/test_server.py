@@ -1,4 +1,4 @@
-"""A shared tracking server: `mlflow server` on 127.0.0.1 backed by PostgreSQL from Debian's packages.
+"""A shared tracking server: `mlflow server` on 127.0.0.1 backed by PostgreSQL (Debian's packages).
 
 The test starts its own throwaway PostgreSQL cluster (initdb in a temporary folder, as the
 `postgres` user when run as root) and an `mlflow server` with `--artifacts-destination`, then logs
@@ -94,7 +94,8 @@ def mlflow_server(postgres, tmp_path_factory):
     proc = subprocess.Popen(
         [Path(sys.executable).with_name("mlflow"), "server", "--backend-store-uri", postgres,
          "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path_factory.mktemp("cwd"),
+         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp_path_factory.mktemp("cwd"),
         env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # GenAI jobs: unused
     uri = f"http://127.0.0.1:{port}"
     try:

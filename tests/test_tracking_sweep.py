@@ -43,7 +43,7 @@ def runs_of(experiment, uri=None):
 
 
 def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"  # not there yet: parallel jobs must not race
+    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"  # not there yet: jobs must not race
     result = run(["-m", "dataset=moons,iris", "activation=tanh,relu", "epochs=40",
                   "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "mlflow.experiment=study",
                   f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)

@@ -26,7 +26,7 @@ def test_make_ui_lists_the_sweep_runs(tmp_path):
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
-    require(sync_playwright, "Playwright's Python package is not installed (pip install playwright)")
+    require(sync_playwright, "Playwright's Python package is missing (pip install -e '.[test]')")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sweep = subprocess.run(

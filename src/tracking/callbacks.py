@@ -1,4 +1,4 @@
-"""The Hydra callback that prepares the store and holds a multirun's parent run (src.tracking.sweep).
+"""The Hydra callback that prepares the store and holds a multirun's parent run (see sweep.py).
 
 It runs in the launching process, before any job: the store is created or upgraded there once (jobs
 starting in parallel against a new SQLite database race its schema migration), stale RUNNING runs

@@ -51,7 +51,7 @@ def flatten(tree, prefix=""):
 
 
 def config_hash(tree, exclude=()):
-    """A stable hash of a resolved config (nested dict), leaving out the top-level keys in exclude."""
+    """A stable hash of a resolved config (nested dict) without the top-level keys in exclude."""
     kept = {k: v for k, v in tree.items() if k not in exclude}
     text = json.dumps(kept, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -147,7 +147,8 @@ class RunLogger:
             self._staging.cleanup()
             if exc is not None:
                 status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-                self.client.set_tag(self.run_id, "error", _short(f"{type(exc).__name__}: {exc}", 5000))
+                error = _short(f"{type(exc).__name__}: {exc}", 5000)
+                self.client.set_tag(self.run_id, "error", error)
             else:
                 status = "FAILED" if self._failure else "FINISHED"
             self.tracking_seconds += time.perf_counter() - t0
@@ -199,7 +200,8 @@ class RunLogger:
     def set_tags(self, tags):
         """Set tags on the run now."""
         t0 = time.perf_counter()
-        self.client.log_batch(self.run_id, tags=[RunTag(k, _short(v, 5000)) for k, v in tags.items()],
+        self.client.log_batch(self.run_id,
+                              tags=[RunTag(k, _short(v, 5000)) for k, v in tags.items()],
                               synchronous=True)
         self.tracking_seconds += time.perf_counter() - t0
 
@@ -210,7 +212,7 @@ class RunLogger:
         return path
 
     def add_file(self, name, write):
-        """Stage artifact `name` (e.g. 'weights.npz'), written by write(path); uploaded at the end."""
+        """Stage artifact `name` (e.g. 'weights.npz'), written by write(path), sent at the end."""
         t0 = time.perf_counter()
         write(self._staged(name))
         self.tracking_seconds += time.perf_counter() - t0

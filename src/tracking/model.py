@@ -56,7 +56,8 @@ def log_network_model(weights_path, preprocessing_path, input_example, name="mod
     example = np.asarray(input_example, dtype=np.float64)
     signature = infer_signature(example, probe.predict(context, example))
     return mlflow.pyfunc.log_model(
-        name=name, python_model=str(Path(__file__).with_name("network_pyfunc.py")), signature=signature, input_example=example,
+        name=name, python_model=str(Path(__file__).with_name("network_pyfunc.py")),
+        signature=signature, input_example=example,
         artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
         pip_requirements=requirements(),
     )
@@ -66,5 +67,6 @@ def save_preprocessing(path, classes, mean=None, scale=None):
     """Write the class labels and, if given, the standardisation (mean, scale) to an .npz."""
     arrays = {"classes": np.asarray(classes)}
     if mean is not None:
-        arrays.update(mean=np.asarray(mean, dtype=np.float64), scale=np.asarray(scale, dtype=np.float64))
+        arrays.update(mean=np.asarray(mean, dtype=np.float64),
+                      scale=np.asarray(scale, dtype=np.float64))
     np.savez(path, **arrays)

@@ -1,4 +1,4 @@
-"""Where runs go: resolve the tracking URI, check it answers, create/upgrade the store once, tidy it."""
+"""Where runs go: resolve the tracking URI, check it answers, create/upgrade the store, tidy it."""
 
 import os
 import re
@@ -47,7 +47,7 @@ def sqlite_path(uri):
 
 
 def artifact_location(uri, experiment):
-    """Where a new experiment's artifacts go: beside a SQLite file, else wherever the server says."""
+    """Where a new experiment's artifacts go: beside a SQLite file, else where the server says."""
     db = sqlite_path(uri)
     if db is None:
         return None
@@ -64,7 +64,8 @@ def check_reachable(uri, timeout=3.0):
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 if response.status == 200:
                     return
-                raise TrackingUnavailable(f"tracking server {uri} answered {response.status} on /health")
+                raise TrackingUnavailable(
+                    f"tracking server {uri} answered {response.status} on /health")
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise TrackingUnavailable(f"tracking server {uri} is unreachable: {reason}") from None
@@ -73,7 +74,8 @@ def check_reachable(uri, timeout=3.0):
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise TrackingUnavailable(f"cannot create {db.parent} for the tracking store: {e}") from None
+            raise TrackingUnavailable(
+                f"cannot create {db.parent} for the tracking store: {e}") from None
         if not os.access(db.parent, os.W_OK):
             raise TrackingUnavailable(f"tracking store folder {db.parent} is not writable")
 
@@ -117,7 +119,8 @@ def get_or_create_experiment(client, name):
 
 def process_tags():
     """Tags identifying this process, so a later start can tell a dead run from a live one."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()), START_TAG: _start_time(os.getpid())}
+    pid = os.getpid()
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), START_TAG: _start_time(pid)}
 
 
 def _start_time(pid):
@@ -141,7 +144,9 @@ def mark_stale_runs_killed(client, experiment_id):
     """Mark KILLED the RUNNING runs of this host whose process is gone; returns their ids."""
     host = socket.gethostname()
     stale = []
-    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=5000):
+    running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'",
+                                 max_results=5000)
+    for run in running:
         tags = run.data.tags
         if tags.get(HOST_TAG) != host or _is_alive(tags.get(PID_TAG, ""), tags.get(START_TAG, "")):
             continue

@@ -24,7 +24,7 @@ def experiment_of(config):
 
 
 def prepare(config):
-    """Open (create/upgrade) the store of config.mlflow, mark stale runs KILLED: (client, exp id)."""
+    """Open (create/upgrade) config.mlflow's store, mark stale runs KILLED: (client, exp id)."""
     client = open_store(resolve_uri(config.mlflow.get("tracking_uri")))
     experiment_id = get_or_create_experiment(client, experiment_of(config))
     stale = mark_stale_runs_killed(client, experiment_id)

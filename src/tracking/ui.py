@@ -19,7 +19,8 @@ def runs_link(base_url, tracking_uri, experiment):
 
 def main(argv=None):
     """Print the UI's address and the runs table of the study."""
-    parser = argparse.ArgumentParser(prog="python -m src.tracking.ui", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m src.tracking.ui",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--experiment", default="activations", help="default: the default study")
