@@ -25,7 +25,7 @@ from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from src import data, plots, tracking
+from src import data, plots, snapshots, tracking
 from src.config import ConfigError, one_line, validate
 from src.nn import Diverged, NetClassifier, evaluate, save_weights
 
@@ -78,6 +78,10 @@ def train_job(cfg, callback=None, progress=False):
     data_seed, init_seed = derive_seeds(cfg.seed)
     dataset = load_data(cfg, data_seed)
     model = build_network(cfg, init_seed)
+    boundaries = None
+    if dataset.is_2d:  # the decision boundary at ~16 log-spaced epochs (the report's GIF)
+        epochs = snapshots.log_spaced_epochs(cfg.epochs)
+        boundaries = snapshots.BoundarySnapshots(dataset.X_train, epochs, y=dataset.y_train)
 
     bar = tqdm(total=cfg.epochs, unit="epoch", delay=1.0, leave=False, disable=not progress)
 
@@ -85,16 +89,18 @@ def train_job(cfg, callback=None, progress=False):
         bar.update()
         if callback is not None:
             callback(epoch, record, network)
+        if boundaries is not None:
+            boundaries(epoch, record, network)
 
     result = {"data": dataset, "model": model, "data_seed": data_seed, "init_seed": init_seed,
-              "diverged": False, "diverged_epoch": None}
+              "diverged": False, "diverged_epoch": None, "boundaries": boundaries}
     start = time.perf_counter()
     with threadpool_limits(limits=1), bar:
         try:
             model.fit(
                 dataset.X_train, dataset.y_train,
                 validation_data=(dataset.X_val, dataset.y_val),
-                callback=each_epoch if (progress or callback is not None) else None,
+                callback=each_epoch if (progress or callback or boundaries) else None,
             )
             history = model.history_
         except Diverged as error:
@@ -137,6 +143,8 @@ def record(run, cfg, result):
     finals = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
     finished = {k: result[k] for k in finals if not math.isnan(result[k])}
     run.log_metrics(finished, result["epochs_run"])
+    if result["boundaries"] is not None:
+        run.add_file(snapshots.FILENAME, result["boundaries"].save)
     if result["diverged"]:
         run.diverged(result["diverged_epoch"])
         return
