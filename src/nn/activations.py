@@ -1,8 +1,8 @@
-"""The activation functions g and their derivatives g′, as a small table of in-place NumPy functions.
+"""The activation functions g and their derivatives g′: a small table of in-place NumPy functions.
 
-Each forward function overwrites z with a = g(z). Each derivative multiplies a gradient dz in place by
-g′(z), written in terms of a = g(z) (so the forward pass need not keep z), and may overwrite a, which
-backward propagation no longer needs once dz has been formed:
+Each forward function overwrites z with a = g(z). Each derivative multiplies a gradient dz in place
+by g′(z), written in terms of a = g(z) (so the forward pass need not keep z), and may overwrite a,
+which backward propagation no longer needs once dz has been formed:
 sigmoid′ = a(1 − a), tanh′ = 1 − a², relu′ = [a > 0], leaky_relu′ = 1 or slope, identity′ = 1.
 A new activation is one entry in ACTIVATIONS.
 """

@@ -1,7 +1,8 @@
-"""NetClassifier: the network as a scikit-learn classifier (pipelines, cross_val_score, GridSearchCV).
+"""NetClassifier: the network as a scikit-learn classifier (pipelines, cross-validation, search).
 
 Fitted attributes mirror sklearn.neural_network.MLPClassifier: coefs_[i] is W[i+1]ᵀ, of shape
-(fan_in, fan_out), and intercepts_[i] is b[i+1] as a vector, so weights move both ways between the two.
+(fan_in, fan_out), and intercepts_[i] is b[i+1] as a vector, so weights move both ways between
+the two.
 """
 
 import numpy as np
@@ -155,7 +156,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         return bool(self.warm_start) and getattr(self, "coefs_", None) is not None
 
     def _check_warm_shapes(self, sizes):
-        want = [(a, b) for a, b in zip(sizes, sizes[1:])]
+        want = list(zip(sizes[:-1], sizes[1:], strict=True))
         got = [tuple(np.shape(w)) for w in self.coefs_]
         if got != want:
             raise ValueError(f"warm_start: coefs_ shapes {got} do not fit this network {want}")

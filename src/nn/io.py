@@ -1,4 +1,4 @@
-"""Weights on disk: an .npz with W1, b1, W2, b2, … in the lecture's shapes (W[l] is (n[l], n[l-1]))."""
+"""Weights on disk: an .npz with W1, b1, W2, b2, … in the lecture's shapes, W[l] (n[l], n[l-1])."""
 
 import numpy as np
 

@@ -155,7 +155,7 @@ class Network:
                 self._g_derivative(A1[l - 1][:-1], dZ[l - 1])  # … * g′(Z[l-1])
 
     def loss(self, A_L, Y):
-        """Mean cross-entropy of the output A[L] against the targets Y. (n[L], m), (n[L], m) -> float"""
+        """Mean cross-entropy of the output A[L] against targets Y. (n[L], m), (n[L], m) -> float"""
         return self._loss(A_L, Y)
 
     def loss_penalty(self, m, l2):

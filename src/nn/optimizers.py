@@ -18,7 +18,7 @@ class SGD:
 
     def step(self, grads):
         """Apply one update in place."""
-        for p, g in zip(self.params, grads):
+        for p, g in zip(self.params, grads, strict=True):
             g *= self.learning_rate
             p -= g  # θ ← θ − α dθ
 
@@ -32,7 +32,7 @@ class Momentum:
 
     def step(self, grads):
         """Apply one update in place."""
-        for p, g, v in zip(self.params, grads, self.velocities):
+        for p, g, v in zip(self.params, grads, self.velocities, strict=True):
             v *= self.momentum
             g *= self.learning_rate
             v -= g  # v ← μ v − α dθ
@@ -54,7 +54,7 @@ class Adam:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, g, m, s in zip(self.params, grads, self.m, self.s):
+        for p, g, m, s in zip(self.params, grads, self.m, self.s, strict=True):
             m *= b1
             m += (1 - b1) * g  # m ← β1 m + (1 − β1) dθ
             g *= g

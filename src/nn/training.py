@@ -1,9 +1,9 @@
 """Training: gradient descent over epochs, full batch or seeded mini-batches, with a hook per epoch.
 
 One epoch = one pass over the training set. For each batch: forward propagation, the loss,
-backward propagation, one optimizer step. The training loss and accuracy of an epoch are those of the
-forward passes made during it (averaged over its batches, as scikit-learn's ``loss_curve_``); the
-validation figures are measured after the epoch's last step.
+backward propagation, one optimizer step. The training loss and accuracy of an epoch are those of
+the forward passes made during it (averaged over its batches, as scikit-learn's ``loss_curve_``);
+the validation figures are measured after the epoch's last step.
 """
 
 import math
@@ -15,7 +15,7 @@ from .optimizers import make_optimizer
 
 
 class Diverged(RuntimeError):
-    """Training produced a non-finite loss; ``epoch`` is where, ``history`` the curve up to there."""
+    """Training produced a non-finite loss at ``epoch``; ``history`` holds the curve up to there."""
 
     def __init__(self, epoch, history, loss):
         super().__init__(f"training diverged at epoch {epoch}: loss is {loss}")
@@ -91,12 +91,14 @@ class TrainingConfig:
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         bs = self.batch_size
-        if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int | np.integer) or bs < 1):
+        bad_int = isinstance(bs, bool) or not isinstance(bs, int | np.integer)
+        if bs is not None and (bad_int or bs < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {bs!r}")
         from .optimizers import OPTIMIZERS
 
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+            allowed = sorted(OPTIMIZERS)
+            raise ValueError(f"optimizer must be one of {allowed}, got {self.optimizer!r}")
         if not (isinstance(self.l2, int | float) and 0 <= self.l2 < math.inf):
             raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
         for name in ("momentum", "beta1", "beta2"):
@@ -190,6 +192,6 @@ def train(net, X, labels, config, rng=None, validation=None, callback=None):
             if not math.isfinite(final_loss):
                 raise Diverged(epoch, history, final_loss)
     if config.early_stopping and best_params is not None:
-        for p, best in zip(net.parameters(), best_params):
+        for p, best in zip(net.parameters(), best_params, strict=True):
             p[...] = best
     return history
