@@ -84,27 +84,28 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
 
 
 def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
-    args = ["-m", "seed=0,1,2,3", "epochs=2500", "dataset=xor", "mlflow.experiment=killed",
+    # jobs long enough (~1 s here) to be caught in the middle of the sweep
+    args = ["-m", "seed=0,1,2,3", "epochs=15000", "dataset=xor", "mlflow.experiment=killed",
             "hydra.sweep.dir=k"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(command(*args), cwd=tmp_path, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     try:
-        while time.monotonic() < deadline:  # kill outright once two jobs are done
+        while time.monotonic() < deadline:  # kill outright once a job is done
             _, children = runs_of("killed") if _exists("killed") else ([], [])
-            if sum(c.info.status == "FINISHED" for c in children) >= 2:
+            if any(c.info.status == "FINISHED" for c in children):
                 break
             assert proc.poll() is None, "the sweep ended before it could be interrupted"
-            time.sleep(0.2)
+            time.sleep(0.1)
         else:
-            pytest.fail("two jobs did not finish in time")
+            pytest.fail("no job finished in time")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     (parent,), children = runs_of("killed")
     finished_before = {c.data.tags["config_hash"] for c in children if c.info.status == "FINISHED"}
-    assert 2 <= len(finished_before) < 4 and parent.info.status == "RUNNING"
+    assert 1 <= len(finished_before) < 4 and parent.info.status == "RUNNING"
 
     result = run(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
