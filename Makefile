@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
+STUDY  ?= activations
 # the store `make ui` serves: $MLFLOW_TRACKING_URI if set, else the project's embedded store
 STORE  ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlruns/mlflow.db)
 
@@ -31,7 +32,8 @@ bench: setup
 
 # MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
 ui: setup
-	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m src.tracking.ui --host $(HOST) --port $(PORT)
+	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m src.tracking.ui --host $(HOST) --port $(PORT) \
+		--experiment $(STUDY)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
 		--host $(HOST) --port $(PORT)
 
