@@ -117,6 +117,8 @@ class Dataset:
     n_classes: int
     is_2d: bool
     params: dict  # what made it: generator, its parameters, split sizes and seed (for logging)
+    mean: np.ndarray | None = None  # the standardisation fitted on the training part:
+    scale: np.ndarray | None = None  # X_* = (raw − mean) / scale
 
 
 def n_classes_of(name, params):
@@ -193,6 +195,7 @@ def load(name, seed=0, test_size=0.2, val_size=0.2, **params):
         name=name,
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, X_test=X_test, y_test=y_test,
         n_features=X.shape[1], n_classes=n_classes, is_2d=X.shape[1] == 2,
+        mean=scaler.mean_, scale=scaler.scale_,
         params={
             "generator": f"{module}.{function.__name__}",
             **({**source.defaults, **params} if source.generated else {}),

@@ -157,7 +157,8 @@ def record(run, cfg, result):
     else:
         figure = plots.confusion_matrix(dataset.y_test, model.predict(dataset.X_test), run.run_name)
         run.add_figure("plots/confusion_matrix.png", figure)
-    run.log_model("weights.npz", model.classes_, dataset.X_test[:5])
+    raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # the model takes raw features
+    run.log_model("weights.npz", model.classes_, raw_example, dataset.mean, dataset.scale)
 
 
 def tracked_job(cfg, run_name, tags=None, progress=False):

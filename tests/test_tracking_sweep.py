@@ -80,6 +80,10 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
     model = mlflow.pyfunc.load_model(f"runs:/{iris.info.run_id}/model")
     example = np.asarray(model.input_example)
     assert example.shape == (5, 4) and model.predict(example).shape == (5,)
+    assert example.min() > 0  # raw iris measurements (all positive), not standardised ones
+    from sklearn.datasets import load_iris  # the model standardises raw features itself
+    X, y = load_iris(return_X_y=True)
+    assert (model.predict(X) == y).mean() > 0.8
     mlflow.set_tracking_uri(None)
 
 
