@@ -10,7 +10,7 @@ STUDY  ?= activations
 # the store `make ui` serves: $MLFLOW_TRACKING_URI if set, else the project's embedded store
 STORE  ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlruns/mlflow.db)
 
-.PHONY: setup sweep test bench ui lint clean
+.PHONY: setup sweep test bench ui lint clean ray
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "netlab needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -37,8 +37,16 @@ ui: setup
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
 		--host $(HOST) --port $(PORT)
 
+# Hydra's Ray launcher pins cloudpickle<3, which the joblib launcher's joblib cannot share: it lives
+# in a folder of its own, put on PYTHONPATH only for Ray sweeps (see the README)
+RAY_DIR := .ray-packages
+ray: setup $(RAY_DIR)/.installed
+$(RAY_DIR)/.installed:
+	$(BIN)/python -m pip install -q --target $(RAY_DIR) "hydra-ray-launcher==1.2.2" "cloudpickle<3"
+	touch $@
+
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) $(RAY_DIR) outputs multirun .pytest_cache
