@@ -224,7 +224,8 @@ class RunLogger:
     def add_figure(self, name, figure, dpi=100):
         """Stage a matplotlib Figure as a PNG artifact (e.g. 'plots/learning_curves.png')."""
         t0 = time.perf_counter()
-        figure.savefig(self._staged(name), dpi=dpi)
+        # zlib level 1: a third of the encoding time of the default level, files ~10 % larger
+        figure.savefig(self._staged(name), dpi=dpi, pil_kwargs={"compress_level": 1})
         self.tracking_seconds += time.perf_counter() - t0
 
     def log_dataset(self, name, parts, source=None):
