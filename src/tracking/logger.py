@@ -70,7 +70,9 @@ def environment_tags():
     try:
         commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+        # the committed study reports (experiments/<study>/) are outputs, not code or config
+        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", ":(exclude,glob)experiments/*/**"],
                                 capture_output=True, text=True, timeout=10, check=True).stdout
         tags.update(git_commit=commit, git_dirty=str(bool(status.strip())).lower())
     except (OSError, subprocess.SubprocessError):
