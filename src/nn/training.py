@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .optimizers import make_optimizer
+from .optimizers import OPTIMIZERS, make_optimizer
 
 
 class Diverged(RuntimeError):
@@ -94,8 +94,6 @@ class TrainingConfig:
         bad_int = isinstance(bs, bool) or not isinstance(bs, int | np.integer)
         if bs is not None and (bad_int or bs < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {bs!r}")
-        from .optimizers import OPTIMIZERS
-
         if self.optimizer not in OPTIMIZERS:
             allowed = sorted(OPTIMIZERS)
             raise ValueError(f"optimizer must be one of {allowed}, got {self.optimizer!r}")
