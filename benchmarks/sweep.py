@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from src.tracking import open_store
+from src.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHERS = {"sequential": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}

@@ -2,25 +2,25 @@
 
 conf/*.yaml hold the values; the dataclasses here say which keys exist and their types, so Hydra
 itself rejects a misspelt key or a wrong type. validate() checks the values once, at the edge, and
-raises ConfigError naming the key, the value and what is allowed. The ValidateConfig callback runs
-it before a single run starts, and in a multirun on every job's config before the first job starts.
+raises ConfigError naming the key, the value and what is allowed (src/hydra_glue.py runs it before
+a single run starts, and in a multirun on every job's config before the first job starts).
+
+Each key has a role, declared here once: most keys say what is trained and are part of a run's
+identity (src/identity.py) and its params; CONTROL_KEYS say how a job runs or is logged and are
+neither.
 
 A new config group is a dataclass here, one register() line, and a folder in conf/.
 """
 
-import itertools
+import difflib
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import IntervalSweep
-from hydra.errors import HydraException, MissingConfigException, OverrideParseException
-from hydra.experimental.callback import Callback
-from omegaconf import MISSING, DictConfig
-from omegaconf.errors import OmegaConfBaseException
+from hydra.errors import MissingConfigException, OverrideParseException
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from src import data
 from src.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
@@ -103,6 +103,14 @@ class MlflowConfig:
 
 
 @dataclass
+class PlotsConfig:
+    """How a run draws its figures."""
+
+    dpi: int = 100
+    format: str = "png"  # png, svg or pdf
+
+
+@dataclass
 class Config:
     """The whole config: two groups and the short top-level keys people sweep."""
 
@@ -117,8 +125,21 @@ class Config:
     seed: int = MISSING  # data seed and init seed are both derived from it
     init: str = MISSING
     l2: float = MISSING
+    data_seed: int | None = None  # null: derived from seed; an integer fixes the data across seeds
+    seeds: int = 1  # replicas a job trains: seeds seed, seed+1, …, seed+seeds−1
+    gradcheck: bool = False  # check the gradient against finite differences before training
+    memory_limit: float | None = None  # GB a job may use; null: half of the available memory
+    baseline: dict[str, Any] | None = None  # a study's reference config for its report
+    plots: PlotsConfig = field(default_factory=PlotsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     log_every: int | None = None  # log curves every n-th epoch; null: at most ~200 points
+
+
+# How a job runs or is logged, not what it trains: never part of a run's identity, never a param.
+# `force` is not in the schema: it is passed as `+force=true` (rerun configs that already finished).
+CONTROL_KEYS = ("seeds", "gradcheck", "memory_limit", "baseline", "plots", "mlflow", "log_every",
+                "force")
+EXTRA_KEYS = {"force": bool}  # the `+key=value` extras the schema allows
 
 
 SCHEMAS = {
@@ -200,8 +221,46 @@ def validate(cfg):
     _require(_is_number(cfg.l2) and cfg.l2 >= 0, "l2", cfg.l2, "a finite number >= 0")
     if cfg.get("log_every") is not None:
         _int_at_least(cfg, "log_every", 1)
+    if cfg.get("data_seed") is not None:
+        _int_at_least(cfg, "data_seed", 0)
+    _int_at_least(cfg, "seeds", 1)
+    _require(isinstance(cfg.gradcheck, bool), "gradcheck", cfg.gradcheck, "true or false")
+    if cfg.memory_limit is not None:
+        _require(_is_number(cfg.memory_limit) and cfg.memory_limit > 0, "memory_limit",
+                 cfg.memory_limit, "a number of GB > 0, or null (half of the available memory)")
+    _int_at_least(cfg.plots, "dpi", 10, prefix="plots.")
+    _one_of("plots.format", cfg.plots.format, {"png", "svg", "pdf"})
+    validate_extras(cfg)
     validate_optimizer(cfg.optimizer)
     validate_dataset(cfg.dataset)
+
+
+def validate_extras(cfg):
+    """Refuse keys the schema does not declare (`+widht=3`, `+dataset.path=…` on moons): Hydra
+    lets `+` add any key, and an unknown one would silently train the defaults."""
+    for path, node in _structured_nodes(cfg):
+        declared = {f.name for f in fields(OmegaConf.get_type(node))}
+        allowed = EXTRA_KEYS if path == "" else {}
+        for key in node.keys():
+            if key in declared or key == "hydra" and path == "":
+                continue
+            name = f"{path}{key}"
+            if key in allowed:
+                _require(isinstance(node[key], allowed[key]), name, node[key], "true or false")
+                continue
+            close = difflib.get_close_matches(str(key), sorted(declared), n=1)
+            hint = f" (did you mean {path}{close[0]}?)" if close else ""
+            raise ConfigError(name, node[key], f"not a key of this config{hint}; the keys here "
+                              f"are {', '.join(sorted(declared))}")
+
+
+def _structured_nodes(cfg, path=""):
+    """(dotted path with a trailing dot, node) of every node backed by a schema dataclass."""
+    if isinstance(cfg, DictConfig) and is_dataclass(OmegaConf.get_type(cfg)):
+        yield path, cfg
+        for key in cfg.keys():
+            if key != "hydra":
+                yield from _structured_nodes(cfg._get_node(key), f"{path}{key}.")
 
 
 def validate_optimizer(opt):
@@ -291,49 +350,7 @@ def reject(error, context=""):
     raise SystemExit(f"config error: {context}{one_line(error)}") from None
 
 
-# ---------------------------------------------------------------- check every job before any starts
-def _candidates(override):
-    """The values a sweep override can take, as override strings; intervals give both ends."""
-    key = override.get_key_element()
-    if not override.is_sweep_override():
-        return [f"{key}={override.get_value_element_as_str()}"]
-    sweep = override.value()
-    if isinstance(sweep, IntervalSweep):
-        values = [sweep.start, sweep.end]
-        return [f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}" for v in values]
-    return [f"{key}={v}" for v in override.sweep_string_iterator()]
-
-
-def sweep_jobs(config):
-    """Every job's overrides of the multirun with master config `config` (intervals: both ends)."""
-    params = config.hydra.sweeper.get("params") or {}
-    lines = [f"{k}={v}" for k, v in params.items()]
-    lines += list(config.hydra.overrides.task)
-    overrides = OverridesParser.create().parse_overrides(lines)
-    # later overrides of the same key win, as in Hydra's BasicSweeper.split_arguments
-    by_key = {o.get_key_element(): o for o in overrides}
-    return [list(job) for job in itertools.product(*(_candidates(o) for o in by_key.values()))]
-
-
-class ValidateConfig(Callback):
-    """Hydra callback: validate a run's config, or every config of a multirun, before any job."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        try:
-            validate(config)
-        except ConfigError as error:
-            reject(error)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from hydra.core.global_hydra import GlobalHydra
-
-        loader = GlobalHydra.instance().config_loader()
-        try:
-            jobs = sweep_jobs(config)
-        except (HydraException, OmegaConfBaseException) as error:
-            reject(error)
-        for job in jobs:
-            try:
-                validate(loader.load_sweep_config(config, job))
-            except (ConfigError, HydraException, OmegaConfBaseException) as error:
-                reject(error, context=f"in job [{' '.join(job)}]: " if len(jobs) > 1 else "")
+def identity_keys(cfg):
+    """The resolved config as a plain dict without the control keys: what a run's training is."""
+    return {k: OmegaConf.to_container(cfg[k], resolve=True) if isinstance(cfg[k], DictConfig)
+            else cfg[k] for k in cfg if k not in CONTROL_KEYS and k != "hydra"}

@@ -17,9 +17,9 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from src import report_boundaries, report_figures
+from src.paths import PROJECT_ROOT
 from src.report_data import DATASET, SEED, aggregate_seeds, load_study, n_val_points, seed_swept
-from src.tracking import default_uri, resolve_uri
-from src.tracking.store import PROJECT_ROOT
+from src.tracking.store import default_uri, resolve_uri
 
 GRID_MAX = 12  # a key with more distinct values than this is not drawn as a heatmap axis
 MAX_PANELS = 60

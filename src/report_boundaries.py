@@ -30,7 +30,7 @@ def recorded(client, run_id):
 
 def dataset_of(params):
     """The dataset a run trained on (src.data.Dataset), regenerated from its params {key: str}."""
-    from src.run import derive_seeds, load_data  # the same split and seeds as the run had
+    from src.experiment import derive_seeds, load_data  # the same split and seeds as the run
 
     dataset = {k[len("dataset."):]: parse_value(v) for k, v in params.items()
                if k.startswith("dataset.") and isinstance(v, str)}  # NaN: another dataset's key

@@ -1,24 +1,29 @@
-"""`python -m src.reproduce RUN_ID`: rerun a logged run from its stored config, into a new run of
-the same experiment, and report whether every metric and every weight matches.
+"""`python -m src.reproduce RUN`: rerun a logged run from its stored config, into a new run of the
+same experiment, and report whether every metric and every weight matches.
 
-Bit for bit is expected on the same machine with the same library versions (the run's versions.*
-tags); otherwise values must agree within a relative tolerance of 1e-6 (absolute 1e-9), stated in
-the report. Timing metrics (train_time_s, tracking_time_s) are not compared.
+RUN is a run id or any unique prefix of one (the report prints 8 characters). A sweep's parent run
+reproduces every finished run of its sweep. Bit for bit is expected on the same machine with the
+same library versions (the run's versions.* tags); otherwise values must agree within a relative
+tolerance of 1e-6 (absolute 1e-9), stated in the report. Timing metrics are not compared. Every
+error is one line.
 """
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
-from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
-from src import tracking
-from src.run import tracked_job
+from src.tracking.store import TrackingUnavailable, first_line, resolve_uri
 
 UNCOMPARED = {"train_time_s", "tracking_time_s"}
 RTOL, ATOL = 1e-6, 1e-9
+
+
+class NotReproducible(LookupError):
+    """What was asked cannot be reproduced; the message is one line."""
 
 
 def compare(a, b, exact):
@@ -33,6 +38,23 @@ def compare(a, b, exact):
     return np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
+def find_run(client, prefix):
+    """The run whose id is `prefix` or starts with it, in any experiment (NotReproducible if none
+    or several)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+        raise NotReproducible(f"{prefix!r} is not a run id (hexadecimal, at least 4 characters)")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    found = client.search_runs(experiments, f"attributes.run_id LIKE '{prefix}%'", max_results=3)
+    if not found:
+        raise NotReproducible(f"no run id starts with {prefix!r} in {client.tracking_uri}")
+    if len(found) > 1:
+        ids = ", ".join(r.info.run_id[: len(prefix) + 4] for r in found)
+        raise NotReproducible(f"{prefix!r} is the start of several run ids ({ids}…): give more "
+                              "characters")
+    return found[0]
+
+
 def metric_histories(client, run):
     """{metric: [(step, value), …]} of a run, without the timing metrics."""
     return {key: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, key)]
@@ -43,21 +65,42 @@ def weights(client, run_id):
     """The run's weights.npz as a dict of arrays ({} when it has none, e.g. a diverged run)."""
     if "weights.npz" not in {f.path for f in client.list_artifacts(run_id)}:
         return {}
-    with np.load(client.download_artifacts(run_id, "weights.npz"), allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    with tempfile.TemporaryDirectory(prefix="netlab-reproduce-") as folder:
+        path = client.download_artifacts(run_id, "weights.npz", folder)
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
 
 
-def reproduce(run_id, tracking_uri=None):
-    """Rerun run_id from its config.yaml into a new run; returns (new run id, mismatches, exact)."""
-    client = MlflowClient(tracking.resolve_uri(tracking_uri))
-    original = client.get_run(run_id)
-    cfg = OmegaConf.create(Path(client.download_artifacts(run_id, "config.yaml")).read_text())
-    cfg.mlflow.tracking_uri = client.tracking_uri
-    cfg.mlflow.experiment = client.get_experiment(original.info.experiment_id).name
-    tags = {"reproduces": run_id, "overrides": original.data.tags.get("overrides", "")}
-    tracked_job(cfg, f"reproduce {original.info.run_name}", tags)
-    new = client.search_runs([original.info.experiment_id], f"tags.reproduces = '{run_id}'",
-                             max_results=1, order_by=["attributes.start_time DESC"])[0]
+def stored_config(client, run):
+    """The run's config.yaml with today's defaults for keys it predates."""
+    from hydra import compose, initialize_config_dir
+
+    from src.paths import PROJECT_ROOT
+
+    if "config.yaml" not in {f.path for f in client.list_artifacts(run.info.run_id)}:
+        raise NotReproducible(f"run {run.info.run_id} has no config.yaml to rerun it from")
+    with tempfile.TemporaryDirectory(prefix="netlab-reproduce-") as folder:
+        text = Path(client.download_artifacts(run.info.run_id, "config.yaml", folder)).read_text()
+    stored = OmegaConf.create(text)
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        base = compose("config", overrides=[f"dataset={stored.dataset.name}",
+                                            f"optimizer={stored.optimizer.name}"])
+    return OmegaConf.merge(base, stored)
+
+
+def reproduce_one(client, original):
+    """Rerun one run into a new run; returns (new run id, mismatches, exact)."""
+    from src.job import JobContext, train_and_record
+
+    cfg = stored_config(client, original)
+    experiment = client.get_experiment(original.info.experiment_id).name
+    context = JobContext(tracking_uri=client.tracking_uri, experiment=experiment,
+                         overrides=original.data.tags.get("overrides", "").split(),
+                         multirun=True, force=True,
+                         tags={"reproduces": original.info.run_id},
+                         name=f"reproduce {original.info.run_name}")
+    outcome = train_and_record(cfg, context)
+    new = client.get_run(outcome.run_ids()[0])
     same_versions = all(new.data.tags.get(k) == v for k, v in original.data.tags.items()
                         if k.startswith("versions.")) and (
         new.data.tags.get("netlab.host") == original.data.tags.get("netlab.host"))
@@ -70,7 +113,7 @@ def reproduce(run_id, tracking_uri=None):
                 [v for _, v in before[key]], [v for _, v in after[key]], same_versions):
             mismatches.append(
                 f"metric {key}: final {before[key][-1][1]!r} -> {after[key][-1][1]!r}")
-    old_w, new_w = weights(client, run_id), weights(client, new.info.run_id)
+    old_w, new_w = weights(client, original.info.run_id), weights(client, new.info.run_id)
     for key in sorted(set(old_w) | set(new_w)):
         if key not in old_w or key not in new_w or not compare(old_w[key], new_w[key],
                                                                  same_versions):
@@ -78,25 +121,56 @@ def reproduce(run_id, tracking_uri=None):
     return new.info.run_id, mismatches, same_versions
 
 
+def targets(client, run):
+    """The runs to reproduce for `run`: itself, or every finished run of the sweep it leads."""
+    if run.data.tags.get("netlab.role") != "sweep":
+        return [run]
+    from src.tracking.sweep import children
+
+    runs = [r for r in children(client, run.info.run_id) if r.info.status == "FINISHED"]
+    if not runs:
+        raise NotReproducible(f"run {run.info.run_id} is a sweep's parent run with no finished "
+                              "run to reproduce; pass one of its runs' ids")
+    return sorted(runs, key=lambda r: r.info.start_time)
+
+
 def main(argv=None):
     """Command line entry; exits 0 when everything matches, 1 otherwise."""
     parser = argparse.ArgumentParser(prog="python -m src.reproduce",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("run_id")
+    parser.add_argument("run_id", help="a run id or a unique prefix of one")
     parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI, else mlruns/")
     args = parser.parse_args(argv)
     try:
-        new_id, mismatches, exact = reproduce(args.run_id, args.tracking_uri)
-    except tracking.TrackingUnavailable as error:
-        raise SystemExit(f"tracking: {error}") from None
-    how = ("bit for bit" if exact
-           else f"within rtol={RTOL:g}, atol={ATOL:g} (other versions or host)")
-    if mismatches:
-        print(f"run {new_id} does NOT reproduce {args.run_id} ({how}):")
-        print("\n".join(f"  {line}" for line in mismatches))
-        return 1
-    print(f"run {new_id} reproduces {args.run_id}: every metric and weight matches {how}")
-    return 0
+        from src.tracking.logger import new_client
+        from src.tracking.store import check_reachable
+
+        uri = resolve_uri(args.tracking_uri)
+        check_reachable(uri)
+        client = new_client(uri)
+        runs = targets(client, find_run(client, args.run_id))
+    except (TrackingUnavailable, NotReproducible) as error:
+        raise SystemExit(f"reproduce: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a store that answers with an error
+        raise SystemExit(f"reproduce: {type(error).__name__}: {first_line(error)}") from None
+    failures = 0
+    for original in runs:
+        try:
+            new_id, mismatches, exact = reproduce_one(client, original)
+        except NotReproducible as error:
+            print(f"reproduce: {error}")
+            failures += 1
+            continue
+        how = ("bit for bit" if exact
+               else f"within rtol={RTOL:g}, atol={ATOL:g} (other versions or host)")
+        old = original.info.run_id
+        if mismatches:
+            failures += 1
+            print(f"run {new_id} does NOT reproduce {old} ({how}):")
+            print("\n".join(f"  {line}" for line in mismatches))
+        else:
+            print(f"run {new_id} reproduces {old}: every metric and weight matches {how}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

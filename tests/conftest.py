@@ -5,7 +5,7 @@ from contextlib import closing
 
 import pytest
 
-from src.tracking import open_store
+from src.tracking.store import open_store
 
 
 @pytest.fixture(scope="session")

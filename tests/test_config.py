@@ -9,7 +9,8 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from src import config, data
-from src.config import ConfigError, one_line, sweep_jobs, validate
+from src.config import ConfigError, one_line, validate
+from src.hydra_glue import sweep_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

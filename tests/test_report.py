@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
-from omegaconf import OmegaConf
 from PIL import Image
 
-from src import report, snapshots, tracking
+from src import job, report, snapshots
 from src.report_data import aggregate_seeds, load_study
-from src.run import derive_seeds, load_data, record, train_job
-from src.snapshots import BoundarySnapshots, log_spaced_epochs
+from src.snapshots import log_spaced_epochs
+from src.tracking import store
+from src.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,8 +143,9 @@ def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path)
     first = client.search_runs([experiment.experiment_id], "params.seed = '0'")[0]
     params = dict(first.data.params)
     params["epochs"] = "5"  # a quick trial outside any sweep
-    with tracking.RunLogger(uri, "mini", run_name="quick", params=params,
-                            tags={"config_hash": "quick"}) as run:
+    client = new_client(uri)
+    with RunLogger(client, client.get_experiment_by_name("mini").experiment_id, run_name="quick",
+                   params=params, tags={"config_hash": "quick"}) as run:
         run.log_metrics({"val_accuracy": 0.5, "test_accuracy": 0.5})
     study = load_study(uri, "mini")
     assert len(study.runs) == 8 and study.left_out == {"n": 1, "keys": {"epochs": ["5"]}}
@@ -161,36 +162,19 @@ def config(*overrides):
 
 
 def log_job(uri, parent_id, cfg, fail=None):
-    """Train and log one job as src/run.py does, with the boundary snapshots wired in."""
-    params = tracking.flatten(dict(compose_dict(cfg)))
-    name = " ".join(f"{k}={v}" for k, v in sorted(params.items()) if k in ("activation", "lr"))
-    logger = tracking.RunLogger(uri, "faults", run_name=name, params=params,
-                                tags={"config_hash": tracking.config_hash(params)},
-                                epochs=cfg.epochs, parent_run_id=parent_id)
-    try:
-        with logger as run:
-            if fail:
+    """Train and log one job as a sweep's job does (src/job.py); `fail`: a run whose job raised."""
+    if fail:
+        client = new_client(uri)
+        try:
+            with RunLogger(client, client.get_experiment_by_name("faults").experiment_id,
+                           run_name="failed", parent_run_id=parent_id,
+                           params=job.identity_keys(cfg)) as run:
                 raise RuntimeError(fail)
-            data = load_data(cfg, derive_seeds(cfg.seed)[0])
-            snaps = BoundarySnapshots(data.X_train, log_spaced_epochs(cfg.epochs), y=data.y_train)
-
-            def each_epoch(epoch, rec, network):
-                run.log_epoch(epoch, rec, network)
-                snaps(epoch, rec, network)
-
-            result = train_job(cfg, callback=each_epoch)
-            run.add_file(snapshots.FILENAME, snaps.save)
-            record(run, cfg, result)
-    except RuntimeError:
-        pass
-    return logger.run_id
-
-
-def compose_dict(cfg):
-    """The resolved config as a nested dict, without where it is logged (as src/run.py logs it)."""
-    tree = OmegaConf.to_container(cfg, resolve=True)
-    tree.pop("mlflow", None)
-    return tree
+        except RuntimeError:
+            return run.run_id
+    context = job.JobContext(tracking_uri=uri, experiment="faults", multirun=True, force=True,
+                             parent_run_id=parent_id, overrides=[f"lr={cfg.lr}"])
+    return job.train_and_record(cfg, context).run_ids()[0]
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +183,8 @@ def faults(tmp_path_factory, empty_store):
     tmp = tmp_path_factory.mktemp("faults")
     copy_store(empty_store, tmp / "mlflow.db")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    client = tracking.open_store(uri)
-    experiment_id = tracking.get_or_create_experiment(client, "faults")
+    client = store.open_store(uri)
+    experiment_id = store.get_or_create_experiment(client, "faults")
     parent = client.create_run(experiment_id, run_name="faults sweep",
                                tags={"netlab.role": "sweep"}).info.run_id
     ids = {

@@ -12,7 +12,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from src.run import derive_seeds, train_job
+from src import experiment
+from src.experiment import derive_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +39,12 @@ def run(args, cwd, timeout=120, **extra_env):
 
 def job_lines(out):
     return [line for line in out.splitlines() if line.startswith("#")]
+
+
+def train_one(cfg, on_epoch=None):
+    """Train cfg's network (its seed alone) in process; returns the trained Replica."""
+    replicas = experiment.prepare(cfg, [cfg.seed])
+    return experiment.train(cfg, replicas, on_epoch=on_epoch)[0]
 
 
 def cfg_of(*overrides):
@@ -124,7 +131,7 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
     assert code == 0, err
     lines = job_lines(out)
     assert [line.split(":")[0] for line in lines] == [
-        f"#{i} dataset=spiral activation={a} optimizer=sgd batch_size=32 epochs=30"
+        f"#{i} [{i + 1}/3] dataset=spiral activation={a} optimizer=sgd batch_size=32 epochs=30"
         for i, a in enumerate(("sigmoid", "tanh", "relu"))]
     assert all(" train " in line and " val " in line and " test " in line for line in lines)
     assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
@@ -201,47 +208,50 @@ def test_a_long_single_run_shows_a_progress_bar_on_a_terminal_only(tmp_path):
 # ---------------------------------------------------------------- determinism, in process
 def test_the_same_config_gives_bit_identical_weights_twice():
     cfg = cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd", "batch_size=32")
-    first, second = train_job(cfg), train_job(cfg)
-    for a, b in zip(first["model"].coefs_ + first["model"].intercepts_,
-                    second["model"].coefs_ + second["model"].intercepts_, strict=True):
+    first, second = train_one(cfg), train_one(cfg)
+    for a, b in zip(first.network.parameters(), second.network.parameters(), strict=True):
         assert np.array_equal(a, b)
-    assert first["val_loss"] == second["val_loss"]
-    other = train_job(cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd",
+    assert first.metrics["val_loss"] == second.metrics["val_loss"]
+    other = train_one(cfg_of("dataset=spiral", "depth=2", "epochs=50", "optimizer=sgd",
                              "batch_size=32", "seed=1"))
-    assert not np.array_equal(other["model"].coefs_[0], first["model"].coefs_[0])
+    assert not np.array_equal(other.network.W[1], first.network.W[1])
 
 
 def test_data_seed_and_init_seed_are_distinct_streams_of_seed():
     assert derive_seeds(0) == derive_seeds(0)
     data_seed, init_seed = derive_seeds(0)
     assert data_seed != init_seed and derive_seeds(1) != (data_seed, init_seed)
+    # data_seed=k draws the data seed=k draws, whatever the seed; the init still follows seed
+    assert derive_seeds(5, data_seed=1)[0] == derive_seeds(1)[0]
+    assert derive_seeds(5, data_seed=1)[1] == derive_seeds(5)[1]
 
 
-def test_train_job_results_and_callback():
+def test_train_results_and_the_epoch_observer():
     epochs = []
-    result = train_job(cfg_of("epochs=7", "optimizer=adam", "lr=0.01"),
-                       callback=lambda epoch, record, net: epochs.append((epoch, set(record))))
+    replica = train_one(cfg_of("epochs=7", "optimizer=adam", "lr=0.01"),
+                        on_epoch=lambda epoch, record, active: epochs.append((epoch, set(record))))
     assert [e for e, _ in epochs] == list(range(1, 8))
     assert epochs[0][1] == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "test_loss", "test_f1",
-                "train_time_s", "epochs_run", "diverged", "history", "model", "data"):
-        assert key in result
-    assert result["epochs_run"] == 7 and not result["diverged"] and result["data"].name == "moons"
-    assert result["val_accuracy"] == result["history"].val_accuracy[-1]
+                "train_time_s", "epochs_run"):
+        assert key in replica.metrics
+    assert replica.metrics["epochs_run"] == 7 and not replica.diverged
+    assert replica.data.name == "moons"
+    assert replica.metrics["val_accuracy"] == replica.history.val_accuracy[-1]
 
 
 def test_adam_betas_reach_the_optimizer():
     base = ("epochs=20", "optimizer=adam", "lr=0.01")
-    a = train_job(cfg_of(*base))
-    b = train_job(cfg_of(*base, "optimizer.beta1=0.5", "optimizer.beta2=0.9"))
-    assert not np.array_equal(a["model"].coefs_[0], b["model"].coefs_[0])
+    a = train_one(cfg_of(*base))
+    b = train_one(cfg_of(*base, "optimizer.beta1=0.5", "optimizer.beta2=0.9"))
+    assert not np.array_equal(a.network.W[1], b.network.W[1])
 
 
 def test_a_diverging_run_returns_instead_of_raising():
-    result = train_job(cfg_of("activation=relu", "lr=1e6", "epochs=300"))
-    assert result["diverged"] and result["diverged_epoch"] >= 1
-    assert np.isnan(result["val_accuracy"])
-    assert len(result["history"].epoch) == result["diverged_epoch"]
+    replica = train_one(cfg_of("activation=relu", "lr=1e6", "epochs=300"))
+    assert replica.diverged and replica.diverged_epoch >= 1
+    assert np.isnan(replica.metrics["val_accuracy"])
+    assert len(replica.history.epoch) == replica.diverged_epoch
 
 
 # ---------------------------------------------------------------- Ray (where it can be installed)

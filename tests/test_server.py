@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from src import tracking
+from src.tracking import store as tracking
 from tests.test_tracking import EXPERIMENT, ROOT, require, train_and_log
 
 pytestmark = pytest.mark.slow

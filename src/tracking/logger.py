@@ -1,13 +1,16 @@
-"""One run in MLflow: params, tags, per-epoch metrics buffered into batches, results and files.
+"""One run in MLflow: params, tags, metrics buffered into batches, files staged and sent at the end.
+
+A run is FINISHED only when everything it promises is written: if the last metrics or the files
+cannot be written as it closes, it ends FAILED with the reason. A run whose block raised ends FAILED
+(KILLED on Ctrl-C or SIGTERM) with the error as a short tag and the full traceback as `error.txt`.
 
 Writes cost milliseconds against a store while a small network trains an epoch in microseconds, so
-per-epoch metrics are kept in memory and sent with log_batch every `flush_seconds` and at the end;
-files are staged in a temporary folder and uploaded in one call when the run closes.
+metrics are kept in memory and sent with log_batch every `flush_seconds` and at the end; files are
+staged in a temporary folder and uploaded in one call when the run closes. Only MlflowClient is
+used (no fluent API state), so one process can hold several runs open at once (replicas).
 """
 
 import functools
-import hashlib
-import json
 import math
 import os
 import platform
@@ -16,21 +19,30 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from importlib import metadata
 from pathlib import Path
 
-import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
-from mlflow.exceptions import MlflowException
 
-from .model import log_network_model, save_preprocessing
-from .names import COMMAND_ENV, PARENT_ENV
-from .store import PROJECT_ROOT, get_or_create_experiment, process_tags
+from src import identity
+from src.paths import PROJECT_ROOT
+
+from .store import first_line, process_tags, sqlite_pragmas
 
 MAX_POINTS = 200  # per curve, by default
-EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
+COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
+PARENT_ENV = "NETLAB_PARENT_RUN_ID"  # the sweep's parent run (set for a sweep's jobs)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (a scheduler preempting the job, `timeout`): ends runs KILLED as Ctrl-C does."""
+
+    def __init__(self, signal_name="SIGTERM", exit_code=143):
+        super().__init__(signal_name)
+        self.signal_name, self.exit_code = signal_name, exit_code
 
 
 def default_log_every(epochs, max_points=MAX_POINTS):
@@ -50,47 +62,47 @@ def flatten(tree, prefix=""):
     return flat
 
 
-def config_hash(tree, exclude=()):
-    """A stable hash of a resolved config (nested dict) without the top-level keys in exclude."""
-    kept = {k: v for k, v in tree.items() if k not in exclude}
-    text = json.dumps(kept, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _git(*args):
+    return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
+                          text=True, timeout=10, check=True).stdout
 
 
 @functools.cache
 def environment_tags():
-    """Tags describing the code and the machinery: git commit and dirtiness, versions."""
-    tags = {"versions.python": platform.python_version()}
+    """Tags describing the code and the machinery: training code hash, git commit, versions."""
+    tags = {"versions.python": platform.python_version(), "code_hash": identity.code_hash()}
     for package in PACKAGES:
         try:
             tags[f"versions.{package}"] = metadata.version(package)
         except metadata.PackageNotFoundError:
             pass
-    git = ["git", "-C", str(PROJECT_ROOT)]
     try:
-        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
         # the committed study reports (experiments/<study>/) are outputs, not code or config
-        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--",
-                                 ".", ":(exclude,glob)experiments/*/**"],
-                                capture_output=True, text=True, timeout=10, check=True).stdout
-        tags.update(git_commit=commit, git_dirty=str(bool(status.strip())).lower())
+        status = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      ":(exclude,glob)experiments/*/**")
+        tags.update(git_commit=_git("rev-parse", "HEAD").strip(),
+                    git_dirty=str(bool(status.strip())).lower())
     except (OSError, subprocess.SubprocessError):
         tags.update(git_commit="unknown", git_dirty="unknown")
     return tags
 
 
-def experiment_name(explicit=None, study=None):
-    """The experiment runs go to: the one asked for, else the study's name, else "netlab"."""
-    return explicit or study or "netlab"
+@functools.cache
+def training_code_diff():
+    """The uncommitted changes to the training code (git diff against HEAD), or ''."""
+    try:
+        return _git("diff", "HEAD", "--", *identity.TRAINING_CODE)
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def command_line():
-    """The command the user typed (the launching process's, inside a parallel worker)."""
+    """The command the user typed (the launching process's, inside a sweep's job)."""
     return os.environ.get(COMMAND_ENV) or shlex.join(getattr(sys, "orig_argv", sys.argv))
 
 
-def _short(value, limit=6000):
+def short(value, limit=5000):
+    """A value as text of at most `limit` characters (MLflow's limits on tags and params)."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -98,40 +110,34 @@ def _short(value, limit=6000):
 class RunLogger:
     """A context manager for one MLflow run (nested under parent_run_id when given).
 
-    log_epoch(epoch, record, network) fits NetClassifier's per-epoch callback. On leaving, pending
-    metrics and staged files are written and the run ends FINISHED; if the block raised, FAILED
-    (KILLED on Ctrl-C) with the error as a tag, and the exception propagates; after diverged(),
-    FAILED with diverged=true.
+    log_metrics() buffers; add_file/add_text/add_figure stage files; on leaving, everything is
+    written and the run ends FINISHED, or FAILED/KILLED as the module docstring says.
     """
 
-    def __init__(self, tracking_uri, experiment, *, run_name=None, params=None, tags=None,
-                 parent_run_id=None, epochs=None, log_every=None, flush_seconds=5.0):
-        self.tracking_uri, self.experiment = tracking_uri, experiment
+    def __init__(self, client, experiment_id, *, run_name=None, params=None, tags=None,
+                 parent_run_id=None, flush_seconds=5.0):
+        self.client, self.experiment_id = client, experiment_id
         self.run_name = run_name
-        self.parent_run_id = parent_run_id or os.environ.get(PARENT_ENV) or None
+        self.parent_run_id = parent_run_id
         self.params, self.tags = dict(params or {}), dict(tags or {})
-        self.epochs = epochs
-        self.log_every = int(log_every) if log_every else default_log_every(epochs or 1)
         self.flush_seconds = flush_seconds
-        self.run_id = None
-        self.status = None
+        self.run_id = self.status = self.reason = None
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
-        self._pending, self._last_flush, self._failure, self._unlogged = [], 0.0, None, None
+        self._pending, self._last_flush, self._failure, self._error = [], 0.0, None, None
         self._staging = None
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self):
         t0 = time.perf_counter()
-        mlflow.set_tracking_uri(self.tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
-        experiment_id = get_or_create_experiment(self.client, self.experiment)
+        sqlite_pragmas()
         tags = {**environment_tags(), "command": command_line(), **process_tags(),
-                **{k: _short(v, 5000) for k, v in self.tags.items()}}
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=self.run_name,
-                               parent_run_id=self.parent_run_id, tags=tags)
+                **self.tags}
+        if self.parent_run_id:
+            tags["mlflow.parentRunId"] = self.parent_run_id
+        run = self.client.create_run(self.experiment_id, run_name=self.run_name,
+                                     tags={k: short(v) for k, v in tags.items()})
         self.run_id = run.info.run_id
-        self.experiment_id = experiment_id
-        params = [Param(k, _short(v)) for k, v in flatten(self.params).items()]
+        params = [Param(k, short(v, 6000)) for k, v in flatten(self.params).items()]
         for i in range(0, len(params), 100):
             self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
         self._staging = tempfile.TemporaryDirectory(prefix="netlab-run-")
@@ -140,58 +146,55 @@ class RunLogger:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        if self.status == "DELETED":  # abandoned: nothing to write
+            self._staging.cleanup()
+            return False
         t0 = time.perf_counter()
+        if exc is not None:
+            self._error = (exc, tb)
+        status = "FINISHED"
+        if self._error is not None:
+            error, tb = self._error
+            status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+            reason = (f"interrupted by {getattr(error, 'signal_name', 'Ctrl-C')}"
+                      if status == "KILLED" else short(f"{type(error).__name__}: {error}", 500))
+            text = "".join(traceback.format_exception(type(error), error, tb))
+            self.add_text("error.txt", text)
+        elif self._failure:
+            status, reason = "FAILED", self._failure
         try:
-            self.flush(closing=True)
+            self.flush()
             if any(Path(self._staging.name).iterdir()):
                 self.client.log_artifacts(self.run_id, self._staging.name)
+        except Exception as e:  # noqa: BLE001 - whatever could not be written, the run says so
+            status, reason = "FAILED", short(f"could not write the run's records: "
+                                             f"{type(e).__name__}: {first_line(e)}", 500)
         finally:
             self._staging.cleanup()
-            if exc is not None:
-                status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-                error = _short(f"{type(exc).__name__}: {exc}", 5000)
-                self.client.set_tag(self.run_id, "error", error)
-            else:
-                status = "FAILED" if self._failure else "FINISHED"
-            self.tracking_seconds += time.perf_counter() - t0
-            self.client.log_metric(self.run_id, "tracking_time_s", self.tracking_seconds,
-                                   step=0, synchronous=True)
-            mlflow.end_run(status)
-            self.status = status
+        self.tracking_seconds += time.perf_counter() - t0
+        end = [Metric("tracking_time_s", self.tracking_seconds, int(time.time() * 1000), 0)]
+        tags = [] if status == "FINISHED" else [
+            RunTag("killed_reason" if status == "KILLED" else "error", reason)]
+        self.client.log_batch(self.run_id, metrics=end, tags=tags, synchronous=True)
+        self.client.set_terminated(self.run_id, status)
+        self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
 
-    # --------------------------------------------------------------- metrics
-    def log_epoch(self, epoch, record, network=None):
-        """Buffer this epoch's figures if it is the first or every log_every-th; the last epoch
-        seen is always written when the run closes (end of training, early stop or divergence)."""
-        if epoch % self.log_every == 0 or epoch == 1:
-            self._buffer(record, epoch)
-            self._unlogged = None
-        else:
-            self._unlogged = (epoch, record)
+    def abandon(self):
+        """Delete the run (its configuration is another process's to train); leaving the block
+        then writes nothing."""
+        self.client.delete_run(self.run_id)
+        self.status = "DELETED"
 
-    def log_metrics(self, metrics, step=0):
-        """Buffer a dict of metrics at a step (written at the next flush)."""
-        self._buffer(metrics, step)
+    def failure_line(self):
+        """Why the run did not finish, in one line, and where its traceback is."""
+        where = f" (traceback: error.txt of run {self.run_id})" if self._error else ""
+        return f"{self.reason}{where}"
 
-    def _buffer(self, metrics, step):
-        t0 = time.perf_counter()
-        now = int(time.time() * 1000)
-        self._pending.extend(Metric(k, float(v), now, int(step)) for k, v in metrics.items())
-        if time.monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
-        self.tracking_seconds += time.perf_counter() - t0
-
-    def flush(self, closing=False):
-        """Write the buffered metrics now, in batches of at most 1000."""
-        if closing and self._unlogged is not None:
-            epoch, record = self._unlogged
-            self._unlogged = None
-            self.log_metrics(record, epoch)
-        pending, self._pending = self._pending, []
-        for i in range(0, len(pending), 1000):
-            self.client.log_batch(self.run_id, metrics=pending[i : i + 1000], synchronous=True)
-        self._last_flush = time.monotonic()
+    def fail(self, error, tb=None):
+        """End the run FAILED (or KILLED for an interrupt) with this error, though the block
+        goes on (e.g. one replica's records failed while the others are still written)."""
+        self._error = (error, tb or error.__traceback__)
 
     def diverged(self, epoch):
         """Record a non-finite loss at `epoch`: the run ends FAILED with diverged=true, its curve
@@ -199,11 +202,28 @@ class RunLogger:
         self.set_tags({"diverged": "true", "diverged_epoch": str(epoch)})
         self._failure = f"diverged at epoch {epoch}"
 
+    # --------------------------------------------------------------- metrics and tags
+    def log_metrics(self, metrics, step=0):
+        """Buffer a dict of metrics at a step (NaN and inf skipped), written at the next flush."""
+        t0 = time.perf_counter()
+        now = int(time.time() * 1000)
+        self._pending.extend(Metric(k, float(v), now, int(step)) for k, v in metrics.items()
+                             if math.isfinite(v))
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+        self.tracking_seconds += time.perf_counter() - t0
+
+    def flush(self):
+        """Write the buffered metrics now, in batches of at most 1000."""
+        pending, self._pending = self._pending, []
+        for i in range(0, len(pending), 1000):
+            self.client.log_batch(self.run_id, metrics=pending[i : i + 1000], synchronous=True)
+        self._last_flush = time.monotonic()
+
     def set_tags(self, tags):
         """Set tags on the run now."""
         t0 = time.perf_counter()
-        self.client.log_batch(self.run_id,
-                              tags=[RunTag(k, _short(v, 5000)) for k, v in tags.items()],
+        self.client.log_batch(self.run_id, tags=[RunTag(k, short(v)) for k, v in tags.items()],
                               synchronous=True)
         self.tracking_seconds += time.perf_counter() - t0
 
@@ -224,25 +244,33 @@ class RunLogger:
         self._staged(name).write_text(text)
 
     def add_figure(self, name, figure, dpi=100):
-        """Stage a matplotlib Figure as a PNG artifact (e.g. 'plots/learning_curves.png')."""
+        """Stage a matplotlib Figure (its format from name's suffix: png, svg, pdf)."""
         t0 = time.perf_counter()
         # zlib level 1: a third of the encoding time of the default level, files ~10 % larger
-        figure.savefig(self._staged(name), dpi=dpi, pil_kwargs={"compress_level": 1})
+        options = {"pil_kwargs": {"compress_level": 1}} if name.endswith(".png") else {}
+        figure.savefig(self._staged(name), dpi=dpi, **options)
         self.tracking_seconds += time.perf_counter() - t0
 
-    def log_dataset(self, name, parts, source=None):
+    def log_dataset(self, name, parts, source=None, digest=None):
         """Log a dataset's parts as run inputs: parts maps a context ('training', …) to (X, y);
-        source describes the generator and its parameters; MLflow adds each part's digest."""
+        source describes the generator and its parameters; digest, when given (a user's file's
+        content hash), replaces the digest MLflow computes from the arrays."""
+        import mlflow.data
         from mlflow.data.code_dataset_source import CodeDatasetSource
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.exceptions import MlflowException
 
         t0 = time.perf_counter()
         origin = CodeDatasetSource({k: str(v) for k, v in (source or {}).items()})
-        datasets = [mlflow.data.from_numpy(X, targets=y, name=name, source=origin)
-                    for X, y in parts.values()]
+        inputs = []
+        for context, (X, y) in parts.items():
+            dataset = mlflow.data.from_numpy(X, targets=y, name=name, source=origin,
+                                             digest=digest)
+            inputs.append(DatasetInput(dataset._to_mlflow_entity(),
+                                       tags=[InputTag("mlflow.data.context", context)]))
         for attempt in (1, 2):
             try:
-                mlflow.log_inputs(datasets=datasets, contexts=list(parts),
-                                  tags_list=[None] * len(parts))
+                self.client.log_inputs(self.run_id, datasets=inputs)
                 break
             except MlflowException as error:
                 # parallel jobs logging the same new dataset: the store's check-then-insert
@@ -251,12 +279,23 @@ class RunLogger:
                     raise
         self.tracking_seconds += time.perf_counter() - t0
 
-    def log_model(self, weights, classes, input_example, mean=None, scale=None):
-        """Log the staged weights file (e.g. 'weights.npz') as the pyfunc model named 'model'."""
+    def log_model(self, weights, preprocessing):
+        """Log the staged weights and preprocessing files as the run's pyfunc model 'model'."""
+        import numpy as np
+
+        from .model import log_network_model
+
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="netlab-model-") as folder:
-            preprocessing = Path(folder) / "preprocessing.npz"
-            save_preprocessing(preprocessing, classes, mean, scale)
-            info = log_network_model(self._staged(weights), preprocessing, input_example)
+        with np.load(self._staged(preprocessing), allow_pickle=False) as arrays:
+            example = arrays["example"]
+        info = log_network_model(self.run_id, self._staged(weights), self._staged(preprocessing),
+                                 example, experiment_id=self.experiment_id,
+                                 tracking_uri=self.client.tracking_uri)
         self.tracking_seconds += time.perf_counter() - t0
         return info
+
+
+def new_client(uri):
+    """An MlflowClient for the store at uri (SQLite commits made cheap first)."""
+    sqlite_pragmas()
+    return MlflowClient(uri)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
 
 
 class NetworkModel(mlflow.pyfunc.PythonModel):
@@ -41,12 +41,18 @@ def requirements():
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 
-def log_network_model(weights_path, preprocessing_path, input_example, name="model"):
-    """Log the network (its weights.npz and preprocessing .npz) as a pyfunc model in the active run.
+def log_network_model(run_id, weights_path, preprocessing_path, input_example, name="model",
+                      experiment_id=None, tracking_uri=None):
+    """Log the network (its weights.npz and preprocessing .npz) as a pyfunc model of run_id (kept
+    in experiment_id, the run's experiment).
 
     Returns MLflow's ModelInfo; the model loads back with mlflow.pyfunc.load_model(model_uri).
     """
     logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)  # an INFO line per model
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    if experiment_id:
+        mlflow.set_experiment(experiment_id=experiment_id)  # where MLflow 3 keeps the model
     probe = NetworkModel()
     context = mlflow.pyfunc.PythonModelContext(
         artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
@@ -55,18 +61,26 @@ def log_network_model(weights_path, preprocessing_path, input_example, name="mod
     probe.load_context(context)
     example = np.asarray(input_example, dtype=np.float64)
     signature = infer_signature(example, probe.predict(context, example))
-    return mlflow.pyfunc.log_model(
-        name=name, python_model=str(Path(__file__).with_name("network_pyfunc.py")),
+    # Model.log with run_id (what mlflow.pyfunc.log_model calls, without needing an active run)
+    return Model.log(
+        artifact_path=None, name=name, flavor=mlflow.pyfunc, run_id=run_id,
+        python_model=str(Path(__file__).with_name("network_pyfunc.py")),
         signature=signature, input_example=example,
         artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
-        pip_requirements=requirements(),
+        pip_requirements=requirements(), flavor_name="pyfunc.ModelFromCode",
     )
 
 
-def save_preprocessing(path, classes, mean=None, scale=None):
-    """Write the class labels and, if given, the standardisation (mean, scale) to an .npz."""
+PREPROCESSING = "preprocessing.npz"  # a run's class labels, standardisation and input example
+
+
+def save_preprocessing(path, classes, mean=None, scale=None, example=None):
+    """Write the class labels, the standardisation (mean, scale) and an input example (raw rows)
+    to an .npz."""
     arrays = {"classes": np.asarray(classes)}
     if mean is not None:
         arrays.update(mean=np.asarray(mean, dtype=np.float64),
                       scale=np.asarray(scale, dtype=np.float64))
+    if example is not None:
+        arrays["example"] = np.asarray(example, dtype=np.float64)
     np.savez(path, **arrays)

@@ -1,7 +1,9 @@
-"""Where runs go: resolve the tracking URI, check it answers, create/upgrade the store, tidy it."""
+"""Where runs go: resolve the tracking URI, check it answers, create/upgrade the store, tidy it.
+
+MLflow is imported inside the functions that talk to a store, so resolving a URI costs nothing.
+"""
 
 import os
-import re
 import socket
 import sqlite3
 import urllib.error
@@ -10,21 +12,12 @@ from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
-from mlflow import MlflowClient
-from mlflow.entities import RunStatus
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from src.paths import PROJECT_ROOT, slug
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOST_TAG, PID_TAG, START_TAG = "netlab.host", "netlab.pid", "netlab.pid_start"
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_commits_without_fsync(dbapi_connection, connection_record):
-    """SQLite stores are in WAL mode (see open_store); there synchronous=NORMAL makes a commit a
-    write to the log, not an fsync, and a killed process still loses nothing it committed."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+# the stores MLflow's tracking client answers (a database through SQLAlchemy, a server, files)
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+SCHEMES = (*DATABASE_SCHEMES, "http", "https", "file", "databricks")
 
 
 class TrackingUnavailable(RuntimeError):
@@ -36,9 +29,23 @@ def default_uri(root=PROJECT_ROOT):
     return f"sqlite:///{Path(root).resolve() / 'mlruns' / 'mlflow.db'}"
 
 
-def resolve_uri(override=None):
-    """The config override, else MLFLOW_TRACKING_URI, else the project's embedded SQLite store."""
-    return override or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
+def resolve_uri(override=None, cwd=None):
+    """The config override, else MLFLOW_TRACKING_URI, else the project's embedded SQLite store.
+
+    A relative SQLite path (sqlite:///my.db, the form MLflow's own messages suggest) is taken
+    relative to cwd (the directory the command runs in) and made absolute, so every process of a
+    sweep finds the same file. A scheme no store answers raises TrackingUnavailable.
+    """
+    uri = override or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
+    scheme = urlparse(uri).scheme.split("+")[0]
+    if scheme not in SCHEMES:
+        raise TrackingUnavailable(
+            f"tracking URI {uri!r}: no tracking store answers the scheme {scheme + '://'!r} "
+            f"(use sqlite:///path.db, http://host:port, postgresql://…, or a folder)")
+    db = sqlite_path(uri)
+    if db is not None and not db.is_absolute() and str(db) != ":memory:":
+        uri = f"sqlite:///{(Path(cwd or os.getcwd()) / db).resolve()}"
+    return uri
 
 
 def sqlite_path(uri):
@@ -49,10 +56,7 @@ def sqlite_path(uri):
 def artifact_location(uri, experiment):
     """Where a new experiment's artifacts go: beside a SQLite file, else where the server says."""
     db = sqlite_path(uri)
-    if db is None:
-        return None
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment).strip("-") or "experiment"
-    return (db.parent / slug).as_uri()
+    return None if db is None else (db.parent / slug(experiment)).as_uri()
 
 
 def check_reachable(uri, timeout=3.0):
@@ -80,6 +84,12 @@ def check_reachable(uri, timeout=3.0):
             raise TrackingUnavailable(f"tracking store folder {db.parent} is not writable")
 
 
+def first_line(error):
+    """An exception as one line: its message's first line, else its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def open_store(uri):
     """Check, then create or upgrade the store at uri (schema migration happens here, once).
 
@@ -87,17 +97,47 @@ def open_store(uri):
     write without blocking readers, and commits are cheap.
     """
     check_reachable(uri)
+    from mlflow import MlflowClient
+
+    _quiet_store_logs()
+    db = sqlite_path(uri)
+    existed = db is not None and db.exists()
     client = MlflowClient(uri)
     try:
         client.search_experiments(max_results=1)
-        db = sqlite_path(uri)
         if db is not None:
             with closing(sqlite3.connect(db, timeout=30)) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
     except Exception as e:  # noqa: BLE001 - any failure to open is reported the same way
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TrackingUnavailable(f"cannot open tracking store {uri}: {first}") from None
+        if db is not None and not existed and db.exists() and db.stat().st_size == 0:
+            db.unlink()  # do not leave an empty file behind
+        raise TrackingUnavailable(f"cannot open tracking store {uri}: {first_line(e)}") from None
     return client
+
+
+def _quiet_store_logs():
+    """MLflow logs two INFO lines when it creates a database; the sweep says what it opened."""
+    import logging
+
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def sqlite_pragmas():
+    """Make SQLite commits cheap: in WAL mode, synchronous=NORMAL writes the log without an
+    fsync per commit, and a killed process still loses nothing it committed."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(sqlite_pragmas, "done", False):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _normal_sync(dbapi_connection, connection_record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    sqlite_pragmas.done = True
 
 
 def get_or_create_experiment(client, name):
@@ -130,7 +170,11 @@ def _start_time(pid):
         return ""
 
 
-def _is_alive(pid, start):
+def is_alive(tags):
+    """Whether the process a run's tags name is still running (on another host: assumed so)."""
+    if tags.get(HOST_TAG) != socket.gethostname():
+        return True
+    pid, start = tags.get(PID_TAG, ""), tags.get(START_TAG, "")
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError):
@@ -140,34 +184,63 @@ def _is_alive(pid, start):
     return not start or _start_time(int(pid)) in ("", start)
 
 
-def mark_stale_runs_killed(client, experiment_id):
+def mark_stale_runs_killed(client, experiment_id, reason="process ended while running"):
     """Mark KILLED the RUNNING runs of this host whose process is gone; returns their ids."""
-    host = socket.gethostname()
     stale = []
     running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'",
                                  max_results=5000)
     for run in running:
-        tags = run.data.tags
-        if tags.get(HOST_TAG) != host or _is_alive(tags.get(PID_TAG, ""), tags.get(START_TAG, "")):
+        if is_alive(run.data.tags):
             continue
-        client.set_tag(run.info.run_id, "killed_reason", "process ended while running")
-        client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+        client.set_tag(run.info.run_id, "killed_reason", reason)
+        client.set_terminated(run.info.run_id, "KILLED")
         stale.append(run.info.run_id)
     return stale
 
 
-def find_finished(client, experiment_id, config_hash):
-    """The newest FINISHED run of the experiment tagged with config_hash, or None."""
-    runs = client.search_runs(
+def runs_of_group(client, experiment_id, group_hash):
+    """The FINISHED and RUNNING runs of one configuration (all its seeds), newest first."""
+    return client.search_runs(
         [experiment_id],
-        f"tags.config_hash = '{config_hash}' and attributes.status = 'FINISHED'",
-        max_results=1, order_by=["attributes.start_time DESC"],
-    )
-    return runs[0] if runs else None
+        f"tags.group_hash = '{group_hash}' and attributes.status != 'FAILED' "
+        "and attributes.status != 'KILLED'",
+        max_results=50000, order_by=["attributes.start_time DESC"])
 
 
-def finished_run(tracking_uri, experiment, chash):
-    """The FINISHED run of `experiment` (by name) whose config hash is chash, or None."""
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    return find_finished(client, found.experiment_id, chash) if found else None
+def finished_by_hash(runs):
+    """{config_hash: the newest FINISHED run} of runs (newest first)."""
+    found = {}
+    for run in runs:
+        if run.info.status == "FINISHED":
+            found.setdefault(run.data.tags.get("config_hash"), run)
+    return found
+
+
+def claim_lost(client, experiment_id, group_hash, mine, rerun=False):
+    """Which of my new runs (config_hash -> run id) lost their config to another live process:
+    {config_hash: the winning run id}.
+
+    Runs are created RUNNING before training: that is the claim. When two processes train the
+    same config at once, the earliest claim wins (start time, then run id), and a run that
+    FINISHED meanwhile wins over any claim (unless rerun: +force=true trains it again anyway);
+    a claim of a process that died does not count.
+    """
+    rivals = {}
+    for run in runs_of_group(client, experiment_id, group_hash):
+        chash = run.data.tags.get("config_hash")
+        if chash not in mine or run.info.run_id == mine[chash]:
+            continue
+        if run.info.status == "RUNNING" and not is_alive(run.data.tags):
+            continue
+        if run.info.status == "FINISHED" and rerun:
+            continue
+        rivals.setdefault(chash, []).append(run)
+    lost = {}
+    for chash, runs in rivals.items():
+        own = client.get_run(mine[chash]).info
+        for run in runs:
+            earlier = (run.info.start_time, run.info.run_id) < (own.start_time, own.run_id)
+            if run.info.status == "FINISHED" or earlier:
+                lost[chash] = run.info.run_id
+                break
+    return lost

@@ -1,108 +1,101 @@
-"""A sweep's parent run: prepared, opened or resumed before the first job, summarised and closed
-after the last (src.tracking.callbacks calls these from Hydra)."""
+"""A sweep's parent run: opened (or an interrupted sweep's resumed) before the first job, summarised
+and closed after the last. Knows MLflow only: the Hydra glue (src/hydra_glue.py) hands it plain
+values.
+"""
 
-import sys
 import time
 
-from mlflow.entities import Metric, RunStatus, RunTag
-from omegaconf import OmegaConf
+from mlflow.entities import Metric, Param, RunTag
 
-from .logger import command_line, config_hash, environment_tags, experiment_name
-from .store import (
-    get_or_create_experiment,
-    mark_stale_runs_killed,
-    open_store,
-    process_tags,
-    resolve_uri,
-)
+from .logger import command_line, environment_tags, flatten, short
+from .store import mark_stale_runs_killed, process_tags
+
+SWEEP_ROLE = "sweep"
 
 
-def experiment_of(config):
-    """The experiment of a config composed with its hydra node (mlflow.experiment or the study)."""
-    study = OmegaConf.select(config, "hydra.runtime.choices.experiment", default=None)
-    return experiment_name(config.mlflow.get("experiment"), study)
-
-
-def prepare(config):
-    """Open (create/upgrade) config.mlflow's store, mark stale runs KILLED: (client, exp id)."""
-    client = open_store(resolve_uri(config.mlflow.get("tracking_uri")))
-    experiment_id = get_or_create_experiment(client, experiment_of(config))
-    stale = mark_stale_runs_killed(client, experiment_id)
-    if stale:
-        print(f"tracking: marked {len(stale)} run(s) left RUNNING by a dead process as KILLED",
-              file=sys.stderr)
-    return client, experiment_id
-
-
-def sweep_overrides(config):
-    """The overrides of the sweep command, without the tracking switches."""
-    return [o for o in OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
-            if not o.lstrip("+").startswith(("force=", "mlflow."))]
-
-
-def open_parent(config):
-    """Prepare the store; open the sweep's parent run, or resume the newest one of the same sweep
-    (unless +force=true). Returns (client, parent run id)."""
-    client, experiment_id = prepare(config)
-    overrides = sweep_overrides(config)
-    params = OmegaConf.to_container(config.hydra.sweeper, resolve=True).get("params") or {}
-    sweep_hash = config_hash({"overrides": sorted(overrides), "params": params})
-    name = " ".join([experiment_of(config),
-                     *(o for o in overrides if not o.startswith("+experiment="))])
+def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None, resume=True):
+    """Open the sweep's parent run, or resume the newest one with the same sweep_hash (a rerun of
+    an interrupted or finished sweep); returns (parent run id, resumed)."""
     tags = {**environment_tags(), **process_tags(), "command": command_line(),
-            "netlab.role": "sweep", "sweep_hash": sweep_hash, "overrides": " ".join(overrides)}
+            "netlab.role": SWEEP_ROLE, "sweep_hash": sweep_hash, **(tags or {})}
+    tags = [RunTag(k, short(v)) for k, v in tags.items()]
     previous = None
-    if not config.get("force", False):
-        found = client.search_runs(
-            [experiment_id], f"tags.sweep_hash = '{sweep_hash}'", max_results=1,
-            order_by=["attributes.start_time DESC"])
+    if resume:
+        found = client.search_runs([experiment_id], f"tags.sweep_hash = '{sweep_hash}'",
+                                   max_results=1, order_by=["attributes.start_time DESC"])
         previous = found[0] if found else None
     if previous is not None:
-        parent_run_id = previous.info.run_id
-        client.update_run(parent_run_id, status="RUNNING")
-        client.log_batch(parent_run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
-        print(f"tracking: resuming sweep run {parent_run_id} ({name}) in "
-              f"{client.tracking_uri}", file=sys.stderr)
-    else:
-        run = client.create_run(experiment_id, run_name=name, tags=tags)
-        parent_run_id = run.info.run_id
-        print(f"tracking: sweep run {parent_run_id} ({name}) in {client.tracking_uri}",
-              file=sys.stderr)
-    return client, parent_run_id
+        parent = previous.info.run_id
+        client.update_run(parent, status="RUNNING")
+        client.log_batch(parent, tags=tags)
+        return parent, True
+    parent = client.create_run(experiment_id, run_name=name).info.run_id
+    logged = [Param(k, short(v, 6000)) for k, v in flatten(params or {}).items()]
+    for i in range(0, max(len(logged), 1), 100):
+        client.log_batch(parent, params=logged[i : i + 100], tags=tags if i == 0 else [])
+    return parent, False
 
 
-def close_parent(client, parent, seconds=0.0):
-    """Summarise the sweep's child runs on the terminal and in the parent run, and end it FINISHED;
-    seconds: tracking time already spent on the sweep (added to the parent's tracking_time_s)."""
+def children(client, parent):
+    """The child runs of a sweep's parent run."""
+    experiment_id = client.get_run(parent).info.experiment_id
+    return client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
+                              max_results=50000)
+
+
+def close_parent(client, parent, status="FINISHED", expected=None, since=0, seconds=0.0):
+    """Summarise the sweep in its parent run and end it with status; returns the summary text.
+
+    expected: {config_hash: label} of every configuration the sweep asked for (when known);
+    since: when this attempt of the sweep started (ms): a configuration whose FINISHED run (in this
+    sweep or any other of the experiment) started before was skipped. Runs of this sweep left
+    RUNNING by a process that died (a killed worker) are marked KILLED first.
+    """
     t0 = time.perf_counter()
     experiment_id = client.get_run(parent).info.experiment_id
-    children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
-                                  max_results=50000)
-    text = summary(children)
-    where = (f"{client.tracking_uri}/#/experiments/{experiment_id}/runs"
-             if client.tracking_uri.startswith("http") else "`make ui` prints the link")
-    print(f"{text}\nruns: {where}", file=sys.stderr)
+    mark_stale_runs_killed(client, experiment_id, "its process died during the sweep")
+    runs = children(client, parent)
+    now = [r for r in runs if r.info.start_time >= since]
+    skipped = {r.data.tags.get("config_hash"): r.info.run_id for r in runs
+               if r.info.start_time < since and r.info.status == "FINISHED"}
+    done_now = {r.data.tags.get("config_hash") for r in now if r.info.status == "FINISHED"}
+    for chash in sorted(set(expected or {}) - done_now - set(skipped)):
+        found = client.search_runs(
+            [experiment_id], f"tags.config_hash = '{chash}' and attributes.status = 'FINISHED' "
+            f"and attributes.start_time < {since}", max_results=1)
+        if found:
+            skipped[chash] = found[0].info.run_id
+    if expected:
+        skipped = {k: v for k, v in skipped.items() if k in expected}
+    text = summary(now, skipped, expected)
     client.log_text(parent, text, "summary.txt")
-    counts = {"n_runs": len(children)}
-    for status in ("FINISHED", "FAILED", "KILLED"):
-        counts[f"n_{status.lower()}"] = sum(r.info.status == status for r in children)
-    counts["n_diverged"] = sum(r.data.tags.get("diverged") == "true" for r in children)
-    accuracies = [r.data.metrics["val_accuracy"] for r in children
+    counts = {"n_runs": len(now), "n_skipped": len(skipped)}
+    for state in ("FINISHED", "FAILED", "KILLED"):
+        counts[f"n_{state.lower()}"] = sum(r.info.status == state for r in now)
+    counts["n_diverged"] = sum(r.data.tags.get("diverged") == "true" for r in now)
+    accuracies = [r.data.metrics["val_accuracy"] for r in runs
                   if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
     if accuracies:
         counts["best_val_accuracy"] = max(accuracies)
     counts["tracking_time_s"] = seconds + time.perf_counter() - t0
-    client.log_batch(parent, metrics=[Metric(k, float(v), 0, 0) for k, v in counts.items()])
-    client.set_terminated(parent, RunStatus.to_string(RunStatus.FINISHED))
+    stamp = int(time.time() * 1000)
+    client.log_batch(parent, metrics=[Metric(k, float(v), stamp, 0) for k, v in counts.items()])
+    client.set_terminated(parent, status)
+    return text
 
 
-def summary(runs):
-    """A few lines: counts by status, then each run that did not finish and why."""
+def summary(runs, skipped=None, expected=None):
+    """A few lines: this attempt's runs by status and what it skipped, then each configuration
+    that did not finish (and, when the sweep's configurations are known, any without a run)."""
+    skipped = skipped or {}
     by_status = {}
     for run in runs:
         by_status[run.info.status] = by_status.get(run.info.status, 0) + 1
     counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(by_status.items()))
-    lines = [f"sweep summary: {len(runs)} runs ({counts or 'none'})"]
+    head = f"sweep summary: {len(runs)} runs ({counts or 'none'})"
+    if skipped:
+        head += f", {len(skipped)} skipped (finished before)"
+    lines = [head]
     done = {r.data.tags.get("config_hash") for r in runs if r.info.status == "FINISHED"}
     for run in sorted(runs, key=lambda r: r.info.run_name or ""):
         if run.info.status == "FINISHED":
@@ -114,4 +107,11 @@ def summary(runs):
         why = (f"diverged at epoch {tags.get('diverged_epoch')}" if tags.get("diverged") == "true"
                else tags.get("error") or tags.get("killed_reason") or "")
         lines.append(f"  {run.info.status:8} {run.info.run_name}: {why}")
+    if expected:
+        tried = {r.data.tags.get("config_hash") for r in runs}
+        missing = [label for chash, label in expected.items()
+                   if chash not in tried and chash not in skipped]
+        if missing:
+            lines.append(f"  {len(missing)} configurations have no run: " + "; ".join(missing[:10])
+                         + (" …" if len(missing) > 10 else ""))
     return "\n".join(lines)

@@ -1,0 +1,381 @@
+"""The Hydra glue: everything here plugs netlab into Hydra's lifecycle or reads Hydra's config;
+nothing else in src/ imports Hydra (but for the schemas' ConfigStore and the thin src/run.py).
+
+The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/config.yaml):
+1. cli() turns SIGTERM into an interrupt like Ctrl-C; Hydra composes the master config.
+2. Lifecycle.on_multirun_start, in the launching process, before any job:
+   a. every job's config is composed once (the composition is cached for Hydra's own check and
+      the launcher) and validated; a rejected one exits with one line, nothing created;
+   b. the jobs' memory is estimated against the limit (parallel workers together);
+   c. the tracking store is opened (created or upgraded once here: parallel jobs on a new SQLite
+      file would race its migration), runs a dead process left RUNNING are marked KILLED, and the
+      sweep's parent run is opened (or an interrupted sweep's resumed);
+   d. every job is handed the sweep's context through Hydra's own `hydra.job.env_set` (in its
+      composed config, so it reaches jobs under any launcher, in any process or machine): the
+      parent run id, the command typed, the resolved tracking URI, the sweep's size and start.
+3. Each job: src.run.main -> job_context() -> src.job.run() (trains, records, prints one line).
+4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
+   Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
+A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
+"""
+
+import copy
+import functools
+import itertools
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep
+from hydra.errors import HydraException
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from src import identity, resources
+from src.config import ConfigError, identity_keys, one_line, reject, validate
+from src.job import JobContext
+from src.tracking.logger import COMMAND_ENV, PARENT_ENV, Interrupted, command_line
+from src.tracking.store import TrackingUnavailable, resolve_uri
+
+SIZE_ENV, START_ENV, SWEPT_ENV = "NETLAB_SWEEP_SIZE", "NETLAB_SWEEP_START", "NETLAB_SWEPT"
+SWEEP = {}  # the launching process's sweep: client, parent run id, expected configs, start
+
+
+# ---------------------------------------------------------------- the jobs of a sweep
+def _candidates(override):
+    """The values a sweep override can take, as override strings; intervals give both ends."""
+    key = override.get_key_element()
+    if not override.is_sweep_override():
+        return [f"{key}={override.get_value_element_as_str()}"]
+    sweep = override.value()
+    if isinstance(sweep, IntervalSweep):
+        values = [sweep.start, sweep.end]
+        return [f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}" for v in values]
+    return [f"{key}={v}" for v in override.sweep_string_iterator()]
+
+
+def sweep_jobs(config):
+    """Every job's overrides of the multirun with master config `config` (intervals: both ends),
+    in the order and form Hydra's BasicSweeper gives them."""
+    params = config.hydra.sweeper.get("params") or {}
+    lines = [f"{k}={v}" for k, v in params.items()]
+    lines += list(config.hydra.overrides.task)
+    overrides = OverridesParser.create().parse_overrides(lines)
+    # later overrides of the same key win, as in Hydra's BasicSweeper.split_arguments
+    by_key = {o.get_key_element(): o for o in overrides}
+    return [list(job) for job in itertools.product(*(_candidates(o) for o in by_key.values()))]
+
+
+def swept_keys(config):
+    """The config keys the sweep varies (more than one value)."""
+    jobs = sweep_jobs(config)
+    values = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.lstrip("+").partition("=")
+            values.setdefault(key, set()).add(value)
+    return tuple(k for k, v in values.items() if len(v) > 1)
+
+
+# ---------------------------------------------------------------- one composition per job
+_COMPOSED = {}
+
+
+def _load_sweep_config(loader, injected, master_config, sweep_overrides):
+    """Hydra's load_sweep_config, remembered: a job's config is composed once and reused by
+    Hydra's batch check and the launcher; the sweep's context is set in hydra.job.env_set."""
+    key = (tuple(master_config.hydra.overrides.hydra), tuple(sweep_overrides))
+    if key not in _COMPOSED:
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+        _COMPOSED[key] = ConfigLoaderImpl.load_sweep_config(loader, master_config,
+                                                            list(sweep_overrides))
+    cfg = copy.deepcopy(_COMPOSED[key])
+    if injected:
+        with open_dict(cfg.hydra.job.env_set):
+            cfg.hydra.job.env_set.update(injected)
+    return cfg
+
+
+def install_composition_cache(injected):
+    """Make the config loader compose each job once (and hand it `injected`, a dict of
+    environment variables filled in later, pickled along to a launcher's workers)."""
+    loader = GlobalHydra.instance().config_loader()
+    loader.load_sweep_config = functools.partial(_load_sweep_config, loader, injected)
+    return loader
+
+
+# ---------------------------------------------------------------- the lifecycle callback
+def experiment_name(config):
+    """The experiment: mlflow.experiment, else the study's name (+experiment=…), else netlab."""
+    study = OmegaConf.select(config, "hydra.runtime.choices.experiment", default=None)
+    return config.mlflow.get("experiment") or study or "netlab"
+
+
+def _workers(config):
+    """How many jobs run at once under the configured launcher."""
+    n = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if n is None:
+        return 1
+    n = int(n)
+    return os.cpu_count() or 1 if n < 0 else max(n, 1)
+
+
+def _exit_on_error(method):
+    """Hydra turns an exception raised in a callback into a warning and goes on: stop instead."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:  # noqa: BLE001 - a bug here must not start the sweep
+            if os.environ.get("NETLAB_DEBUG"):
+                raise
+            from src.tracking.store import first_line
+
+            raise SystemExit(f"netlab: {method.__name__} failed: {type(error).__name__}: "
+                             f"{first_line(error)} (NETLAB_DEBUG=1 shows the traceback)") from None
+
+    return wrapper
+
+
+class Lifecycle(Callback):
+    """Validation, memory, the tracking store and the sweep's parent run (module docstring)."""
+
+    @_exit_on_error
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A single run: validate, check memory, open the store, before the job starts."""
+        try:
+            validate(config)
+            resources.check(config)
+        except ConfigError as error:
+            reject(error)
+        except MemoryError as error:
+            raise SystemExit(f"memory: {error}") from None
+        _tracking_or_exit(lambda: _prepare_store(config))
+
+    @_exit_on_error
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Validate every job, check memory, open the store and the parent run; hand it on."""
+        injected = {}
+        loader = install_composition_cache(injected)
+        try:
+            jobs = sweep_jobs(config)
+        except (HydraException, OmegaConfBaseException) as error:
+            reject(error)
+        expected, workers = {}, _workers(config)
+        for job in jobs:
+            context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
+            try:
+                cfg = loader.load_sweep_config(config, job)
+                validate(cfg)
+                resources.check(cfg, workers=min(workers, len(jobs)))
+            except (ConfigError, HydraException, OmegaConfBaseException) as error:
+                reject(error, context=context)
+            except MemoryError as error:
+                raise SystemExit(f"memory: {context}{error}") from None
+            expected.update(_expected_runs(cfg, job))
+        SWEEP.update(expected=expected if _is_grid(config) else None, since=_now_ms(),
+                     started=time.time(), swept=swept_keys(config))
+        _tracking_or_exit(lambda: self._open_sweep(config, injected, len(jobs)))
+
+    def _open_sweep(self, config, injected, n_jobs):
+        from src.tracking.sweep import open_parent
+
+        client, experiment_id, uri = _prepare_store(config)
+        name = f"{experiment_name(config)} {time.strftime('%Y-%m-%d %H:%M')}"
+        params = {f"sweep.{k}": v for k, v in _sweep_params(config).items()}
+        params.update(_fixed_params(config, params))
+        sweep_hash = identity.config_hash({"sweep": params, "overrides": _overrides(config)})
+        parent, resumed = open_parent(client, experiment_id, name, sweep_hash, params,
+                                      {"overrides": " ".join(_overrides(config))},
+                                      resume=not config.get("force", False))
+        SWEEP.update(client=client, parent=parent, experiment=experiment_name(config))
+        injected.update({PARENT_ENV: parent, COMMAND_ENV: command_line(),
+                         "MLFLOW_TRACKING_URI": uri, START_ENV: str(SWEEP["started"]),
+                         SWEPT_ENV: ",".join(SWEEP["swept"]),
+                         SIZE_ENV: str(n_jobs if _is_grid(config) else
+                                       OmegaConf.select(config, "hydra.sweeper.n_trials",
+                                                        default=n_jobs))})
+        print(f"tracking: {'resuming ' if resumed else ''}sweep run {parent} in {uri}",
+              file=sys.stderr, flush=True)
+
+    @_exit_on_error
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Summarise the sweep in its parent run, end it FINISHED, say what to do next."""
+        if "parent" in SWEEP:
+            _tracking_or_exit(lambda: close_sweep("FINISHED"))
+
+
+def close_sweep(status):
+    """End the open sweep's parent run with status and print its summary and what next."""
+    from src.recording import log_best_model
+    from src.tracking.sweep import close_parent
+
+    parent = SWEEP.pop("parent")
+    client = SWEEP["client"]
+    if status == "FINISHED":
+        log_best_model(client, parent)
+    text = close_parent(client, parent, status, SWEEP.get("expected"), SWEEP.get("since", 0))
+    print(text, file=sys.stderr)
+    print(next_steps(client.tracking_uri, SWEEP["experiment"]), file=sys.stderr, flush=True)
+    return text
+
+
+def next_steps(uri, experiment):
+    """The lines that say where the runs are and how to see them."""
+    store = "" if uri == resolve_uri() or "MLFLOW_TRACKING_URI" in os.environ and \
+        uri == os.environ["MLFLOW_TRACKING_URI"] else f"MLFLOW_TRACKING_URI={uri} "
+    if uri.startswith("http"):
+        ui = f"{uri}  (the runs of '{experiment}' are under Experiments)"
+    else:
+        ui = f"{store}make ui STUDY={experiment}   (serves the MLflow UI and prints the link)"
+    return (f"experiment '{experiment}': see the runs with  {ui}\n"
+            f"  the study report:  {store}.venv/bin/python -m src.report {experiment}")
+
+
+def _prepare_store(config):
+    """Open config's store, its experiment, mark stale runs: (client, experiment id, uri)."""
+    from src.tracking.store import get_or_create_experiment, mark_stale_runs_killed, open_store
+
+    uri = resolve_uri(config.mlflow.get("tracking_uri"))
+    client = open_store(uri)
+    experiment_id = get_or_create_experiment(client, experiment_name(config))
+    stale = mark_stale_runs_killed(client, experiment_id)
+    if stale:
+        print(f"tracking: marked {len(stale)} run(s) left RUNNING by a dead process as KILLED",
+              file=sys.stderr)
+    return client, experiment_id, uri
+
+
+def _tracking_or_exit(step):
+    """Run a tracking step; a store that cannot be used ends the program in one line."""
+    try:
+        return step()
+    except TrackingUnavailable as error:
+        raise SystemExit(f"tracking: {error}") from None
+    except Exception as error:  # noqa: BLE001 - Hydra would only warn; stop the sweep instead
+        from src.tracking.store import first_line
+
+        raise SystemExit(f"tracking: {type(error).__name__}: {first_line(error)}") from None
+
+
+def _now_ms():
+    return int(time.time() * 1000)
+
+
+def _is_grid(config):
+    """Whether the sweep's jobs are known in advance (Hydra's basic sweeper, not Optuna)."""
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    return target.endswith("BasicSweeper")
+
+
+def _overrides(config):
+    return [o for o in OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
+            if not o.lstrip("+").startswith(("force=", "mlflow."))]
+
+
+def _sweep_params(config):
+    """{key: the values swept, as typed} of the sweeper's params and the command line's sweeps."""
+    params = dict(OmegaConf.to_container(config.hydra.sweeper, resolve=True).get("params") or {})
+    for override in OverridesParser.create().parse_overrides(list(config.hydra.overrides.task)):
+        if override.is_sweep_override():
+            params[override.get_key_element()] = override.input_line.partition("=")[2]
+    return {k.lstrip("+"): str(v) for k, v in params.items()}
+
+
+def _fixed_params(config, swept):
+    """{key: value} of the master config's identity keys that the sweep does not vary."""
+    from src.tracking.logger import flatten
+
+    flat = flatten(identity_keys(config))
+    return {k: v for k, v in flat.items() if f"sweep.{k}" not in swept
+            and f"sweep.{k.split('.')[0]}" not in swept}
+
+
+def _expected_runs(cfg, job):
+    """{config_hash: label} of the runs a job's config asks for (one per seed)."""
+    base = identity_keys(cfg)
+    label = " ".join(o for o in job if not o.startswith("+experiment="))
+    return {identity.config_hash({**base, "seed": cfg.seed + k}):
+            label + (f" seed={cfg.seed + k}" if cfg.seeds > 1 else "")
+            for k in range(cfg.seeds)}
+
+
+# ---------------------------------------------------------------- a job's context
+def job_context(cfg):
+    """The JobContext of the running Hydra job (HydraConfig and the sweep's env_set)."""
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    overrides = list(hydra_cfg.overrides.task)
+    start = os.environ.get(START_ENV)
+    swept = tuple(k for k in os.environ.get(SWEPT_ENV, "").split(",") if k) if multirun else ()
+    return JobContext(
+        tracking_uri=resolve_uri(cfg.mlflow.tracking_uri),
+        experiment=cfg.mlflow.experiment or hydra_cfg.runtime.choices.get("experiment")
+        or "netlab",
+        overrides=overrides, swept=swept, multirun=multirun,
+        job_num=hydra_cfg.job.num if multirun else None,
+        parent_run_id=os.environ.get(PARENT_ENV) if multirun else None,
+        sweep_size=int(os.environ[SIZE_ENV]) if multirun and SIZE_ENV in os.environ else None,
+        sweep_start=float(start) if multirun and start else None,
+        output_dir=Path(hydra_cfg.runtime.output_dir), force=bool(cfg.get("force", False)))
+
+
+# ---------------------------------------------------------------- the command line
+def _terminate(signum, frame):
+    raise Interrupted("SIGTERM", 143)
+
+
+def cli(main):
+    """Run the Hydra entry main(); errors Hydra or validation raise end as one line (status 1),
+    Ctrl-C and SIGTERM end the sweep's runs KILLED, print one line, exit 130 / 143."""
+    if threading_main():
+        signal.signal(signal.SIGTERM, _terminate)
+    full = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for full tracebacks
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    try:
+        return main()
+    except (ConfigError, HydraException, OmegaConfBaseException) as error:
+        if full:
+            raise
+        raise SystemExit(f"config error: {one_line(error)}") from None
+    except KeyboardInterrupt as error:
+        code = getattr(error, "exit_code", 130)
+        what = getattr(error, "signal_name", "Ctrl-C")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the tidy-up
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_workers()
+        note = ""
+        if "parent" in SWEEP:
+            parent = SWEEP["parent"]
+            text = close_sweep("KILLED")
+            note = (f"; sweep run {parent} KILLED ({text.splitlines()[0].split(': ', 1)[1]}); "
+                    "the same command resumes it")
+        print(f"interrupted by {what}{note}", file=sys.stderr, flush=True)
+        sys.exit(code)
+
+
+def threading_main():
+    """Whether this is the main thread (signal handlers can only be set there)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _stop_workers():
+    """Stop the joblib launcher's worker processes, if any, so their runs can be marked."""
+    executor = getattr(sys.modules.get("joblib.externals.loky.reusable_executor"), "_executor",
+                       None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)

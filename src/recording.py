@@ -1,0 +1,130 @@
+"""What a run records: its curves during training, then its results, config, data, weights, figures
+and (for a single run) its model. The bridge between the experiment (src/experiment.py) and the
+tracking store (src/tracking/logger.py): it knows the shape of a Replica and what a run promises.
+"""
+
+import math
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from src import plots as figures  # src/figures.py once the report branch lands
+from src import snapshots
+from src.nn import save_weights
+from src.tracking.logger import default_log_every, training_code_diff
+from src.tracking.model import PREPROCESSING, save_preprocessing
+
+EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+FINAL_METRICS = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
+
+
+class Curves:
+    """The per-epoch observer: buffers each replica's figures into its run every log_every-th
+    epoch and the first; finish() adds each replica's last epoch (end of training, early stop or
+    divergence), so a curve always ends where its training did."""
+
+    def __init__(self, loggers, epochs, log_every=None):
+        self.loggers = loggers  # one RunLogger per replica
+        self.log_every = int(log_every) if log_every else default_log_every(epochs)
+        self.logged = [0] * len(loggers)  # the last epoch written, per replica
+
+    def __call__(self, epoch, record, active):
+        """on_epoch(epoch, {metric: array over replicas}, active mask) of experiment.train."""
+        if epoch % self.log_every and epoch != 1:
+            return
+        for r in np.flatnonzero(active):
+            self.loggers[r].log_metrics({k: v[r] for k, v in record.items()}, epoch)
+            self.logged[r] = epoch
+
+    def finish(self, r, history, diverged_epoch=None):
+        """Write replica r's last epoch from its History if it was not a logged one (for a
+        diverged replica, the last finite epoch: the one before it diverged)."""
+        epochs = list(history.epoch) if history is not None else []
+        i = len(epochs) - 1
+        if i >= 0 and epochs[i] == diverged_epoch:
+            i -= 1
+        if i >= 0 and epochs[i] != self.logged[r]:
+            last = {k: getattr(history, k)[i] for k in EPOCH_METRICS
+                    if len(getattr(history, k)) > i}
+            self.loggers[r].log_metrics(last, epochs[i])
+
+
+def record(run, cfg, replica, model=False):
+    """Log what a replica produced into its run (a RunLogger): results, config, data, weights,
+    boundaries, figures, and the pyfunc model when `model`."""
+    dataset, plots = replica.data, cfg.plots
+    run.add_text("config.yaml", OmegaConf.to_yaml(with_seed(cfg, replica.seed), resolve=True))
+    diff = training_code_diff()
+    if diff:  # uncommitted training code: what it was, so the run can be rebuilt
+        run.add_text("code.diff", diff)
+    run.log_dataset(dataset.name, {"training": (dataset.X_train, dataset.y_train),
+                                   "validation": (dataset.X_val, dataset.y_val),
+                                   "test": (dataset.X_test, dataset.y_test)}, dataset.params)
+    finals = {k: replica.metrics[k] for k in FINAL_METRICS if not math.isnan(replica.metrics[k])}
+    run.log_metrics(finals, replica.metrics["epochs_run"])
+    history = {key: getattr(replica.history, key) for key in ("epoch", *EPOCH_METRICS)}
+    ext = plots.format
+    run.add_figure(f"plots/learning_curves.{ext}", figures.learning_curves(history, run.run_name),
+                   dpi=plots.dpi)
+    if replica.boundaries is not None:
+        run.add_file(snapshots.FILENAME, replica.boundaries.save)
+    if replica.diverged:
+        run.diverged(replica.diverged_epoch)
+        return
+    run.add_file("weights.npz", lambda path: save_weights(replica.network, path))
+    if dataset.is_2d:
+        X = np.vstack([dataset.X_train, dataset.X_val, dataset.X_test])
+        y = np.concatenate([dataset.y_train, dataset.y_val, dataset.y_test])
+        figure = figures.decision_boundary(lambda Z: _predict(replica, Z), X, y, run.run_name)
+        run.add_figure(f"plots/decision_boundary.{ext}", figure, dpi=plots.dpi)
+    else:
+        figure = figures.confusion_matrix(dataset.y_test, _predict(replica, dataset.X_test),
+                                          run.run_name)
+        run.add_figure(f"plots/confusion_matrix.{ext}", figure, dpi=plots.dpi)
+    raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # raw features in
+    run.add_file(PREPROCESSING, lambda path: save_preprocessing(
+        path, np.arange(dataset.n_classes), dataset.mean, dataset.scale, raw_example))
+    if model:
+        run.log_model("weights.npz", PREPROCESSING)
+
+
+def log_best_model(client, parent):
+    """Log the pyfunc model of a sweep's best run (by validation accuracy); returns its run id.
+
+    Every run keeps its weights and preprocessing; only the best of a sweep (and every single
+    run) is also a pyfunc model: logging one costs more than training a small network."""
+    import tempfile
+
+    from src.tracking.model import log_network_model
+    from src.tracking.sweep import children
+
+    finished = [r for r in children(client, parent)
+                if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
+    if not finished:
+        return None
+    best = max(finished, key=lambda r: (r.data.metrics["val_accuracy"],
+                                        r.data.metrics.get("test_accuracy", 0)))
+    run_id = best.info.run_id
+    with tempfile.TemporaryDirectory(prefix="netlab-best-") as folder:
+        weights = client.download_artifacts(run_id, "weights.npz", folder)
+        preprocessing = client.download_artifacts(run_id, PREPROCESSING, folder)
+        with np.load(preprocessing, allow_pickle=False) as arrays:
+            example = arrays["example"]
+        log_network_model(run_id, weights, preprocessing, example,
+                          experiment_id=best.info.experiment_id,
+                          tracking_uri=client.tracking_uri)
+    client.set_tag(parent, "best_run", run_id)
+    return run_id
+
+
+def _predict(replica, X):
+    from src.experiment import predict
+
+    return predict(replica, X)
+
+
+def with_seed(cfg, seed):
+    """cfg with `seed` set to one replica's seed and `seeds` to 1: the config of that run alone."""
+    cfg = cfg.copy()
+    cfg.seed, cfg.seeds = seed, 1
+    return cfg

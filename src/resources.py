@@ -1,0 +1,102 @@
+"""What a job needs, before it starts: an estimate of its memory, and the limit it must fit in.
+
+A job that cannot fit is refused before any run is created, in one line naming the key that makes
+it big, the estimate and the limit, instead of failing after minutes (or taking a shared machine
+down with it). The limit is the config key `memory_limit` (GB), else half of the memory the machine
+has available now; parallel workers share it.
+"""
+
+import math
+from dataclasses import dataclass
+
+from src import data
+
+GB = 1024**3
+SNAPSHOTS = 16 * 80 * 80 * 4  # bytes per output unit of the recorded decision boundaries
+
+
+@dataclass
+class Estimate:
+    """Bytes a job needs, by what needs them."""
+
+    data: int
+    network: int  # per replica: weights, gradients, optimizer state, activations at the batch size
+    replicas: int
+
+    @property
+    def total(self):
+        """All bytes."""
+        return self.data * self.replicas + self.network * self.replicas
+
+    def culprit(self, cfg, limit):
+        """(key, value): the config key that makes the job too big, named in the refusal."""
+        if self.replicas > 1 and self.total // self.replicas <= limit:
+            return "seeds", cfg.seeds  # one replica would fit
+        if self.data >= self.network:
+            key = "path" if "path" in cfg.dataset else "n_samples"
+            return f"dataset.{key}", cfg.dataset.get(key)
+        return "width", cfg.width
+
+
+def available_bytes():
+    """The memory the machine has available now (MemAvailable), in bytes."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def limit_bytes(cfg):
+    """The memory one job may use: memory_limit GB, else half of the available memory."""
+    if cfg.get("memory_limit") is not None:
+        return int(cfg.memory_limit * GB)
+    return available_bytes() // 2
+
+
+def estimate(cfg):
+    """The bytes the job cfg describes needs (an Estimate), before anything is allocated."""
+    rows, features, classes = _shape(cfg.dataset)
+    n_train = data.split_sizes(rows, cfg.dataset.test_size, cfg.dataset.val_size)[0]
+    data_bytes = rows * features * 8 * 4  # generated or read, split, standardised, transposed
+    sizes = [features, *([cfg.width] * cfg.depth), 1 if classes <= 2 else classes]
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    state = {"adam": 4, "momentum": 3}.get(cfg.optimizer.name, 2)  # W, dW (+ moments)
+    batch = n_train if cfg.batch_size is None else min(cfg.batch_size, n_train)
+    units = sum(n + 1 for n in sizes)
+    activations = 2 * units * batch + units * max(rows - n_train, 1)  # A, dZ; evaluation
+    network = 8 * (state * weights + activations) + (SNAPSHOTS * sizes[-1] if features == 2 else 0)
+    return Estimate(int(data_bytes), int(network), int(cfg.seeds))
+
+
+TABLE_FEATURES = {"iris": 4, "wine": 13, "breast_cancer": 30, "digits": 64}
+
+
+def _shape(ds):
+    """(rows, features, classes) of a dataset config, without loading it."""
+    if ds.name in data.TABLE_SHAPES:
+        rows, classes = data.TABLE_SHAPES[ds.name]
+        return rows, TABLE_FEATURES[ds.name], classes
+    return ds.n_samples, ds.get("n_features", 2), data.n_classes_of(ds.name, ds)
+
+
+def check(cfg, workers=1):
+    """Raise MemoryError with one line unless `workers` jobs like cfg fit in the limit together."""
+    need, limit = estimate(cfg), limit_bytes(cfg)
+    if need.total * workers <= limit:
+        return need
+    key, value = need.culprit(cfg, limit // workers)
+    together = f" × {workers} parallel workers" if workers > 1 else ""
+    source = ("memory_limit" if cfg.get("memory_limit") is not None
+              else "half of the available memory; set memory_limit=GB to change it")
+    raise MemoryError(f"{key}={value}: the job needs about {_size(need.total)}{together}, more "
+                      f"than the limit of {_size(limit)} ({source})")
+
+
+def _size(n):
+    return f"{n / GB:.3g} GB" if n >= GB / 10 else f"{math.ceil(n / 1024**2)} MB"
