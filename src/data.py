@@ -253,7 +253,7 @@ def _resolve(name, path):
     if not full.is_file():
         raise DatasetError("path", path, f"is not a file ({full})")
     kind = SUFFIXES.get(full.suffix.lower())
-    if (kind == "npz") != (name == "npz"):
+    if kind is None or (kind == "npz") != (name == "npz"):
         other = "npz" if kind == "npz" else "csv"
         hint = f"; dataset={other} reads it" if kind is not None else ""
         raise DatasetError("path", path, f"dataset={name} reads {FILE_KINDS[name]}{hint}")
@@ -441,7 +441,9 @@ def _columns_of(frame, kind, given, file, label, features):
     labels = frame[label]
     empty = labels.isna().to_numpy()
     if empty.any():
-        raise DatasetError("label", label, f"{int(empty.sum())} rows of {file} have no {label!r} "
+        count = int(empty.sum())
+        rows = f"{count} rows of {file} have" if count > 1 else f"1 row of {file} has"
+        raise DatasetError("label", label, f"{rows} no {label!r} "
                            f"(first on {_where(kind, int(np.argmax(empty)))})")
     return X, labels.to_numpy(), tuple(chosen)
 
