@@ -401,6 +401,9 @@ def _columns_of(frame, kind, given, file, label, features):
                            f"no such column in {file} (columns: {_listing(columns)})")
     if features is not None:
         chosen = [features] if isinstance(features, str) else [str(c) for c in features]
+        if not chosen:
+            raise DatasetError("features", chosen, "must name at least one column (null: every "
+                                                   "column but the label that is numeric)")
         for column in chosen:
             if column not in columns:
                 raise DatasetError("features", chosen, f"no column {column!r} in {file} "

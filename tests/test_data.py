@@ -286,6 +286,8 @@ BAD = {  # case: (dataset, params, the line's start, a part of the rest)
                      "dataset.features=[x1,note]:", "column 'note' of good.csv is not numeric"),
     "unknown feature": ("csv", {"path": "good.csv", "label": "species", "features": ["x3"]},
                         "dataset.features=[x3]:", "no column 'x3' in good.csv"),
+    "no features": ("csv", {"path": "good.csv", "label": "species", "features": []},
+                    "dataset.features=[]:", "must name at least one column"),
     "label as feature": ("csv", {"path": "good.csv", "label": "species", "features": ["species"]},
                          "dataset.features=[species]:", "is the label column"),
     "number column with text": ("csv", {"path": "typo.csv", "label": "species"},
