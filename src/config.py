@@ -274,8 +274,7 @@ def validate_dataset(ds):
 
 
 def describe_dataset(ds):
-    """data.describe() of the dataset group: a file read (once) and checked, every split checked;
-    returns its DatasetInfo (rows, classes, content hash, bytes); DatasetError as ConfigError."""
+    """data.describe() of the dataset group (a DatasetInfo); its DatasetError as a ConfigError."""
     params = OmegaConf.to_container(ds, resolve=True)
     try:
         return data.describe(params.pop("name"), **params)
