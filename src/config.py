@@ -77,6 +77,21 @@ class GaussianQuantilesConfig(DatasetConfig):
 
 
 @dataclass
+class NpzConfig(DatasetConfig):
+    """npz: the user's arrays X (m, n_features) and y (m,) in an .npz file."""
+
+    path: str = MISSING  # relative to the directory the command runs in
+
+
+@dataclass
+class CsvConfig(NpzConfig):
+    """csv: the user's table (.csv, .tsv, .parquet); label names its class column."""
+
+    label: str = "label"
+    features: list[str] | None = None  # null: every other numeric column
+
+
+@dataclass
 class OptimizerConfig:
     """gd and sgd: θ ← θ − lr·dθ (batch_size decides full batch or mini-batches)."""
 
@@ -151,6 +166,8 @@ SCHEMAS = {
     ("schema/dataset", "classification"): ClassificationConfig,
     ("schema/dataset", "gaussian_quantiles"): GaussianQuantilesConfig,
     ("schema/dataset", "table"): DatasetConfig,
+    ("schema/dataset", "csv"): CsvConfig,
+    ("schema/dataset", "npz"): NpzConfig,
     ("schema/optimizer", "plain"): OptimizerConfig,
     ("schema/optimizer", "momentum"): MomentumConfig,
     ("schema/optimizer", "adam"): AdamConfig,
@@ -274,6 +291,10 @@ def validate_optimizer(opt):
 def validate_dataset(ds):
     """Check the dataset group's values; the split must leave every class in each part."""
     p = "dataset."
+    for key in ds:
+        if OmegaConf.is_missing(ds, key):  # e.g. dataset=csv without dataset.path
+            error = data.missing(ds.name, key)
+            raise ConfigError(error.key, error.value, error.problem)
     _one_of(p + "name", ds.name, data.DATASETS)
     _number_in(ds, "test_size", 0, 1, prefix=p, open_low=True)
     _number_in(ds, "val_size", 0, 1, prefix=p, open_low=True)
@@ -308,18 +329,16 @@ def validate_dataset(ds):
                  f"{2**ds.n_informative // ds.n_clusters_per_class}")
     if "n_samples" in ds:
         _int_at_least(ds, "n_samples", 1, prefix=p)
-        n_classes = data.n_classes_of(ds.name, ds)
-        needed = _smallest_splittable(n_classes, ds.test_size, ds.val_size)
-        _require(ds.n_samples >= needed, p + "n_samples", ds.n_samples,
-                 f"at least {needed} to split test_size={ds.test_size:g}, "
-                 f"val_size={ds.val_size:g} with all {n_classes} classes in every part")
+    describe_dataset(ds)
 
 
-def _smallest_splittable(n_classes, test_size, val_size):
-    n = 1
-    while min(data.split_sizes(n, test_size, val_size)) < n_classes:
-        n += 1
-    return n
+def describe_dataset(ds):
+    """data.describe() of the dataset group (a DatasetInfo); its DatasetError as a ConfigError."""
+    params = OmegaConf.to_container(ds, resolve=True)
+    try:
+        return data.describe(params.pop("name"), **params)
+    except data.DatasetError as error:
+        raise ConfigError(error.key, error.value, error.problem) from None
 
 
 # ---------------------------------------------------------------- Hydra errors as one line

@@ -24,10 +24,15 @@ TRAINING_CODE = ("src/nn", "src/data.py", "src/experiment.py")
 VOID = None  # the value a normalised-away key takes
 
 
-def normalise(config):
-    """(identity config, {key: why it is void}) of a resolved config without control keys."""
+def normalise(config, n_train=None):
+    """(identity config, {key: why it is void}) of a resolved config without control keys;
+    n_train (rows of the training part, when known) voids a batch that holds them all."""
     config = json.loads(json.dumps(config))  # a deep copy of plain values
     notes = {}
+    batch = config.get("batch_size")
+    if n_train is not None and batch is not None and batch >= n_train:
+        config["batch_size"] = VOID  # the whole training set: full-batch gradient descent
+        notes["batch_size"] = f"holds the whole training part ({n_train} rows): full batch"
     if config.get("data_seed") is not None and config.get("data_seed") == config.get("seed"):
         config["data_seed"] = VOID  # the data seed `seed` derives anyway
         notes["data_seed"] = "equal to seed"
@@ -57,9 +62,18 @@ def code_hash(root=PROJECT_ROOT):
     return digest.hexdigest()[:16]
 
 
-def config_hash(config, data_hash=None, code=None):
+def config_hash(config, data_hash=None, code=None, n_train=None):
     """The hash a run is found by: its normalised config, data content and training code."""
-    identity, _ = normalise(config)
+    identity, _ = normalise(config, n_train)
     text = json.dumps({"config": identity, "data": data_hash, "code": code or code_hash()},
                       sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def of_seeds(config, seeds, data_hash=None, n_train=None):
+    """[(config_hash, group_hash)] of the runs of config with each seed; the group is the
+    configuration without its seed (the runs a report aggregates)."""
+    group = config_hash({k: v for k, v in config.items() if k != "seed"}, data_hash,
+                        n_train=n_train)
+    return [(config_hash({**config, "seed": seed}, data_hash, n_train=n_train), group)
+            for seed in seeds]

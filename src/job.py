@@ -80,14 +80,9 @@ def run_name(context, seed=None):
 
 def identities(cfg, replicas):
     """For each replica: (config_hash, group_hash); the group is the configuration without seed."""
-    base = identity_keys(cfg)
-    found = []
-    for replica in replicas:
-        data_hash = getattr(replica.data, "content_hash", None)
-        own = {**base, "seed": replica.seed}
-        group = {k: v for k, v in base.items() if k != "seed"}
-        found.append((identity.config_hash(own, data_hash), identity.config_hash(group, data_hash)))
-    return found
+    d = replicas[0].data
+    return identity.of_seeds(identity_keys(cfg), [r.seed for r in replicas], d.content_hash,
+                             n_train=len(d.y_train))
 
 
 @dataclass
@@ -132,8 +127,7 @@ def train_and_record(cfg, context):
     todo = [i for i, (chash, _) in enumerate(hashes)
             if context.force or not context.multirun or chash not in done]
     skipped = [i for i in range(len(replicas)) if i not in todo]
-    _, notes = identity.normalise(identity_keys(cfg))
-    params = {k: v for k, v in identity.normalise(identity_keys(cfg))[0].items()}
+    params, notes = identity.normalise(identity_keys(cfg), n_train=len(replicas[0].data.y_train))
     show_seed = cfg.seeds > 1 or "seed" in context.swept
 
     with contextlib.ExitStack() as stack:

@@ -59,7 +59,8 @@ def record(run, cfg, replica, model=False):
         run.add_text("code.diff", diff)
     run.log_dataset(dataset.name, {"training": (dataset.X_train, dataset.y_train),
                                    "validation": (dataset.X_val, dataset.y_val),
-                                   "test": (dataset.X_test, dataset.y_test)}, dataset.params)
+                                   "test": (dataset.X_test, dataset.y_test)}, dataset.params,
+                    digest=dataset.content_hash)
     finals = {k: replica.metrics[k] for k in FINAL_METRICS if not math.isnan(replica.metrics[k])}
     run.log_metrics(finals, replica.metrics["epochs_run"])
     history = {key: getattr(replica.history, key) for key in ("epoch", *EPOCH_METRICS)}
@@ -82,8 +83,9 @@ def record(run, cfg, replica, model=False):
                                           run.run_name)
         run.add_figure(f"plots/confusion_matrix.{ext}", figure, dpi=plots.dpi)
     raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # raw features in
+    classes = np.asarray(dataset.classes) if len(dataset.classes) else np.arange(dataset.n_classes)
     run.add_file(PREPROCESSING, lambda path: save_preprocessing(
-        path, np.arange(dataset.n_classes), dataset.mean, dataset.scale, raw_example))
+        path, classes, dataset.mean, dataset.scale, raw_example))
     if model:
         run.log_model("weights.npz", PREPROCESSING)
 

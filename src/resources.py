@@ -61,9 +61,12 @@ def limit_bytes(cfg):
 
 def estimate(cfg):
     """The bytes the job cfg describes needs (an Estimate), before anything is allocated."""
-    rows, features, classes = _shape(cfg.dataset)
+    from src.config import describe_dataset
+
+    info = describe_dataset(cfg.dataset)
+    rows, features, classes = info.n_rows, info.n_features, info.n_classes
     n_train = data.split_sizes(rows, cfg.dataset.test_size, cfg.dataset.val_size)[0]
-    data_bytes = rows * features * 8 * 4  # generated or read, split, standardised, transposed
+    data_bytes = info.bytes + rows * features * 8  # read or generated, split, standardised
     sizes = [features, *([cfg.width] * cfg.depth), 1 if classes <= 2 else classes]
     weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
     state = {"adam": 4, "momentum": 3}.get(cfg.optimizer.name, 2)  # W, dW (+ moments)
@@ -72,17 +75,6 @@ def estimate(cfg):
     activations = 2 * units * batch + units * max(rows - n_train, 1)  # A, dZ; evaluation
     network = 8 * (state * weights + activations) + (SNAPSHOTS * sizes[-1] if features == 2 else 0)
     return Estimate(int(data_bytes), int(network), int(cfg.seeds))
-
-
-TABLE_FEATURES = {"iris": 4, "wine": 13, "breast_cancer": 30, "digits": 64}
-
-
-def _shape(ds):
-    """(rows, features, classes) of a dataset config, without loading it."""
-    if ds.name in data.TABLE_SHAPES:
-        rows, classes = data.TABLE_SHAPES[ds.name]
-        return rows, TABLE_FEATURES[ds.name], classes
-    return ds.n_samples, ds.get("n_features", 2), data.n_classes_of(ds.name, ds)
 
 
 def check(cfg, workers=1):
