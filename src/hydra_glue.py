@@ -161,7 +161,7 @@ class Lifecycle(Callback):
         except ConfigError as error:
             reject(error)
         except MemoryError as error:
-            raise SystemExit(f"memory: {error}") from None
+            raise SystemExit(f"config error: {error}") from None
         _tracking_or_exit(lambda: _prepare_store(config))
 
     @_exit_on_error
@@ -173,7 +173,7 @@ class Lifecycle(Callback):
             jobs = sweep_jobs(config)
         except (HydraException, OmegaConfBaseException) as error:
             reject(error)
-        expected, workers = {}, _workers(config)
+        expected, workers = [], _workers(config)
         for job in jobs:
             context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
             try:
@@ -183,8 +183,8 @@ class Lifecycle(Callback):
             except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 reject(error, context=context)
             except MemoryError as error:
-                raise SystemExit(f"memory: {context}{error}") from None
-            expected.update(_expected_runs(cfg, job))
+                raise SystemExit(f"config error: {context}{error}") from None
+            expected.extend(_expected_runs(cfg, job))
         SWEEP.update(expected=expected if _is_grid(config) else None, since=_now_ms(),
                      started=time.time(), swept=swept_keys(config))
         _tracking_or_exit(lambda: self._open_sweep(config, injected, len(jobs)))
@@ -304,7 +304,7 @@ def _fixed_params(config, swept):
 
 
 def _expected_runs(cfg, job):
-    """{config_hash: label} of the runs a job's config asks for (one per seed)."""
+    """[(config_hash, label)] of the runs a job's config asks for (one per seed)."""
     from src import data
     from src.config import describe_dataset
 
@@ -313,8 +313,8 @@ def _expected_runs(cfg, job):
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     label = " ".join(o for o in job if not o.startswith("+experiment="))
     hashes = identity.of_seeds(identity_keys(cfg), seeds, info.content_hash, n_train)
-    return {chash: label + (f" seed={seed}" if cfg.seeds > 1 else "")
-            for (chash, _), seed in zip(hashes, seeds, strict=True)}
+    return [(chash, label + (f" seed={seed}" if cfg.seeds > 1 else ""))
+            for (chash, _), seed in zip(hashes, seeds, strict=True)]
 
 
 # ---------------------------------------------------------------- a job's context

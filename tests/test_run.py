@@ -69,6 +69,19 @@ BAD = {
     "multirun: misspelt swept key": (["-m", "widht=1,2", "epochs=1"], "widht"),
     "multirun: optuna study, interval end": (["-m", "+experiment=optuna", "lr=interval(0,0.1)"],
                                              "lr"),
+    # `+` adds any key to Hydra's config: an unknown one is refused, not silently ignored
+    "extra key": (["+widht=3"], "widht"),
+    "extra key in a group": (["+dataset.path=x.csv"], "dataset.path"),
+    # what cannot fit in memory is refused before anything starts
+    "too wide": (["width=100000000"], "width"),
+    "too many samples": (["dataset.n_samples=1000000000"], "dataset.n_samples"),
+    "too many replicas": (["seeds=1000000", "width=256", "dataset.n_samples=20000"], "seeds"),
+    "seeds 0": (["seeds=0"], "seeds"),
+    "seeds negative": (["seeds=-2"], "seeds"),
+    "seeds text": (["seeds=abc"], "seeds"),
+    "seeds fraction": (["seeds=2.5"], "seeds"),
+    "gradcheck maybe": (["gradcheck=maybe"], "gradcheck"),
+    "data_seed negative": (["data_seed=-1"], "data_seed"),
 }
 
 

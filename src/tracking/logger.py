@@ -101,6 +101,15 @@ def command_line():
     return os.environ.get(COMMAND_ENV) or shlex.join(getattr(sys, "orig_argv", sys.argv))
 
 
+def param_text(value):
+    """A param's value as text, as YAML writes it: null, true, 0.5, [a, b]."""
+    if value is None or isinstance(value, bool | list | dict):
+        import json
+
+        return json.dumps(value).replace('"', "")
+    return str(value)
+
+
 def short(value, limit=5000):
     """A value as text of at most `limit` characters (MLflow's limits on tags and params)."""
     text = str(value)
@@ -137,7 +146,7 @@ class RunLogger:
         run = self.client.create_run(self.experiment_id, run_name=self.run_name,
                                      tags={k: short(v) for k, v in tags.items()})
         self.run_id = run.info.run_id
-        params = [Param(k, short(v, 6000)) for k, v in flatten(self.params).items()]
+        params = [Param(k, short(param_text(v), 6000)) for k, v in flatten(self.params).items()]
         for i in range(0, len(params), 100):
             self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
         self._staging = tempfile.TemporaryDirectory(prefix="netlab-run-")
