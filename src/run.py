@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -25,8 +26,9 @@ from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from src import data, plots, snapshots, tracking
+from src import data, snapshots, tracking
 from src.config import ConfigError, one_line, validate
+from src.figures import run_plots
 from src.nn import Diverged, NetClassifier, evaluate, save_weights
 
 
@@ -139,7 +141,8 @@ def record(run, cfg, result):
                                    "validation": (dataset.X_val, dataset.y_val),
                                    "test": (dataset.X_test, dataset.y_test)}, dataset.params)
     history = {key: getattr(result["history"], key) for key in ("epoch", *tracking.EPOCH_METRICS)}
-    run.add_figure("plots/learning_curves.png", plots.learning_curves(history, run.run_name))
+    curves = run_plots.learning_curves(history, run.run_name)
+    run.add_file("plots/learning_curves.png", partial(run_plots.save_png, curves))
     finals = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
     finished = {k: result[k] for k in finals if not math.isnan(result[k])}
     run.log_metrics(finished, result["epochs_run"])
@@ -152,11 +155,15 @@ def record(run, cfg, result):
     if dataset.is_2d:
         X = np.vstack([dataset.X_train, dataset.X_val, dataset.X_test])
         y = np.concatenate([dataset.y_train, dataset.y_val, dataset.y_test])
-        figure = plots.decision_boundary(model.predict, X, y, run.run_name)
-        run.add_figure("plots/decision_boundary.png", figure)
+        grid = result["boundaries"]  # the final frame of the snapshots: no second grid to predict
+        figure = run_plots.decision_boundary(grid.x0, grid.x1, grid.at_end(
+            model.network_, result["epochs_run"]), X, np.searchsorted(model.classes_, y),
+            run.run_name)
+        run.add_file("plots/decision_boundary.png", partial(run_plots.save_png, figure))
     else:
-        figure = plots.confusion_matrix(dataset.y_test, model.predict(dataset.X_test), run.run_name)
-        run.add_figure("plots/confusion_matrix.png", figure)
+        figure = run_plots.confusion_matrix(dataset.y_test, model.predict(dataset.X_test),
+                                            title=run.run_name)
+        run.add_file("plots/confusion_matrix.png", partial(run_plots.save_png, figure))
     raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # the model takes raw features
     run.log_model("weights.npz", model.classes_, raw_example, dataset.mean, dataset.scale)
 
