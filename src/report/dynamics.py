@@ -50,8 +50,8 @@ def gradient_norms(study, client, save):
     cells = []
     for _, group in split(runs, panel_keys)[:MAX_CELLS]:
         deepest = depth[group.index].max()
-        if not deepest:
-            continue
+        if not deepest or group[panel_keys].isna().any(axis=None):
+            continue  # nothing recorded, or a normalised configuration (e.g. depth 0)
         candidates = group[depth[group.index].eq(deepest)]
         config = stats.aggregate(candidates, study.keys).iloc[0]
         chosen = rows_of(candidates, study.keys, config)
@@ -134,6 +134,18 @@ def first_layer_gradient(study, client, save, table):
              "95 % band); the dashed line is chance, the share of the majority class.")]
 
 
+def factor(before, after):
+    """' (41 times smaller)' or ' (2 times larger)': how a gradient changed, in words."""
+    if not (before > 0 and after > 0):
+        return ""
+    ratio = before / after
+    if 0.8 <= ratio <= 1.25:
+        return " (about the same)"
+    change = ratio if ratio > 1 else 1 / ratio
+    amount = f"{change:,.0f}" if change >= 10 else f"{change:.1f}"
+    return f" ({amount} times {'smaller' if ratio > 1 else 'larger'})"
+
+
 def depth_verdict(study, table=None, chance=None):
     """In words: at what depth each activation stops learning, and what its first layer's
     gradient does there (None without the table)."""
@@ -151,19 +163,22 @@ def depth_verdict(study, table=None, chance=None):
         name = f"`{label(value)}`" if GROUP in table else "The network"
         first = depths[0]
         if stop is None:
-            parts.append(f"{name} learns at every depth tried ({label(first)} to "
-                         f"{label(depths[-1])}): its first layer's gradient goes from "
-                         f"{grad[first]:.1e} at depth {label(first)} to {grad[depths[-1]]:.1e} "
-                         f"at depth {label(depths[-1])}.")
+            last = depths[-1]
+            parts.append(f"{name} learns at every depth tried ({label(first)} to {label(last)}): "
+                         f"its first layer's gradient goes from {grad[first]:.1e} at depth "
+                         f"{label(first)} to {grad[last]:.1e} at depth {label(last)}"
+                         f"{factor(grad[first], grad[last])}.")
         elif stop == first:
             parts.append(f"{name} does not beat chance at any depth tried.")
         else:
-            ratio = grad[first] / grad[stop] if grad[stop] > 0 else math.inf
             parts.append(f"{name} stops learning at depth {label(stop)}: from there on its "
                          f"validation accuracy is not above chance, while its first layer's "
                          f"gradient norm is {grad[stop]:.1e} against {grad[first]:.1e} at depth "
-                         f"{label(first)} ({ratio:,.0f} times smaller) — the gradient vanishes "
-                         "before it reaches the first layer, which then barely moves.")
+                         f"{label(first)}{factor(grad[first], grad[stop])}"
+                         + (" — the gradient vanishes before it reaches the first layer, which "
+                            "then barely moves." if grad[stop] < grad[first] / 10 else
+                            " — not a vanishing gradient: look at the curves and the "
+                            "boundaries for why."))
     n = int(table.groupby([k for k in study.keys if k != "seed"], dropna=False)
             .size().min()) if study.keys else len(table)
     return (f"**Depth and gradients.** At least {count(n, 'seed')} per configuration; a "

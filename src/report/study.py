@@ -151,8 +151,9 @@ def swept_keys(runs):
     dataset=moons,spiral changes n_samples and noise along with the name: not a sweep of them.
     """
     keys = []
+    free = normalised_keys(runs)
     for key in config_columns(runs):
-        values = runs["params." + key]
+        values = runs["params." + key][~free.map(lambda s, k=key: k in s)]
         if _not_a_key(key) or values.nunique(dropna=False) <= 1:
             continue
         if key.startswith("dataset.") and key != DATASET and "params." + DATASET in runs:
@@ -259,7 +260,7 @@ def load_study(tracking_uri, experiment, sweep=None):
                             kind="stable").reset_index(drop=True)
     normalised = {}
     for keys_of_run, tag in zip(runs["normalised"], _column(runs, "tags.normalised"), strict=True):
-        for key in keys_of_run:
+        for key in sorted(keys_of_run, key=str(tag).find):  # in the order the tag names them
             normalised.setdefault(key, set()).add(tag)
     return Study(experiment, found.experiment_id, tracking_uri, parent, runs, keys,
                  fixed_keys(runs), dropped, sweep not in (None, "all") and parent is not None,
