@@ -17,7 +17,6 @@ import pytest
 import scipy.stats
 from mlflow import MlflowClient
 from PIL import Image
-from statsmodels.stats.multitest import multipletests
 
 from src import snapshots, tracking
 from src.paths import PROJECT_ROOT
@@ -273,7 +272,8 @@ def test_a_single_seed_names_the_leader_but_cannot_separate_it(faults):
     first_sentence = conclusion.split(". ")[0]
     assert names[leader] in first_sentence and f"{100 * val[leader]:.1f} %" in first_sentence
     if val[leader] > val[second]:
-        assert f"{100 * (val[leader] - val[second]):.1f} points ahead of the runner-up" in conclusion
+        ahead = f"{100 * (val[leader] - val[second]):.1f} points ahead of the runner-up"
+        assert ahead in conclusion
         assert names[second] in conclusion.split("runner-up", 1)[1].split(".")[0]
     else:
         assert "ties with" in conclusion

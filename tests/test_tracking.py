@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -21,8 +22,10 @@ from joblib import Parallel, delayed
 from mlflow import MlflowClient
 from sklearn.datasets import make_moons
 
-from src import plots, tracking
+from src import tracking
+from src.figures import run_plots
 from src.nn import Diverged, NetClassifier, save_weights
+from src.snapshots import BoundarySnapshots
 from src.tracking import store
 from tests.conftest import copy_store
 
@@ -76,9 +79,12 @@ def train_and_log(uri, experiment=EXPERIMENT, seed=0, epochs=300, lr=0.5, width=
                              "epochs_run": len(clf.history_.epoch)})
             run.add_file("weights.npz", lambda p: save_weights(clf.network_, p))
             history = {k: getattr(clf.history_, k) for k in ("epoch", *tracking.EPOCH_METRICS)}
-            run.add_figure("plots/learning_curves.png", plots.learning_curves(history))
-            run.add_figure("plots/decision_boundary.png", plots.decision_boundary(
-                lambda Z: clf.predict((Z - data["mean"]) / data["scale"]), data["X"], data["y"]))
+            run.add_file("plots/learning_curves.png",
+                         partial(run_plots.save_png, run_plots.learning_curves(history)))
+            grid = BoundarySnapshots(data["train"][0], [])  # the plane around the training points
+            figure = run_plots.decision_boundary(grid.x0, grid.x1, grid.evaluate(clf.network_),
+                                                 *data["train"])
+            run.add_file("plots/decision_boundary.png", partial(run_plots.save_png, figure))
             if with_model:
                 run.log_model("weights.npz", clf.classes_, data["raw_test"][:5], data["mean"],
                               data["scale"])

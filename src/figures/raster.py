@@ -1,4 +1,4 @@
-"""Drawing small images straight with Pillow: fonts, tick positions, a line chart's axes, colour maps.
+"""Drawing small images straight with Pillow: fonts, ticks, a line chart's axes, colour maps.
 
 A run's plots are drawn for every job, so they skip matplotlib (a Figure costs ~100 ms to lay out
 and encode; these images take a few ms). Everything is drawn at SUPERSAMPLE times the size and

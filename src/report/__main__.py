@@ -2,8 +2,8 @@
 
 Reads the study's runs from the tracking store (resolved as src.run does: --tracking-uri, else
 MLFLOW_TRACKING_URI, else the project's mlruns/ store), writes report.md with its figures to
-experiments/<study>/ (a committed study) or reports/<experiment>/ (any other experiment; git-ignored)
-or --out DIR, and logs the same files under `report/` in the sweep's parent run.
+experiments/<study>/ (a committed study) or reports/<experiment>/ (any other experiment;
+git-ignored) or --out DIR, and logs the same files under `report/` in the sweep's parent run.
 """
 
 import argparse

@@ -85,7 +85,7 @@ def boundary_of(client, row):
 
 
 def panel_title(study, config):
-    """A configuration and its validation accuracy: 'spiral · depth 2\nval 0.953 ± 0.012 (n = 10)'."""
+    """A configuration and its validation accuracy: two lines for a panel's title."""
     accuracy = mean_ci(config["val_mean"], config["val_half"], config["n"])
     n = f" (n = {config['n']})" if study.seeded else ""
     return f"{short(config, study.keys)}\nval {accuracy}{n}"
@@ -183,9 +183,9 @@ def hidden_units(study, client, agg, save):
                                  dpi=save.dpi)
     return [(save(fig, "hidden_units"),
              "What each hidden unit computes over the input plane (the best run of each "
-             "configuration, rebuilt from its weights.npz): one tile per unit, one row of tiles per "
-             "hidden layer, its activation as colour (0 white; sigmoid 0.5 white; orange below, "
-             "blue above, in bands), then the network's output with the training points."
+             "configuration, rebuilt from its weights.npz): one tile per unit, one row of tiles "
+             "per hidden layer, its activation as colour (0 white; sigmoid 0.5 white; orange "
+             "below, blue above, in bands), then the network's output with the training points."
              + (f" {count(skipped, 'configuration')} without a hidden layer, or with more than 2 "
                 "hidden layers or 8 units a layer, not drawn." if skipped else ""))]
 

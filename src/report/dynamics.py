@@ -22,7 +22,7 @@ from src.figures.style import label
 from . import stats
 from .boundaries import chance_level
 from .comparisons import rows_of
-from .figure_choice import GROUP, MAX_CELLS, lines_against, spread_normalised, split
+from .figure_choice import GROUP, MAX_CELLS, lines_against, split, spread_normalised
 from .study import DATASET, history
 from .text import count, short
 

@@ -73,7 +73,7 @@ def heatmap(study, agg, save):
     for name, rows in split(table, panel_keys)[:MAX_CELLS]:
         index, columns = sorted_values(table[row_key]), sorted_values(table[col_key])
 
-        def pivot(values, rows=rows):
+        def pivot(values, rows=rows, index=index, columns=columns):
             return rows.pivot_table(index=row_key, columns=col_key, values=values, aggfunc="first",
                                     dropna=False).reindex(index=index, columns=columns)
 
@@ -127,7 +127,7 @@ def lines_against(study, table, key, measure="val"):
 
 
 def accuracy_against(study, agg, save):
-    """[(file, caption)]: validation accuracy against every numeric key with three or more values."""
+    """[(file, caption)]: validation accuracy against each numeric key with three or more values."""
     figures = []
     for key in study.keys:
         values = study.runs[key].dropna()

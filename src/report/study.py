@@ -130,7 +130,7 @@ def _not_a_key(key):
 
 
 def normalised_keys(runs):
-    """A Series of frozensets: the keys each run's `normalised` tag names and whose param is null."""
+    """A Series of frozensets: the keys each run's `normalised` tag names, whose param is null."""
     tags = _column(runs, "tags.normalised")
     keys = config_columns(runs)
     sets = []
