@@ -8,7 +8,6 @@ Each function returns a PIL image; save_png() writes one. Nothing here knows MLf
 import numpy as np
 from PIL import Image
 
-from src.nn import ACTIVATIONS
 from src.snapshots import predicted_class
 
 from . import raster
@@ -157,6 +156,8 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
 
 def hidden_activations(network, points):
     """Each hidden layer's activations A[1], …, A[L-1] (n[l], m) at points (m, 2)."""
+    from src.nn import ACTIVATIONS  # imported when needed: src.nn brings scikit-learn
+
     A = np.asarray(points, dtype=network.dtype).T
     layers = []
     forward = ACTIVATIONS[network.activation].forward

@@ -15,21 +15,38 @@ from matplotlib.ticker import NullLocator
 from .run_plots import plane_image
 from .style import FONT, class_rgb, label, series_color, set_scale
 
+MARGINS = {"left": 0.95, "right": 0.25, "bottom": 0.65, "top": 0.8, "wspace": 0.95,
+           "hspace": 1.05}  # inches: room for tick labels, axis labels, titles
 
-def panels(n, width=5.0, height=4.0, ncols=None):
-    """A constrained-layout Figure with n axes in rows of ncols (default up to 3); (fig, axes)."""
+
+def grid(nrows, ncols, width, height, **margins):
+    """A Figure of nrows × ncols axes, each panel width × height inches with its margins, laid
+    out by hand (a layout engine measures every label first, doubling the drawing time)."""
+    m = {**MARGINS, **margins}
+    fig = Figure(figsize=(width * ncols, height * nrows + m["top"] - 0.5))
+    W, H = fig.get_size_inches()
+    axis_w = (W - m["left"] - m["right"] - (ncols - 1) * m["wspace"]) / ncols
+    axis_h = (H - m["top"] - m["bottom"] - (nrows - 1) * m["hspace"]) / nrows
+    fig.subplots_adjust(left=m["left"] / W, right=1 - m["right"] / W, bottom=m["bottom"] / H,
+                        top=1 - m["top"] / H, wspace=m["wspace"] / axis_w,
+                        hspace=m["hspace"] / axis_h)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def panels(n, width=5.0, height=4.0, ncols=None, **margins):
+    """A Figure with n axes in rows of ncols (default up to 3); (fig, axes)."""
     ncols = max(1, min(ncols or 3, n))
-    nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    fig, axes = grid(math.ceil(n / ncols), ncols, width, height, **margins)
+    axes = axes.ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
 
 
 def _title(fig, title, width_chars=None):
+    height = fig.get_figheight()
     fig.suptitle(textwrap.fill(title, width_chars or int(14 * fig.get_figwidth())),
-                 fontsize=FONT["title"])
+                 fontsize=FONT["title"], y=1 - 0.1 / height, va="top")
 
 
 def _finish_axes(ax, xlabel, ylabel, name):
@@ -49,7 +66,8 @@ def heatmap(cells, row_key, col_key, title, what="validation accuracy"):
     """
     rows = max(p.shape[0] for _, p, _, _ in cells)
     cols = max(p.shape[1] for _, p, _, _ in cells)
-    fig, axes = panels(len(cells), width=2.2 + 1.15 * cols, height=1.8 + 0.8 * rows)
+    fig, axes = panels(len(cells), width=2.2 + 1.15 * cols, height=1.8 + 0.8 * rows,
+                       right=1.3)
     finite = np.concatenate([p.to_numpy(dtype=float).ravel() for _, p, _, _ in cells])
     finite = finite[np.isfinite(finite)]
     vmin = min(0.5, float(finite.min())) if len(finite) else 0.5
@@ -73,7 +91,9 @@ def heatmap(cells, row_key, col_key, title, what="validation accuracy"):
         ax.set_yticks(range(values.shape[0]), [label(r) for r in mean.index])
         _finish_axes(ax, col_key, row_key, name)
         ax.grid(False)
-    fig.colorbar(image, ax=list(axes), shrink=0.8).set_label(what, fontsize=FONT["label"])
+    W = fig.get_figwidth()
+    bar = fig.add_axes((1 - 0.95 / W, 0.15, 0.18 / W, 0.65))
+    fig.colorbar(image, cax=bar).set_label(what, fontsize=FONT["label"])
     _title(fig, title)
     return fig
 
@@ -120,8 +140,7 @@ def mean_curves(cells, title):
     """Loss and accuracy per epoch, mean over seeds with the 95 % band (validation) and the mean
     (training, thin dashed). cells: [(panel title, {label: DataFrame with step, and per split and
     metric <split>_<metric>_mean, _low, _high})]."""
-    fig = Figure(figsize=(5.2 * len(cells), 7.6), layout="constrained")
-    axes = fig.subplots(2, len(cells), squeeze=False)
+    fig, axes = grid(2, len(cells), 5.4, 3.9)
     for col, (name, curves) in enumerate(cells):
         for row, metric in enumerate(("loss", "accuracy")):
             ax = axes[row, col]
@@ -168,10 +187,10 @@ def per_layer(cells, ylabel, title, log=True):
     return fig
 
 
-def draw_boundary(ax, snap, frame=-1):
+def draw_boundary(ax, snap, frame=-1, resolution=240):
     """One decision boundary (a frame of a snapshots dict) with its training points, on ax."""
     proba, x0, x1 = snap["proba"][frame], snap["x0"], snap["x1"]
-    ax.imshow(plane_image(proba, 240), extent=(x0[0], x0[-1], x1[0], x1[-1]),
+    ax.imshow(plane_image(proba, resolution), extent=(x0[0], x0[-1], x1[0], x1[-1]),
               interpolation="nearest", aspect="auto")
     y = np.asarray(snap["y"]).astype(int)
     if len(y):
@@ -182,18 +201,33 @@ def draw_boundary(ax, snap, frame=-1):
 
 
 def boundary_grid(cells, title, ncols=None):
-    """Decision-boundary panels: [(title, snapshots dict or None, note)], the last frame of each."""
-    ncols = ncols or min(len(cells), 5)
-    fig, axes = panels(len(cells), width=3.0, height=3.25, ncols=ncols)
+    """Decision-boundary panels: [(title, snapshots dict or None, note)], the last frame of each.
+
+    Laid out by hand (square panels under two-line titles): a layout engine over dozens of
+    panels costs seconds.
+    """
+    n = len(cells)
+    ncols = max(1, min(ncols or 5, n))
+    nrows = math.ceil(n / ncols)
+    side, head, top, gap = (3.0, 0.5, 0.5, 0.12) if n <= 12 else (2.3, 0.45, 0.45, 0.1)
+    width, height = ncols * (side + gap) + gap, nrows * (side + head) + top
+    fig = Figure(figsize=(width, height))
+    axes = []
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        left = (gap + col * (side + gap)) / width
+        bottom = 1 - (top + row * (side + head) + head + side) / height
+        axes.append(fig.add_axes((left, bottom, side / width, side / height)))
+    resolution = 240 if n <= 12 else 150
     for ax, (name, snap, note) in zip(axes, cells, strict=True):
         if snap is not None and len(snap["proba"]) and np.isfinite(snap["proba"][-1]).all():
-            draw_boundary(ax, snap)
+            draw_boundary(ax, snap, resolution=resolution)
         else:
             ax.set(xticks=[], yticks=[])
             ax.text(0.5, 0.5, textwrap.fill(note or "no boundary", 24), ha="center",
                     va="center", fontsize=FONT["cell"], transform=ax.transAxes)
-        ax.set_title(name, fontsize=FONT["legend"])
-    _title(fig, title)
+        ax.set_title(name, fontsize=FONT["legend"] if n <= 12 else FONT["legend"] - 1)
+    fig.suptitle(title, fontsize=FONT["title"], y=1 - 0.12 / height, va="top")
     return fig
 
 
@@ -202,7 +236,9 @@ def image_rows(rows, title, dpi=100):
     one image pixel per output pixel when saved at `dpi`."""
     width = max(image.width for _, image in rows) / dpi
     heights = [image.height / dpi + 0.35 for _, image in rows]
-    fig = Figure(figsize=(width + 0.2, sum(heights) + 0.5), layout="constrained")
+    fig = Figure(figsize=(width + 0.2, sum(heights) + 0.5))
+    fig.subplots_adjust(left=0.1 / (width + 0.2), right=1 - 0.1 / (width + 0.2), bottom=0.02,
+                        top=1 - 0.5 / (sum(heights) + 0.5), hspace=0.35 / np.mean(heights))
     axes = fig.subplots(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
     for ax, (name, image) in zip(axes, rows, strict=True):
         ax.imshow(np.asarray(image), interpolation="none")

@@ -8,6 +8,7 @@ weights.npz.
 
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 from mlflow.exceptions import MlflowException
@@ -16,17 +17,23 @@ from omegaconf import OmegaConf
 from src import snapshots
 from src.figures import run_plots, study_plots
 from src.figures.style import label
-from src.nn import load_weights
 
 from .study import DATA_SEED, DATASET, SEED, parse_value
 from .text import count, mean_ci, short
 
-MAX_PANELS = 60
+MAX_PANELS = 36
 MAX_TILE_ROWS = 8
 
 
-def artifact(client, run_id, name, read):
-    """read(path) of a run's artifact `name`, or None when the run has no such file."""
+def artifact(client, run_id, name, read, artifact_uri=None):
+    """read(path) of a run's artifact `name`, or None when the run has no such file.
+
+    Artifacts in a local folder (file:// URIs, as beside a SQLite store) are read in place;
+    others are downloaded to a temporary folder first.
+    """
+    if isinstance(artifact_uri, str) and artifact_uri.startswith("file://"):
+        path = Path(urlparse(artifact_uri).path) / name
+        return read(path) if path.is_file() else None
     with tempfile.TemporaryDirectory(prefix="netlab-report-") as folder:
         try:
             path = client.download_artifacts(run_id, name, folder)
@@ -56,7 +63,10 @@ def dataset_of(params):
 def rebuilt(client, row, resolution=80):
     """(network, dataset) of a finished run from weights.npz and its params; None if either
     cannot be had."""
-    network = artifact(client, row["run_id"], "weights.npz", load_weights)
+    from src.nn import load_weights  # imported when needed: src.nn brings scikit-learn
+
+    network = artifact(client, row["run_id"], "weights.npz", load_weights,
+                       row.get("artifact_uri"))
     if network is None:
         return None
     try:
@@ -67,7 +77,8 @@ def rebuilt(client, row, resolution=80):
 
 def boundary_of(client, row):
     """(snapshots dict or None, source): 'recorded', 'rebuilt', 'not 2-D', or why there is none."""
-    snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load)
+    snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load,
+                    row.get("artifact_uri"))
     if snap is not None and len(snap["epochs"]):
         return snap, "recorded"
     if row["state"] != "finished":
@@ -130,7 +141,8 @@ def boundary_figures(study, client, agg, save):
 def evolution(study, client, save):
     """The best run's boundary during training as a GIF: [(file, caption)] or []."""
     for _, row in study.runs[study.runs["state"].eq("finished")].head(5).iterrows():
-        snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load)
+        snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load,
+                    row.get("artifact_uri"))
         if snap is None or len(snap["epochs"]) < 2:
             continue
         title = short(row, study.keys)
@@ -194,7 +206,8 @@ def chance_level(client, runs):
     """The majority class's share of the training labels of the first finished run among runs
     (the accuracy of always answering that class), or None."""
     for _, row in runs[runs["state"].eq("finished")].head(3).iterrows():
-        snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load)
+        snap = artifact(client, row["run_id"], snapshots.FILENAME, snapshots.load,
+                    row.get("artifact_uri"))
         y = snap["y"] if snap is not None and len(snap["y"]) else None
         if y is None:
             found = rebuilt(client, row)

@@ -74,7 +74,7 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
     agg = stats.aggregate(study.runs, study.keys)
     compared = (comparisons.against_baseline(study.runs, study.keys, agg, baseline)
                 if baseline else None)
-    gradients = dynamics.first_layer_table(study, client)
+    gradients = dynamics.first_layer_table(study)
     chance = boundaries.chance_level(client, gradients) if gradients is not None else None
 
     figures = [*figure_choice.heatmap(study, agg, save),

@@ -11,7 +11,24 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import stats
-from .study import DATASET
+from .study import DATASET, SEED
+
+MISSING = "\0missing"  # stands for a missing (NaN) key value in a configuration's identity
+
+
+def identity(values):
+    """A configuration's key values as a hashable tuple (missing values made equal)."""
+    return tuple(MISSING if pd.isna(v) else v for v in values)
+
+
+def scores_by_config(runs, keys, metric="val_accuracy"):
+    """{identity: {seed: score}} of every configuration's finished runs, in one pass."""
+    finished = runs[runs["state"].eq("finished") & runs[metric].notna()]
+    found = {}
+    columns = [finished[k] for k in keys]
+    for *values, seed, score in zip(*columns, finished[SEED], finished[metric], strict=True):
+        found.setdefault(identity(values), {})[seed] = score
+    return found
 
 
 def rows_of(runs, keys, config):
@@ -52,10 +69,10 @@ def best_against_rest(runs, keys, rows):
     if len(done) < 2:
         return []
     best = done.iloc[0]
-    scores = stats.scores_by_seed(rows_of(runs, keys, best))
-    found = [Comparison(best, other, stats.paired(
-        scores, stats.scores_by_seed(rows_of(runs, keys, other)))) for _, other in done.iloc[1:]
-        .iterrows()]
+    scores = scores_by_config(runs, keys)
+    mine = scores.get(identity(best[keys]), {})
+    found = [Comparison(best, other, stats.paired(mine, scores.get(identity(other[keys]), {})))
+             for _, other in done.iloc[1:].iterrows()]
     tested = [c for c in found if c.paired.n >= 2]
     for c, p in zip(tested, stats.holm([c.paired.p for c in tested]), strict=True):
         c.p_holm = p
@@ -94,6 +111,7 @@ def against_baseline(runs, keys, agg, baseline):
         described = " ".join(f"{k}={v}" for k, v in baseline.items())
         return None, f"no configuration matches the baseline `{described}`"
     others = [k for k in keys if k not in baseline]
+    scores = scores_by_config(runs, keys)
     found = []
     for _, config in agg.drop(index=base.index).iterrows():
         partner = base
@@ -102,8 +120,8 @@ def against_baseline(runs, keys, agg, baseline):
                               | (partner[key].isna() & pd.isna(config[key]))]
         if partner.empty:
             continue
-        paired = stats.paired(stats.scores_by_seed(rows_of(runs, keys, config)),
-                              stats.scores_by_seed(rows_of(runs, keys, partner.iloc[0])))
+        paired = stats.paired(scores.get(identity(config[keys]), {}),
+                              scores.get(identity(partner.iloc[0][keys]), {}))
         found.append({**config.to_dict(), "diff_mean": paired.mean, "diff_low": paired.low,
                       "diff_high": paired.high, "diff_n": paired.n, "p": paired.p,
                       "test": paired.test, "base_gap": partner.iloc[0]["gap_mean"],

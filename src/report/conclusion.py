@@ -9,14 +9,15 @@ import math
 from src.figures.style import label
 
 from . import comparisons
-from .coverage import dataset_configs, provenance
+from .coverage import mixed as coverage_mixed
 from .stats import ALPHA
 from .study import DATASET, SEED, n_val_points
 from .text import count, overrides, p_value, pct, pct_range, points, points_range, sentence
 
 
-def conclusion(study, agg, compared=None, baseline=None, depth=None):
-    """The closing paragraphs (markdown); depth: the depth-and-gradients verdict, if any."""
+def conclusion(study, agg, compared=None, baseline=None, depth=None, mixed=None):
+    """The closing paragraphs (markdown); depth: the depth-and-gradients verdict, if any;
+    mixed: what the runs mix (coverage.mixed(); computed here when not given)."""
     runs, parts = study.runs, []
     for name, rows, inner in comparisons.scopes(agg, study.keys):
         where = f"On `{name}`, " if name is not None else ""
@@ -26,7 +27,7 @@ def conclusion(study, agg, compared=None, baseline=None, depth=None):
     if depth:
         parts.append(depth)
     closing = []
-    mixed = provenance(runs)[1] + dataset_configs(runs)[1]
+    mixed = coverage_mixed(runs) if mixed is None else mixed
     if mixed:
         closing.append(f"These runs mix {' and '.join(mixed)} (see the warnings at the top); part "
                        "of any difference may come from that, not the swept keys.")

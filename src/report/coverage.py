@@ -15,6 +15,11 @@ from .text import count, sorted_values, value_list
 NOT_SHOWN_FIXED = ("dataset.", "mlflow.")
 
 
+def mixed(runs):
+    """What the runs mix that they should share: ['code versions', 'data', …] (may be empty)."""
+    return provenance(runs)[1] + dataset_configs(runs)[1]
+
+
 def coverage(study):
     """Markdown bullets describing what the report covers."""
     runs, lines = study.runs, []
@@ -199,9 +204,11 @@ def dataset_configs(runs):
     columns = sorted(c for c in runs.columns if c.startswith("params.dataset."))
     if not columns:
         return [], []
-    described = runs[columns].apply(
-        lambda row: ", ".join(f"{c[len('params.dataset.'):]}={row[c]}" for c in columns
-                              if isinstance(row[c], str) and c != "params." + DATASET), axis=1)
+    parts = [(c[len("params.dataset."):] + "=" + runs[c]).where(runs[c].map(
+        lambda v: isinstance(v, str)), "") for c in columns if c != "params." + DATASET]
+    described = (pd.concat(parts, axis=1).apply(lambda row: ", ".join(p for p in row if p),
+                                                axis=1, raw=True)
+                 if parts else pd.Series("", index=runs.index))
     names = _column(runs, "params." + DATASET, "?").fillna("?")
     lines, clash = ["- Datasets:"], []
     for name in sorted(names.unique()):

@@ -6,7 +6,7 @@ tanh) or `dead_<l>` (relu), the share of such units.
   configuration of each): where sigmoid's first layers barely move and ReLU's do;
 - unit_share_vs_lr: the share of dead (ReLU) or saturated (sigmoid, tanh) hidden units at the end
   of training against the learning rate;
-- first_layer_gradient: the first layer's gradient norm (median over training) against depth per
+- first_layer_gradient: the first layer's gradient norm (at the end of training) against depth per
   activation, beside validation accuracy; depth_verdict() says in words at what depth each
   activation stops learning, and why.
 """
@@ -23,10 +23,11 @@ from . import stats
 from .boundaries import chance_level
 from .comparisons import rows_of
 from .figure_choice import GROUP, MAX_CELLS, lines_against, split, spread_normalised
-from .study import DATASET, history
+from .study import DATASET, histories
 from .text import count, short
 
 DEPTH = "depth"
+SEEDS_DRAWN = 5  # seeds per panel of the per-layer curves (one store call per run and layer)
 
 
 def _log_band(histories, column):
@@ -53,12 +54,12 @@ def gradient_norms(study, client, save):
         if not deepest or group[panel_keys].isna().any(axis=None):
             continue  # nothing recorded, or a normalised configuration (e.g. depth 0)
         candidates = group[depth[group.index].eq(deepest)]
-        config = stats.aggregate(candidates, study.keys).iloc[0]
-        chosen = rows_of(candidates, study.keys, config)
+        config = candidates.iloc[candidates["val_accuracy"].argmax()]  # of the best run's config
+        chosen = rows_of(candidates, study.keys, config).head(SEEDS_DRAWN)
         names = [f"grad_norm_{l}" for l in list(layers)[:deepest]]
-        histories = [history(client, run_id, names) for run_id in chosen["run_id"]]
-        bands = {f"layer {name.rsplit('_', 1)[1]}": _log_band(histories, name) for name in names}
-        cells.append((f"{short(config, study.keys)} (n = {len(histories)})", bands))
+        found = histories(client, chosen["run_id"].tolist(), names)
+        bands = {f"layer {name.rsplit('_', 1)[1]}": _log_band(found, name) for name in names}
+        cells.append((f"{short(config, study.keys)} (n = {len(found)})", bands))
     if not cells:
         return []
     fig = study_plots.per_layer(cells, "gradient norm ‖dW[l]‖",
@@ -66,7 +67,8 @@ def gradient_norms(study, client, save):
     return [(save(fig, "gradient_norms"),
              "The gradient norm ‖dW[l]‖ of each layer against epochs (log scale), for the deepest "
              "configuration of each " + (" and ".join(panel_keys) or "study")
-             + "; the geometric mean over its seeds with the 95 % band. Layer 1 is the first "
+             + f"; the geometric mean over its seeds (at most {SEEDS_DRAWN}) with the 95 % band. "
+             "Layer 1 is the first "
              "hidden layer: where its line lies far below the last layer's, the gradient has "
              "vanished on its way back and the first layers barely move.")]
 
@@ -92,18 +94,14 @@ def unit_share_vs_lr(study, agg, save):
              "never come back.")]
 
 
-def first_layer_table(study, client):
-    """The finished runs with `grad1`: their first layer's gradient norm, median over training
-    (None unless depth was swept and runs recorded grad_norm_1)."""
+def first_layer_table(study):
+    """The finished runs with `grad1`: their first layer's gradient norm at the end of training
+    (the last value logged; None unless depth was swept and runs recorded grad_norm_1)."""
     if DEPTH not in study.keys or "metrics.grad_norm_1" not in study.runs:
         return None
     runs = study.runs[study.runs["state"].eq("finished")
-                      & study.runs["metrics.grad_norm_1"].notna()].copy()
-    if runs.empty:
-        return None
-    runs["grad1"] = [history(client, r, ["grad_norm_1"])["grad_norm_1"].median()
-                     for r in runs["run_id"]]
-    return runs
+                      & study.runs["metrics.grad_norm_1"].notna()]
+    return None if runs.empty else runs.assign(grad1=runs["metrics.grad_norm_1"])
 
 
 def first_layer_gradient(study, client, save, table):
@@ -124,12 +122,12 @@ def first_layer_gradient(study, client, save, table):
     fig = study_plots.against(
         [("first layer's gradient", curves["gradient"]), ("validation accuracy",
                                                           curves["accuracy"])],
-        DEPTH, ["‖dW[1]‖, median over training", "validation accuracy"],
+        DEPTH, ["‖dW[1]‖ at the end of training", "validation accuracy"],
         f"{study.experiment}: the first layer's gradient and the accuracy against depth",
         log_y={0}, lines={1: (chance, "chance (majority class)")} if chance else None)
     return [(save(fig, "first_layer_gradient"),
-             "Left: the first hidden layer's gradient norm ‖dW[1]‖ (its median over the epochs "
-             "of a run; geometric mean over seeds with the 95 % band, log scale) against depth, "
+             "Left: the first hidden layer's gradient norm ‖dW[1]‖ at the end of training "
+             "(geometric mean over seeds with the 95 % band, log scale) against depth, "
              "one line per activation. Right: validation accuracy against depth (mean with the "
              "95 % band); the dashed line is chance, the share of the majority class.")]
 

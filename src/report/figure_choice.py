@@ -19,7 +19,7 @@ from src.figures.style import label
 
 from . import stats
 from .comparisons import rows_of
-from .study import DATASET, history
+from .study import DATASET, histories
 from .text import overrides, sorted_values
 
 GRID_MAX = 12  # a key with more distinct values than this is not a heatmap axis
@@ -182,13 +182,13 @@ def learning_curves(study, client, agg, save):
             best = frame.iloc[0]  # agg is sorted by mean validation accuracy
             runs = rows_of(study.runs, study.keys, best)
             runs = runs[runs["state"].eq("finished")]
-            histories = [history(client, run_id, CURVES) for run_id in runs["run_id"]]
+            found = histories(client, runs["run_id"].tolist(), CURVES)
             rest = [k for k in study.keys if k not in (group, *panel)]
             text = f"{group}={label(value)}" if group else "best"
-            text += (" " + overrides(best, rest) if rest else "") + f" (n = {len(histories)})"
+            text += (" " + overrides(best, rest) if rest else "") + f" (n = {len(found)})"
             frame = None
             for column in CURVES:
-                b = stats.band(histories, column).set_index("step")[["mean", "low", "high"]]
+                b = stats.band(found, column).set_index("step")[["mean", "low", "high"]]
                 b.columns = [f"{column}_{c}" for c in b.columns]
                 frame = b if frame is None else frame.join(b, how="outer")
             curves[text] = frame.reset_index()

@@ -36,6 +36,21 @@ class Interval:
         return (self.high - self.low) / 2
 
 
+def intervals(mean, sem, n):
+    """(low, high) arrays: the Student's t 95 % interval of each mean given its standard error and
+    n (NaN with fewer than two values; the mean itself when the values do not vary)."""
+    mean, sem, n = (np.asarray(a, dtype=float) for a in (mean, sem, n))
+    low, high = np.full(mean.shape, math.nan), np.full(mean.shape, math.nan)
+    several = n >= 2
+    still = several & (sem == 0)
+    low[still], high[still] = mean[still], mean[still]
+    spread = several & (sem > 0)
+    if spread.any():
+        low[spread], high[spread] = stats.t.interval(CONFIDENCE, n[spread] - 1, loc=mean[spread],
+                                                     scale=sem[spread])
+    return low, high
+
+
 def interval(values):
     """Mean, sample std, n and the Student's t 95 % interval of the finite values."""
     x = np.asarray(values, dtype=float)
@@ -46,11 +61,8 @@ def interval(values):
     mean = float(np.mean(x))
     if n == 1:
         return Interval(mean, math.nan, 1, math.nan, math.nan)
-    sem = float(stats.sem(x))
-    if sem == 0:
-        return Interval(mean, 0.0, n, mean, mean)
-    low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=sem)
-    return Interval(mean, float(np.std(x, ddof=1)), n, float(low), float(high))
+    low, high = intervals([mean], [stats.sem(x)], [n])
+    return Interval(mean, float(np.std(x, ddof=1)), n, float(low[0]), float(high[0]))
 
 
 SUMMARISED = {"val": "val_accuracy", "test": "test_accuracy", "train": "train_accuracy",
@@ -60,28 +72,33 @@ SUMMARISED = {"val": "val_accuracy", "test": "test_accuracy", "train": "train_ac
 def aggregate(runs, keys, measures=None):
     """One row per configuration (keys without seed): for val, test, train accuracy and the
     train − validation gap (and measures {name: column}, if given): <name>_mean, _std, _low,
-    _high, _half; n (finished runs), n_runs (all runs), epochs_mean, time_mean, best_run (its best
-    finished run's id) and seeds. Best mean validation accuracy first."""
-    runs = runs.assign(gap=runs["train_accuracy"] - runs["val_accuracy"])
+    _high, _half over its finished runs; n (finished runs), n_runs (all runs), epochs_mean,
+    time_mean, best_run (its best finished run's id) and seeds. Best mean validation accuracy
+    first."""
+    finished = runs["state"].eq("finished")
+    frame = runs.assign(gap=runs["train_accuracy"] - runs["val_accuracy"], _finished=finished,
+                        _best=runs["run_id"].where(finished & runs["val_accuracy"].notna()),
+                        _one=0)
     summarised = {**SUMMARISED, **(measures or {})}
-    rows = []
-    groups = runs.groupby(list(keys), dropna=False, sort=False) if keys else [((), runs)]
-    for values, group in groups:
-        values = values if isinstance(values, tuple) else (values,)
-        finished = group[group["state"].eq("finished")]
-        row = dict(zip(keys, values, strict=True))
-        for name, column in summarised.items():
-            summary = interval(finished[column])
-            row.update({f"{name}_mean": summary.mean, f"{name}_std": summary.std,
-                        f"{name}_low": summary.low, f"{name}_high": summary.high,
-                        f"{name}_half": summary.half})
-        best = finished.sort_values("val_accuracy", ascending=False, kind="stable")
-        row.update(n=len(finished), n_runs=len(group), epochs_mean=group["epochs_run"].mean(),
-                   time_mean=group["train_time_s"].mean(),
-                   best_run=best["run_id"].iloc[0] if len(best) else None,
-                   seeds=tuple(sorted(group[SEED].dropna().tolist())) if SEED in group else ())
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    for column in summarised.values():
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").where(finished)
+    frame = frame.sort_values("val_accuracy", ascending=False, na_position="last", kind="stable")
+    grouped = frame.groupby(list(keys) or "_one", dropna=False, sort=False)
+    table = grouped.agg(n=("_finished", "sum"), n_runs=("run_id", "size"),
+                        epochs_mean=("epochs_run", "mean"), time_mean=("train_time_s", "mean"),
+                        best_run=("_best", "first"))
+    table["seeds"] = (grouped[SEED].agg(lambda s: tuple(sorted(s.dropna().tolist())))
+                      if SEED in frame else [()] * len(table))
+    for name, column in summarised.items():
+        values = grouped[column]
+        mean, count = values.mean(), values.count()
+        low, high = intervals(mean, values.sem(), count)
+        table[f"{name}_mean"], table[f"{name}_std"] = mean, values.std()
+        table[f"{name}_low"], table[f"{name}_high"] = low, high
+        table[f"{name}_half"] = (high - low) / 2
+    table["n"] = table["n"].astype(int)
+    table["best_run"] = table["best_run"].where(table["best_run"].notna(), None)
+    table = table.reset_index().drop(columns="_one", errors="ignore")
     return table.sort_values(["val_mean", "test_mean"], ascending=False, na_position="last",
                              kind="stable").reset_index(drop=True)
 
@@ -113,12 +130,6 @@ def above(values, level):
     if np.ptp(x) == 0:
         return 0.0 if x[0] > level else 1.0
     return float(stats.ttest_1samp(x, level, alternative="greater").pvalue)
-
-
-def scores_by_seed(runs, metric="val_accuracy"):
-    """{seed: score} of a configuration's finished runs."""
-    finished = runs[runs["state"].eq("finished") & runs[metric].notna()]
-    return dict(zip(finished[SEED], finished[metric], strict=True))
 
 
 def paired(a, b):
@@ -160,25 +171,15 @@ def band(histories, column):
 
     histories: DataFrames with a step column; returns a DataFrame: step, mean, low, high, n.
     """
-    table = pd.concat([h.set_index("step")[column].rename(i) for i, h in enumerate(histories)
-                       if column in h], axis=1)
+    found = [h.set_index("step")[column].rename(i) for i, h in enumerate(histories) if column in h]
+    table = pd.concat(found, axis=1) if found else pd.DataFrame()
     if table.empty:
         return pd.DataFrame(columns=["step", "mean", "low", "high", "n"])
     values = table.to_numpy(dtype=float)
     n = np.isfinite(values).sum(axis=1)
     frame = pd.DataFrame({"step": table.index.to_numpy(), "n": n})
     frame["mean"] = table.mean(axis=1, skipna=True).to_numpy()
-    several = n >= 2
-    sem = np.full(len(n), math.nan)
-    if several.any():
-        sem[several] = stats.sem(values[several], axis=1, nan_policy="omit")
-    low, high = frame["mean"].to_numpy().copy(), frame["mean"].to_numpy().copy()
-    spread = several & (sem > 0)
-    if spread.any():
-        low[spread], high[spread] = stats.t.interval(CONFIDENCE, n[spread] - 1,
-                                                     loc=frame["mean"].to_numpy()[spread],
-                                                     scale=sem[spread])
-    low[~several], high[~several] = math.nan, math.nan
+    low, high = intervals(frame["mean"], table.sem(axis=1, skipna=True), n)
     frame["low"], frame["high"] = low, high
     return frame.sort_values("step").reset_index(drop=True)
 
