@@ -21,8 +21,9 @@ from src.figures.style import DPI, FORMATS, label
 from src.paths import PROJECT_ROOT
 from src.report import boundaries
 from src.report.build import Saver
+from src.report.histories import history
 from src.report.output import Output
-from src.report.study import CONTROL, DATASET, _typed_runs, history, parse_value
+from src.report.study import CONTROL, DATASET, _typed_runs, parse_value
 from src.report.text import fmt, table
 from src.tracking import resolve_uri
 

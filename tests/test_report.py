@@ -314,3 +314,30 @@ def test_log_spaced_epochs():
     assert epochs[0] == 1 and epochs[-1] == 5000 and 10 <= len(epochs) <= 20
     assert all(b > a for a, b in zip(epochs, epochs[1:], strict=False))
     assert all(type(e) is int for e in epochs)
+
+
+# ------------------------------------------------------------------ where the code and data came from
+def test_runs_from_different_code_or_data_are_named(tmp_path, empty_store):
+    copy_store(empty_store, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    finals = {"val_accuracy": 0.8, "train_accuracy": 0.9, "test_accuracy": 0.8}
+    _, parent = new_sweep(uri, "own_data")
+    for seed in range(4):  # a user's CSV file, edited between the third and the fourth run
+        log_numbers(uri, "own_data", parent,
+                    {"activation": "tanh", "dataset.name": "csv", "dataset.path": "/data/mine.csv",
+                     "seed": seed}, finals,
+                    tags={"code_hash": "aaaa" if seed < 2 else "bbbb",
+                          "data_hash": "d1" if seed < 3 else "d2"})
+    text = build("own_data", uri, out=tmp_path / "own", log=False)[0].read_text()
+    assert "- Training code (content hash): `aaaa` (2 runs), `bbbb` (2 runs)." in text
+    assert "**Warning: the runs were trained by different code**" in text
+    assert "**Warning: the same dataset config gave different data**" in text
+    assert "These runs mix training code and data" in section(text, "Conclusion")
+    _, parent = new_sweep(uri, "generated")
+    for seed in range(3):  # generated data: each seed draws its own, so its own hash
+        log_numbers(uri, "generated", parent,
+                    {"activation": "tanh", "dataset.name": "moons", "seed": seed}, finals,
+                    tags={"code_hash": "aaaa", "data_hash": f"d{seed}"})
+    text = build("generated", uri, out=tmp_path / "gen", log=False)[0].read_text()
+    assert "- Training code (content hash): `aaaa` (3 runs)." in text
+    assert "Warning" not in text and "These runs mix" not in text

@@ -23,7 +23,8 @@ from . import stats
 from .boundaries import chance_level
 from .comparisons import rows_of
 from .figure_choice import GROUP, MAX_CELLS, lines_against, split, spread_normalised
-from .study import DATASET, histories
+from .histories import histories
+from .study import DATASET
 from .text import count, short
 
 DEPTH = "depth"

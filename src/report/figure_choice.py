@@ -19,7 +19,8 @@ from src.figures.style import label
 
 from . import stats
 from .comparisons import rows_of
-from .study import DATASET, histories
+from .histories import histories
+from .study import DATASET
 from .text import overrides, sorted_values
 
 GRID_MAX = 12  # a key with more distinct values than this is not a heatmap axis
