@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from src.figures import run_plots
+from src.figures import run_plots, style
 from src.figures.style import DPI
 from src.tracking import resolve_uri
 
@@ -29,10 +29,8 @@ class Saver:
 
     def __call__(self, fig, stem):
         """Write a matplotlib Figure as stem.<format>; returns the file name."""
-        from src.figures.style import save
-
         name = f"{stem}.{self.fmt}"
-        save(fig, self.output.folder, stem, self.fmt, self.dpi)
+        style.save(fig, self.output.folder, stem, self.fmt, self.dpi)
         self.output.file(name)
         return name
 

@@ -60,7 +60,11 @@ def leader(study, rows, inner, where):
         head = (f"{where}{name} has the highest validation accuracy, {pct(best['val_mean'])} "
                 f"(test {pct(best['test_mean'])})")
     if len(done) == 1:
-        return [head + ". It is the only configuration with a finished run."]
+        reached = head.replace(" has the highest mean validation accuracy, ", " reaches a mean "
+                               "validation accuracy of ").replace(
+            " has the highest validation accuracy, ", " reaches a validation accuracy of ")
+        return [reached + ("." if len(rows) == 1 else
+                           "; it is the only configuration with a finished run.")]
     found = comparisons.best_against_rest(study.runs, study.keys, rows)
     runner = found[0]
     second = runner.other

@@ -60,7 +60,9 @@ def gradient_norms(study, client, save):
         names = [f"grad_norm_{l}" for l in list(layers)[:deepest]]
         found = histories(client, chosen["run_id"].tolist(), names)
         bands = {f"layer {name.rsplit('_', 1)[1]}": _log_band(found, name) for name in names}
-        cells.append((f"{short(config, study.keys)} (n = {len(found)})", bands))
+        accuracy = stats.interval(chosen["val_accuracy"]).mean
+        cells.append((f"{short(config, study.keys)} — val {accuracy:.3f} (n = {len(found)})",
+                      bands))
     if not cells:
         return []
     fig = study_plots.per_layer(cells, "gradient norm ‖dW[l]‖",

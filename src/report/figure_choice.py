@@ -186,14 +186,19 @@ def learning_curves(study, client, agg, save):
             found = histories(client, runs["run_id"].tolist(), CURVES)
             rest = [k for k in study.keys if k not in (group, *panel)]
             text = f"{group}={label(value)}" if group else "best"
-            text += (" " + overrides(best, rest) if rest else "") + f" (n = {len(found)})"
+            text += ((" " + overrides(best, rest) if rest else "")
+                     + f" (val {best['val_mean']:.3f}, n = {len(found)})")
             frame = None
             for column in CURVES:
                 b = stats.band(found, column).set_index("step")[["mean", "low", "high"]]
                 b.columns = [f"{column}_{c}" for c in b.columns]
                 frame = b if frame is None else frame.join(b, how="outer")
-            curves[text] = frame.reset_index()
-        cells.append((name, curves))
+            if frame[[f"{c}_mean" for c in CURVES]].notna().any(axis=None):
+                curves[text] = frame.reset_index()
+        if curves:
+            cells.append((name, curves))
+    if not cells:
+        return []  # the runs logged no per-epoch curves
     fig = study_plots.mean_curves(
         cells, f"{study.experiment}: best configuration of each {group or 'study'}")
     return [(save(fig, "learning_curves"),
