@@ -34,8 +34,8 @@ def grid(nrows, ncols, width, height, **margins):
 
 
 def panels(n, width=5.0, height=4.0, ncols=None, **margins):
-    """A Figure with n axes in rows of ncols (default up to 3); (fig, axes)."""
-    ncols = max(1, min(ncols or 3, n))
+    """A Figure with n axes in rows of ncols (default: up to 3, four as 2 × 2); (fig, axes)."""
+    ncols = max(1, min(ncols or (2 if n == 4 else 3), n))
     fig, axes = grid(math.ceil(n / ncols), ncols, width, height, **margins)
     axes = axes.ravel()
     for ax in axes[n:]:

@@ -99,8 +99,10 @@ def unit_share_vs_lr(study, agg, save):
 
 def first_layer_table(study):
     """The finished runs with `grad1`: their first layer's gradient norm at the end of training
-    (the last value logged; None unless depth was swept and runs recorded grad_norm_1)."""
-    if DEPTH not in study.keys or "metrics.grad_norm_1" not in study.runs:
+    (the last value logged). None unless depth was swept, alone or with the activation only (other
+    swept keys would be pooled), and the runs recorded grad_norm_1."""
+    if (DEPTH not in study.keys or not set(study.keys) <= {DEPTH, GROUP}
+            or "metrics.grad_norm_1" not in study.runs):
         return None
     runs = study.runs[study.runs["state"].eq("finished")
                       & study.runs["metrics.grad_norm_1"].notna()]
