@@ -316,7 +316,7 @@ def test_log_spaced_epochs():
     assert all(type(e) is int for e in epochs)
 
 
-# ------------------------------------------------------------------ where the code and data came from
+# ------------------------------------------------------------------ where code and data came from
 def test_runs_from_different_code_or_data_are_named(tmp_path, empty_store):
     copy_store(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -8,6 +8,8 @@ log the per-layer dynamics; `rates`: trained ReLU networks at three learning rat
 """
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ import scipy.stats
 from mlflow import MlflowClient
 from statsmodels.stats.multitest import multipletests
 
+from src.paths import PROJECT_ROOT
 from src.report import stats
 from src.report.build import build
 from src.report.study import load_study
@@ -249,3 +252,19 @@ def test_dead_units_against_lr(tmp_path, empty_store):
     assert_image_ok(path.parent / "unit_share_vs_lr.png")
     caption = text.split("](accuracy_vs_lr.png)", 1)[1].split("\n\n")[1]
     assert "log axis" in caption
+
+
+def test_a_baseline_can_be_named_on_the_command_line(helps, tmp_path):
+    uri, _, _ = helps
+    out = tmp_path / "cli"
+    command = ["python", "-m", "src.report", "helps", "--tracking-uri", uri, "--out", str(out),
+               "--no-log", "--baseline", "l2=0"]
+    done = subprocess.run([sys.executable, *command[1:]], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    text = (out / "report.md").read_text()
+    assert "### Against the baseline `l2=0`" in text and f"`{' '.join(command)}`" in text
+    wrong = subprocess.run([sys.executable, *command[1:-1], "l2"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 1
+    assert wrong.stderr == "report: --baseline wants KEY=VALUE, got 'l2'\n"
