@@ -73,12 +73,18 @@ class BoundarySnapshots:
             return self.frames[-1]
         return self.evaluate(network)
 
-    def save(self, path):
-        """Write the recorded frames to an .npz at path (fits RunLogger.add_file)."""
+    def as_dict(self):
+        """What load() would return for these frames (epochs, x0, x1, proba, X, y), unquantised."""
         proba = (np.stack(self.frames) if self.frames
                  else np.zeros((0, 1, len(self.x1), len(self.x0)), np.float32))
         y = self.y if self.y is not None else np.zeros(0, dtype=int)
-        save(path, np.asarray(self.epochs, dtype=int), self.x0, self.x1, proba, self.X, y)
+        return {"epochs": np.asarray(self.epochs, dtype=int), "x0": self.x0, "x1": self.x1,
+                "proba": proba, "X": self.X, "y": y}
+
+    def save(self, path):
+        """Write the recorded frames to an .npz at path (fits RunLogger.add_file)."""
+        arrays = self.as_dict()
+        save(path, *(arrays[k] for k in ("epochs", "x0", "x1", "proba", "X", "y")))
 
 
 def save(path, epochs, x0, x1, proba, X, y):

@@ -63,7 +63,8 @@ def train_and_log(uri, experiment, parent_id, overrides, tags=None, normalised=N
     with tracking.RunLogger(uri, experiment, run_name=" ".join(overrides), params=params,
                             tags=tags, epochs=cfg.epochs, parent_run_id=parent_id) as run:
         def each_epoch(epoch, rec, network):
-            extra = dynamics(network, data.X_train) if with_dynamics else {}
+            logged = epoch % run.log_every == 0 or epoch in (1, cfg.epochs)
+            extra = dynamics(network, data.X_train) if with_dynamics and logged else {}
             run.log_epoch(epoch, {**rec, **extra}, network)
 
         result = train_job(cfg, callback=each_epoch)

@@ -109,6 +109,8 @@ def test_snapshot_frames_become_small_images_for_the_step_slider(trained, tmp_pa
     snap.save(tmp_path / "b.npz")
     frames = run_plots.snapshot_images(snapshots.load(tmp_path / "b.npz"), "moons")
     assert [epoch for epoch, _ in frames] == snap.epochs
+    live = run_plots.snapshot_images(snap.as_dict(), "moons")  # from the callback, before saving
+    assert [epoch for epoch, _ in live] == snap.epochs
     first, last = (np.asarray(frames[i][1].convert("RGB"), int) for i in (0, -1))
     assert first.shape == last.shape and np.abs(first - last).mean() > 1
     sizes = []
