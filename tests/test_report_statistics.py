@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 from mlflow import MlflowClient
@@ -20,6 +21,7 @@ from statsmodels.stats.multitest import multipletests
 from src.paths import PROJECT_ROOT
 from src.report import stats
 from src.report.build import build
+from src.report.histories import histories
 from src.report.study import load_study
 from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
@@ -268,3 +270,17 @@ def test_a_baseline_can_be_named_on_the_command_line(helps, tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 1
     assert wrong.stderr == "report: --baseline wants KEY=VALUE, got 'l2'\n"
+
+
+def test_histories_in_bulk_equal_one_call_per_run(depths):
+    uri, _, study = depths
+    client = MlflowClient(uri)
+    ids = study.runs["run_id"].tolist()[:5]
+    names = ["val_accuracy", "grad_norm_1", "train_loss"]
+    fast, slow = histories(client, ids, names), histories(client, ids, names, bulk=False)
+    assert len(fast) == 5 and all(len(f) > 10 for f in fast)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    first = client.get_metric_history(ids[0], "grad_norm_1")
+    assert dict(zip(fast[0]["step"], fast[0]["grad_norm_1"], strict=True)) == \
+        {m.step: m.value for m in first}
