@@ -28,7 +28,6 @@ from .study import DATASET
 from .text import count, short
 
 DEPTH = "depth"
-SEEDS_DRAWN = 5  # seeds per panel of the per-layer curves (one store call per run and layer)
 
 
 def _log_band(histories, column):
@@ -56,7 +55,7 @@ def gradient_norms(study, client, save):
             continue  # nothing recorded, or a normalised configuration (e.g. depth 0)
         candidates = group[depth[group.index].eq(deepest)]
         config = candidates.iloc[candidates["val_accuracy"].argmax()]  # of the best run's config
-        chosen = rows_of(candidates, study.keys, config).head(SEEDS_DRAWN)
+        chosen = rows_of(candidates, study.keys, config)
         names = [f"grad_norm_{l}" for l in list(layers)[:deepest]]
         found = histories(client, chosen["run_id"].tolist(), names)
         bands = {f"layer {name.rsplit('_', 1)[1]}": _log_band(found, name) for name in names}
@@ -70,7 +69,7 @@ def gradient_norms(study, client, save):
     return [(save(fig, "gradient_norms"),
              "The gradient norm ‖dW[l]‖ of each layer against epochs (log scale), for the deepest "
              "configuration of each " + (" and ".join(panel_keys) or "study")
-             + f"; the geometric mean over its seeds (at most {SEEDS_DRAWN}) with the 95 % band. "
+             + "; the geometric mean over its seeds with the 95 % band. "
              "Layer 1 is the first "
              "hidden layer: where its line lies far below the last layer's, the gradient has "
              "vanished on its way back and the first layers barely move.")]
