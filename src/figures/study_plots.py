@@ -130,7 +130,7 @@ def against(cells, key, ylabel, title, points=False, log_y=(), lines=None):
             ax.xaxis.set_minor_locator(NullLocator())
         text = ylabel if isinstance(ylabel, str) else ylabel[index]
         _finish_axes(ax, key + ("" if scale == "linear" else f" ({scale} scale)"), text, name)
-        if series:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=FONT["legend"])
     _title(fig, title)
     return fig
@@ -158,7 +158,7 @@ def mean_curves(cells, title):
             if metric == "loss":
                 ax.set_yscale("log")
             _finish_axes(ax, "epoch", metric, name if row == 0 else None)
-            if row == 0 and curves:
+            if row == 0 and ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=FONT["legend"], title="validation solid, training dashed",
                           title_fontsize=FONT["legend"])
     _title(fig, title)
@@ -182,7 +182,8 @@ def per_layer(cells, ylabel, title, log=True):
         if log:
             ax.set_yscale("log")
         _finish_axes(ax, "epoch", ylabel, name)
-        ax.legend(fontsize=FONT["legend"])
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=FONT["legend"])
     _title(fig, title)
     return fig
 
