@@ -118,14 +118,6 @@ class MlflowConfig:
 
 
 @dataclass
-class PlotsConfig:
-    """How a run draws its figures."""
-
-    dpi: int = 100
-    format: str = "png"  # png, svg or pdf
-
-
-@dataclass
 class Config:
     """The whole config: two groups and the short top-level keys people sweep."""
 
@@ -145,15 +137,13 @@ class Config:
     gradcheck: bool = False  # check the gradient against finite differences before training
     memory_limit: float | None = None  # GB a job may use; null: half of the available memory
     baseline: dict[str, Any] | None = None  # a study's reference config for its report
-    plots: PlotsConfig = field(default_factory=PlotsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     log_every: int | None = None  # log curves every n-th epoch; null: ~64 log-spaced
 
 
 # How a job runs or is logged, not what it trains: never part of a run's identity, never a param.
 # `force` is not in the schema: it is passed as `+force=true` (rerun configs that already finished).
-CONTROL_KEYS = ("seeds", "gradcheck", "memory_limit", "baseline", "plots", "mlflow", "log_every",
-                "force")
+CONTROL_KEYS = ("seeds", "gradcheck", "memory_limit", "baseline", "mlflow", "log_every", "force")
 EXTRA_KEYS = {"force": bool}  # the `+key=value` extras the schema allows
 
 
@@ -245,8 +235,6 @@ def validate(cfg):
     if cfg.memory_limit is not None:
         _require(_is_number(cfg.memory_limit) and cfg.memory_limit > 0, "memory_limit",
                  cfg.memory_limit, "a number of GB > 0, or null (half of the available memory)")
-    _int_at_least(cfg.plots, "dpi", 10, prefix="plots.")
-    _one_of("plots.format", cfg.plots.format, {"png", "svg", "pdf"})
     validate_extras(cfg)
     validate_optimizer(cfg.optimizer)
     validate_dataset(cfg.dataset)

@@ -131,7 +131,7 @@ def train_and_record(cfg, context):
             tags = {"config_hash": chash, "group_hash": group, "seed": replica.seed,
                     "overrides": " ".join(context.overrides), "job_num": context.job_num}
             if notes:
-                tags["normalised"] = "; ".join(f"{k}: {why}" for k, why in notes.items())
+                tags["normalised"] = normalised_tag(notes)
             if chash in done and not context.multirun:
                 tags["repeats"] = done[chash].info.run_id
             if getattr(replica.data, "content_hash", None):
@@ -167,6 +167,15 @@ def train_and_record(cfg, context):
             except Exception as error:  # noqa: BLE001 - this replica's run says why
                 logger.fail(error)
     return Outcome(replicas, hashes, todo, loggers, skipped, done)
+
+
+def normalised_tag(notes):
+    """The `normalised` tag: 'width, activation: no hidden layer at depth 0; …' (keys grouped by
+    why they cannot matter)."""
+    by_reason = {}
+    for key, why in notes.items():
+        by_reason.setdefault(why, []).append(key)
+    return "; ".join(f"{', '.join(keys)}: {why}" for why, keys in by_reason.items())
 
 
 def progress_bar(epochs, show):

@@ -1,4 +1,4 @@
-"""Where the project is, and how a name becomes a folder name."""
+"""Where the project lives, and how a name becomes a folder name: one home for each."""
 
 import re
 from pathlib import Path
@@ -7,5 +7,5 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def slug(name):
-    """A folder name for an experiment name: runs of other characters become '-'."""
+    """A folder name for an experiment or run name: runs of other characters become one '-'."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-") or "experiment"

@@ -4,12 +4,14 @@ tracking store (src/tracking/logger.py): it knows the shape of a Replica and wha
 """
 
 import math
+from functools import partial
 
 import numpy as np
 from omegaconf import OmegaConf
+from PIL import Image
 
-from src import plots as figures  # src/figures.py once the report branch lands
 from src import snapshots
+from src.figures import run_plots
 from src.nn import save_weights
 from src.tracking.logger import training_code_diff
 from src.tracking.model import PREPROCESSING, save_preprocessing
@@ -60,8 +62,8 @@ class Curves:
 
 def record(run, cfg, replica, model=False):
     """Log what a replica produced into its run (a RunLogger): results, config, data, weights,
-    boundaries, figures, and the pyfunc model when `model`."""
-    dataset, plots = replica.data, cfg.plots
+    boundaries (with the step slider's images), plots, and the pyfunc model when `model`."""
+    dataset = replica.data
     run.add_text("config.yaml", OmegaConf.to_yaml(with_seed(cfg, replica.seed), resolve=True))
     diff = training_code_diff()
     if diff:  # uncommitted training code: what it was, so the run can be rebuilt
@@ -72,31 +74,50 @@ def record(run, cfg, replica, model=False):
                     digest=dataset.content_hash)
     finals = {k: replica.metrics[k] for k in FINAL_METRICS if not math.isnan(replica.metrics[k])}
     run.log_metrics(finals, replica.metrics["epochs_run"])
-    history = {key: getattr(replica.history, key) for key in ("epoch", *EPOCH_METRICS)}
-    ext = plots.format
-    run.add_figure(f"plots/learning_curves.{ext}", figures.learning_curves(history, run.run_name),
-                   dpi=plots.dpi)
-    if replica.boundaries is not None:
-        run.add_file(snapshots.FILENAME, replica.boundaries.save)
+    snaps = replica.boundaries
+    if snaps is not None:
+        run.add_file(snapshots.FILENAME, snaps.save)
+        frames = snaps.as_dict()
+        recorded = frames["epochs"]  # every other of the ~16 log-spaced epochs, first and last
+        pick = np.unique(np.linspace(0, len(recorded) - 1, min(SLIDER_FRAMES, len(recorded)))
+                         .round().astype(int)) if len(recorded) else []
+        keep = {int(recorded[i]) for i in pick}
+        for epoch, image in run_plots.snapshot_images(frames, run.run_name):
+            if epoch in keep:
+                run.add_image("decision_boundary", image, epoch)
     if replica.diverged:
         run.diverged(replica.diverged_epoch)
         return
-    run.add_file("weights.npz", lambda path: save_weights(replica.network, path))
+    network = replica.network
+    run.add_file("weights.npz", lambda path: save_weights(network, path))
     if dataset.is_2d:
         X = np.vstack([dataset.X_train, dataset.X_val, dataset.X_test])
         y = np.concatenate([dataset.y_train, dataset.y_val, dataset.y_test])
-        figure = figures.decision_boundary(lambda Z: _predict(replica, Z), X, y, run.run_name)
-        run.add_figure(f"plots/decision_boundary.{ext}", figure, dpi=plots.dpi)
+        final = snaps.at_end(network, replica.metrics["epochs_run"])  # no second grid
+        _plot(run, "decision_boundary", run_plots.decision_boundary(snaps.x0, snaps.x1, final,
+                                                                    X, y, run.run_name))
+        tiles = run_plots.hidden_units(network, dataset.X_train, dataset.y_train, run.run_name)
+        if tiles is not None:
+            _plot(run, "hidden_units", tiles)
     else:
-        figure = figures.confusion_matrix(dataset.y_test, _predict(replica, dataset.X_test),
-                                          run.run_name)
-        run.add_figure(f"plots/confusion_matrix.{ext}", figure, dpi=plots.dpi)
+        predicted = _predict(replica, dataset.X_test)
+        _plot(run, "confusion_matrix", run_plots.confusion_matrix(
+            dataset.y_test, predicted, labels=np.arange(dataset.n_classes), title=run.run_name))
     raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # raw features in
     classes = np.asarray(dataset.classes) if len(dataset.classes) else np.arange(dataset.n_classes)
     run.add_file(PREPROCESSING, lambda path: save_preprocessing(
         path, classes, dataset.mean, dataset.scale, raw_example))
     if model:
         run.log_model("weights.npz", PREPROCESSING)
+
+
+SLIDER_FRAMES = 8  # boundary images for MLflow's step slider (of the ~16 snapshots kept)
+
+
+def _plot(run, name, image):
+    """Stage a run's plot as plots/<name>.png (a palette PNG: its flat colours need few)."""
+    run.add_file(f"plots/{name}.png", partial(run_plots.save_png, image.quantize(
+        colors=64, method=Image.Quantize.FASTOCTREE)))
 
 
 def log_best_model(client, parent):

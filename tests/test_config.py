@@ -190,7 +190,7 @@ def test_parallel_workers_must_fit_together(hydra_ready):
 
 @pytest.mark.parametrize("overrides,key", [
     ("+widht=3", "widht"), ("+dataset.path=x.csv", "dataset.path"), ("seeds=0", "seeds"),
-    ("seeds=-2", "seeds"), ("data_seed=-1", "data_seed"), ("plots.format=gif", "plots.format"),
+    ("seeds=-2", "seeds"), ("data_seed=-1", "data_seed"),
 ])
 def test_control_and_extra_keys_are_checked(hydra_ready, overrides, key):
     with pytest.raises(ConfigError) as caught:

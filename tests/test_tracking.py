@@ -124,7 +124,7 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     for key in ("config_hash", "group_hash", "code_hash", "git_commit", "git_dirty", "command",
                 "seed", "versions.numpy"):
         assert tags[key], key
-    assert not {"seeds", "log_every", "gradcheck", "memory_limit", "plots.dpi"} & set(
+    assert not {"seeds", "log_every", "gradcheck", "memory_limit"} & set(
         logged.data.params), "control keys are not params"
     # 1000 epochs -> ~64 log-spaced epochs: every one early on, sparser later, the last always
     for key in EPOCH_METRICS:
@@ -139,9 +139,17 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     files = {f.path for f in client.list_artifacts(run.run_id)}
     assert {"config.yaml", "weights.npz", "plots"} <= files
     pngs = {f.path for f in client.list_artifacts(run.run_id, "plots")}
-    assert pngs == {"plots/learning_curves.png", "plots/decision_boundary.png"}
-    local = Path(client.download_artifacts(run.run_id, "plots/learning_curves.png"))
-    assert local.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and local.stat().st_size > 5000
+    assert pngs == {"plots/decision_boundary.png", "plots/hidden_units.png"}
+    for png in pngs:
+        local = Path(client.download_artifacts(run.run_id, png))
+        assert local.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and local.stat().st_size > 3000
+    # the boundary during training, as MLflow's log_image(key, step) keeps it: the step slider
+    images = [f.path for f in client.list_artifacts(run.run_id, "images")]
+    steps = sorted({int(p.split("+step+")[1].split("+")[0]) for p in images})
+    assert steps[0] == 1 and steps[-1] == 1000 and 4 <= len(steps) <= 8
+    assert len(images) == 2 * len(steps)  # each image and its compressed preview
+    assert all(p.startswith("images/decision_boundary+step+") for p in images)
+    assert tags["mlflow.loggedImages"] == "true"
     inputs = logged.inputs.dataset_inputs
     assert len(inputs) == 3
     assert {i.tags[0].value for i in inputs} == {"training", "validation", "test"}

@@ -75,7 +75,9 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
         assert {"config.yaml", "weights.npz", "plots"} <= files
         plots = {f.path for f in client.list_artifacts(child.info.run_id, "plots")}
         picture = "decision_boundary" if params["dataset.name"] == "moons" else "confusion_matrix"
-        assert plots == {"plots/learning_curves.png", f"plots/{picture}.png"}
+        expected = ({"plots/decision_boundary.png", "plots/hidden_units.png"}
+                    if picture == "decision_boundary" else {"plots/confusion_matrix.png"})
+        assert plots == expected
         assert [d.dataset.name for d in child.inputs.dataset_inputs] == [params["dataset.name"]] * 3
     # the pyfunc model: every single run has one, a sweep only its best run (by val accuracy)
     best = max(children, key=lambda c: (c.data.metrics["val_accuracy"],
