@@ -56,14 +56,15 @@ def build_network(cfg, init_seed):
         momentum=cfg.optimizer.get("momentum", 0.9),
         beta1=cfg.optimizer.get("beta1", 0.9),
         beta2=cfg.optimizer.get("beta2", 0.999),
-        seed=init_seed,
+        random_state=init_seed,
     )
 
 
 def measure(model, X, y):
     """(loss, accuracy) of a fitted model on X (m, n_features), y (m,)."""
     labels = np.searchsorted(model.classes_, y)
-    return evaluate(model.network_, X.T.astype(model.network_.dtype), labels)
+    (loss,), (accuracy,) = evaluate(model.network_, X.T.astype(model.network_.dtype), labels)
+    return float(loss), float(accuracy)
 
 
 def train_job(cfg, callback=None, progress=False):

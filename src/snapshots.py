@@ -9,6 +9,8 @@ Coordinates are those the network sees (standardised features). Knows nothing of
 
 import numpy as np
 
+from src import nn
+
 FILENAME = "boundaries.npz"
 
 
@@ -41,7 +43,7 @@ class BoundarySnapshots:
     def __call__(self, epoch, record, network):
         """Per-epoch callback: evaluate the grid if this epoch is one to record."""
         if epoch in self.wanted:
-            proba = network.predict_proba(self._grid.astype(network.dtype, copy=False))
+            proba = network.predict_proba(self._grid.astype(network.dtype, copy=False))[0]
             shape = (proba.shape[0], len(self.x1), len(self.x0))
             self.frames.append(np.asarray(proba, dtype=np.float32).reshape(shape))
             self.epochs.append(int(epoch))
@@ -63,4 +65,4 @@ def load(path):
 
 def predicted_class(proba):
     """Class index per grid point from one frame's proba (n_out, r, r): threshold or argmax."""
-    return (proba[0] >= 0.5).astype(int) if proba.shape[0] == 1 else proba.argmax(axis=0)
+    return nn.predicted_class(proba, axis=0)

@@ -56,7 +56,7 @@ def train_and_log(uri, experiment=EXPERIMENT, seed=0, epochs=300, lr=0.5, width=
     config = {"seed": seed, "epochs": epochs, "lr": lr, "width": width, "activation": activation,
               "optimizer": {"name": "gd"}, "dataset": {"name": "moons", "noise": 0.2}}
     chash = tracking.config_hash(config)
-    clf = NetClassifier((width,), activation, learning_rate=lr, epochs=epochs, seed=seed)
+    clf = NetClassifier((width,), activation, learning_rate=lr, epochs=epochs, random_state=seed)
     logger = tracking.RunLogger(uri, experiment, run_name=f"seed={seed}", params=config,
                                 tags={"config_hash": chash, "seed": seed}, epochs=epochs,
                                 log_every=log_every, parent_run_id=parent_run_id)

@@ -1,0 +1,81 @@
+"""Training dynamics, read off what forward and backward propagation already hold.
+
+At a probe epoch the trainer adds, per replica (arrays (R,)), for every layer l = 1 … L:
+
+- ``grad_norm_<l>``: ‖dW[l]‖ (Frobenius, W part only) of the gradient the optimizer steps with
+  (the epoch's last batch, L2 term included);
+- ``weight_norm_<l>``: ‖W[l]‖ after the epoch's last step;
+
+and for every hidden layer l = 1 … L−1 the statistic its activation's table entry names:
+
+- ``saturated_<l>`` (sigmoid, tanh): the share of the layer's units whose g′(z) is below 1 % of g′'s
+  maximum on most (> 50 %) of the samples. Computed from the epoch's last batch before backward
+  propagation overwrites its activations, on its first MAX_SAMPLES samples at most (a fixed subset
+  of the training set for full-batch training);
+- ``dead_<l>`` (relu): the share of the layer's units with g′ = 0, i.e. a = 0, on every sample of
+  the epoch's last batch. Read from the gradient: such a unit's row of [dW[l] | db[l]] (before the
+  L2 term) is exactly zero, a test that costs one pass over the weights, not over the batch. (A row
+  is also zero if no gradient reaches a live unit at all, which only a unit with all-zero outgoing
+  weights sees; that unit learns nothing either.)
+"""
+
+import numpy as np
+
+MAX_SAMPLES = 1024
+SATURATION = 0.01  # g′ below this share of its maximum counts as saturated
+
+
+def frobenius(W):
+    """‖W‖ per replica. (R, n, k) -> (R,)"""
+    return np.sqrt(np.einsum("rij,rij->r", W, W))
+
+
+def saturated_share(activation, A, Z=None, max_samples=MAX_SAMPLES):
+    """Share of units (rows) whose g′ is below 1 % of its maximum on more than half of the first
+    max_samples samples. A = g(Z) (R, n, m); Z only for an activation that needs z -> (R,)"""
+    s = min(A.shape[-1], max_samples)
+    a = A[..., :s].copy()
+    z = Z[..., :s].copy() if Z is not None else None
+    g_prime = np.ones_like(a)
+    activation.derivative(a, g_prime, z)  # g′(z) = 1 · g′(z)
+    low = g_prime < SATURATION * activation.derivative_max
+    return (low.sum(axis=-1) > s / 2).mean(axis=-1)
+
+
+def dead_share(zero_rows):
+    """Share of units whose gradient row is all zero. (R, n) bool -> (R,)"""
+    return zero_rows.mean(axis=-1)
+
+
+def activation_statistics(net, cache, out, rows):
+    """Fill out[f"saturated_{l}"][rows] for a saturating activation's hidden layers, from the
+    forward pass cache holds (before backward)."""
+    activation = net._activation
+    if activation.statistic != "saturated":
+        return
+    for l, A, Z in net._hidden_layers(cache):
+        out[f"saturated_{l}"][rows] = saturated_share(activation, A, Z)
+
+
+def gradient_statistics(net, out, rows):
+    """Fill out[grad_norm_<l>][rows] (and dead_<l> for a "dead" activation) after backward
+    (with zero_rows=True), before the optimizer step."""
+    for l in range(1, net.L + 1):
+        out[f"grad_norm_{l}"][rows] = frobenius(net.dW[l])
+        if l < net.L and net._activation.statistic == "dead":
+            out[f"dead_{l}"][rows] = dead_share(net.zero_gradient_rows[l])
+
+
+def weight_statistics(net, out, rows):
+    """Fill out[weight_norm_<l>][rows] (after the step)."""
+    for l in range(1, net.L + 1):
+        out[f"weight_norm_{l}"][rows] = frobenius(net.W[l])
+
+
+def keys(net):
+    """The names a probe epoch adds to the record, for this network."""
+    names = [f"{kind}_{l}" for l in range(1, net.L + 1) for kind in ("grad_norm", "weight_norm")]
+    statistic = net._activation.statistic
+    if statistic is not None:
+        names += [f"{statistic}_{l}" for l in range(1, net.L)]
+    return names
