@@ -254,6 +254,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
         groups.append(_Group(net.view(r0, r1), rows, config, batches, curves))
 
     active, all_active = np.ones(R, bool), True
+    last_params = None  # the weights of replicas that diverged, as they were then
     length = np.zeros(R, int)  # epochs in each replica's curves, set when it stops
     diverged_epoch, diverged_loss = np.zeros(R, int), np.zeros(R)  # 0: not diverged
     stopped_early = np.zeros(R, bool)
@@ -271,10 +272,11 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
         for epoch in range(1, config.epochs + 1):
             i = epoch - 1
             if not full_batch:  # each replica's samples in the order its own generator draws
-                order = np.stack([rng.permutation(m) for rng in rngs])  # (R, m)
-                X1[:, :-1] = np.take_along_axis(X_source, order[:, None, :], axis=2)
-                targets.labels[...] = np.take_along_axis(label_source, order, axis=1)
-                targets.Y[...] = np.take_along_axis(Y_source, order[:, None, :], axis=2)
+                for r, rng in enumerate(rngs):
+                    order = rng.permutation(m)
+                    np.take(X_source[r], order, axis=1, out=X1[r, :-1], mode="clip")
+                    np.take(label_source[r], order, out=targets.labels[r], mode="clip")
+                    np.take(Y_source[r], order, axis=1, out=targets.Y[r], mode="clip")
                 if targets.complement is not None:
                     np.subtract(1, targets.labels, out=targets.complement, casting="unsafe")
             stats = None
@@ -294,6 +296,10 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
                     diverged_epoch[blown], length[blown] = epoch, epoch - 1
                     worst = np.where(np.isfinite(checked[0][i]), checked[-1][i], checked[0][i])
                     diverged_loss[blown] = worst[blown]
+                    if last_params is None:  # it ends with the weights it diverged with, as alone
+                        last_params = [np.empty_like(p) for p in net.parameters()]
+                    for p, kept in zip(net.parameters(), last_params, strict=True):
+                        np.copyto(kept, p, where=blown[:, None, None])
                     active &= ~blown
                     all_active = False
 
@@ -330,6 +336,9 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
             diverged_epoch[blown] = epoch
             diverged_loss[blown] = final_loss[blown]
 
+    if last_params is not None:  # a diverged replica's weights stop where it diverged
+        for p, kept in zip(net.parameters(), last_params, strict=True):
+            np.copyto(p, kept, where=(diverged_epoch > 0)[:, None, None])
     if early:  # each replica ends with the weights of its best epoch
         has_best = best_epoch > 0
         for p, best in zip(net.parameters(), best_params, strict=True):
