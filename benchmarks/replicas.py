@@ -106,7 +106,7 @@ def one_after_another(workload, data, epochs):
 
 
 def measure(workload, n, repeats, epochs):
-    """Median seconds per replica (scaled to the full epoch count) for both ways, and the samples."""
+    """Median seconds per replica (scaled to the full epoch count) both ways, and the samples."""
     data = [replica_data(workload, k) for k in range(n)]
     ways = {"stacked": stacked, "one_after_another": one_after_another}
     for way in ways.values():  # warm-up: code paths, buffers, allocator
@@ -173,7 +173,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.replicas",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--workloads", default="C1,W2", help="comma-separated ids (default: all)")
-    parser.add_argument("--replicas", default="1,10,100", help="comma-separated N (default 1,10,100)")
+    parser.add_argument("--replicas", default="1,10,100",
+                        help="comma-separated N (default 1,10,100)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--quick", action="store_true", help="a smoke test: N = 1, 3, tiny epochs")
@@ -184,8 +185,9 @@ def main(argv=None):
     counts = [1, 3] if args.quick else [int(n) for n in args.replicas.split(",")]
     repeats = args.repeats or (1 if args.quick else 3)
     report = {"command": " ".join(["python -m benchmarks.replicas", *sys.argv[1:]]),
-              "quick": args.quick, "environment": environment(), "workloads": {}}
-    with threadpoolctl.threadpool_limits(1):
+              "quick": args.quick, "workloads": {}}
+    with threadpoolctl.threadpool_limits(1):  # as jobs run
+        report["environment"] = environment()
         for wid in wanted:
             workload = WORKLOADS[wid]
             epochs = 3 if args.quick else workload.repeat_epochs

@@ -1,4 +1,4 @@
-"""Each hyperparameter's rule declared once: what it allows, its default, its one-line error, and that
+"""Each hyperparameter's rule declared once: what it allows, its default, its one-line error, and
 every checker of the network goes through it."""
 
 import inspect
@@ -133,7 +133,8 @@ def test_defaults_are_the_tables():
         (lambda: make_optimizer("sgd", [], -1.0), "learning_rate"),
         (lambda: make_optimizer("adam", [], 0.1, beta1=1.0), "beta1"),
         (lambda: TrainingConfig(patience=0).check(), "patience"),
-        (lambda: NetClassifier(n_iter_no_change=0).fit(np.eye(4), [0, 1, 0, 1]), "n_iter_no_change"),
+        (lambda: NetClassifier(n_iter_no_change=0).fit(np.eye(4), [0, 1, 0, 1]),
+         "n_iter_no_change"),
     ],
 )
 def test_every_checker_goes_through_the_table(call, name):

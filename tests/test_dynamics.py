@@ -1,5 +1,5 @@
-"""Training dynamics at probe epochs, on hand-built cases: a relu unit forced dead, a tanh layer with
-huge weights saturated, norms equal to np.linalg.norm."""
+"""Training dynamics at probe epochs, on hand-built cases: a relu unit forced dead, a tanh layer
+with huge weights saturated, norms equal to np.linalg.norm."""
 
 import numpy as np
 import pytest
@@ -41,7 +41,7 @@ def test_a_layer_with_huge_weights_saturates(activation):
     net.W[1][1] *= 1e3  # replica 1: |z| in the hundreds, g′(z) ≈ 0 almost everywhere
     net.W[1][0] *= 1e-3  # replica 0: z ≈ b = 0, g′ at its maximum
     record = probe_once(net, TrainingConfig(epochs=1, learning_rate=0.1))
-    assert record[f"saturated_1"][0] == 0.0 and record[f"saturated_1"][1] == 1.0
+    assert record["saturated_1"][0] == 0.0 and record["saturated_1"][1] == 1.0
 
 
 def test_saturation_is_read_from_at_most_max_samples():

@@ -206,7 +206,8 @@ def test_random_state_is_scikit_learns_name():
     a = NetClassifier(hidden_layer_sizes=(4,), epochs=5, random_state=7).fit(X_OK, Y_OK)
     b = NetClassifier(hidden_layer_sizes=(4,), epochs=5, random_state=7).fit(X_OK, Y_OK)
     np.testing.assert_array_equal(flat(a.coefs_, a.intercepts_), flat(b.coefs_, b.intercepts_))
-    assert "random_state" in NetClassifier().get_params() and "seed" not in NetClassifier().get_params()
+    params = NetClassifier().get_params()
+    assert "random_state" in params and "seed" not in params
     with pytest.raises(TypeError):
         NetClassifier(seed=0)
     NetClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=None).fit(X_OK, Y_OK)
@@ -477,7 +478,8 @@ def test_huge_learning_rate_raises_diverged(moons):
     err = info.value
     assert isinstance(err.epoch, int) and 1 <= err.epoch < 50
     # the curve stops at the last finite epoch; the non-finite figure is err.loss
-    assert err.history.epoch == list(range(1, err.epoch)) and err.history.diverged_epoch == err.epoch
+    assert err.history.epoch == list(range(1, err.epoch))
+    assert err.history.diverged_epoch == err.epoch
     assert all(math.isfinite(v) for v in err.history.train_loss + err.history.objective)
     assert not math.isfinite(err.loss)
     assert isinstance(err, RuntimeError) and str(err.epoch) in str(err)

@@ -141,7 +141,7 @@ def test_backprop_matches_finite_differences(activation, output, depth, l2):
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_activation_derivative_table(activation):
-    """Each derivative entry multiplies dz by g′(z) (given a = g(z), and z if it asks), pointwise."""
+    """Each derivative multiplies dz by g′(z) (given a = g(z), and z if it asks), pointwise."""
     entry = ACTIVATIONS[activation]
     z = np.array([[-3.0, -0.7, -0.01, 0.02, 0.5, 2.5]])
     numeric = (entry.forward(z + EPS) - entry.forward(z - EPS)) / (2 * EPS)

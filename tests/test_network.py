@@ -10,8 +10,8 @@ from sklearn.datasets import make_moons
 
 from src.nn import (
     ACTIVATIONS,
-    Diverged,
     INITIALIZERS,
+    Diverged,
     NetClassifier,
     Network,
     TrainingConfig,
@@ -204,7 +204,8 @@ def test_losses_are_finite_for_saturated_outputs(dtype):
             (loss,) = mean_cross_entropy(a, y)
             assert np.isfinite(loss) and loss > 0
         # maximally wrong and saturated: −log(eps), not inf
-        (worst,) = mean_cross_entropy(sigmoid(np.full((1, 1, 3), 1e4, dtype)), np.zeros((1, 3), int))
+        saturated = sigmoid(np.full((1, 1, 3), 1e4, dtype))
+        (worst,) = mean_cross_entropy(saturated, np.zeros((1, 3), int))
         assert worst == pytest.approx(-np.log(np.finfo(dtype).eps), rel=1e-3)
         # perfectly right and saturated: ~0
         (best,) = mean_cross_entropy(sigmoid(np.full((1, 1, 3), 1e4, dtype)), np.ones((1, 3), int))
@@ -325,8 +326,9 @@ def test_training_config_names_the_bad_field(field, value):
 
 
 def test_training_config_takes_numpy_scalars():
-    config = TrainingConfig(learning_rate=np.float32(0.1), epochs=np.int64(3), batch_size=np.int32(8),
-                            l2=np.float64(0.5), early_stopping=np.bool_(False)).check()
+    config = TrainingConfig(learning_rate=np.float32(0.1), epochs=np.int64(3),
+                            batch_size=np.int32(8), l2=np.float64(0.5),
+                            early_stopping=np.bool_(False)).check()
     assert config.epochs == 3 and type(config.epochs) is int and type(config.batch_size) is int
     assert config.learning_rate == pytest.approx(0.1) and type(config.learning_rate) is float
     assert config.early_stopping is False

@@ -77,7 +77,8 @@ def same_history(a, b):
     """Histories equal field by field, a NaN diverged_loss equal to a NaN."""
     nan = (a.diverged_loss, b.diverged_loss)
     if all(v is not None and np.isnan(v) for v in nan):
-        a, b = dataclasses.replace(a, diverged_loss=None), dataclasses.replace(b, diverged_loss=None)
+        a = dataclasses.replace(a, diverged_loss=None)
+        b = dataclasses.replace(b, diverged_loss=None)
     return a == b
 
 
@@ -205,7 +206,8 @@ def test_early_stopping_per_replica_restores_each_ones_best_weights():
     stops = [len(h.epoch) for h in histories]
     assert all(h.stopped_early for h in histories) and len(set(stops)) > 1, stops
     for r, h in enumerate(histories):  # active until (and at) its own last epoch, then not
-        assert [a[r] for a in recorder.active] == [True] * stops[r] + [False] * (max(stops) - stops[r])
+        expected = [True] * stops[r] + [False] * (max(stops) - stops[r])
+        assert [a[r] for a in recorder.active] == expected
         assert h.val_loss[h.best_epoch - 1] == min(h.val_loss)
     (loss, _) = evaluate(net, *validation)
     np.testing.assert_array_equal(loss, [h.val_loss[h.best_epoch - 1] for h in histories])

@@ -1,4 +1,4 @@
-"""The activation functions g and their derivatives g′: one table, ACTIVATIONS, of in-place functions.
+"""The activation functions g and their derivatives g′: one table, ACTIVATIONS, of in-place code.
 
 An entry is Activation(forward, derivative, needs_z=False, statistic=None, derivative_max=None):
 

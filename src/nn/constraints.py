@@ -1,4 +1,4 @@
-"""Every hyperparameter's rule and default, declared once (after scikit-learn's _parameter_constraints).
+"""Every hyperparameter's rule and default, declared once (like scikit-learn's parameter checks).
 
 CONSTRAINTS maps a hyperparameter's name to its Rule: what values are allowed and the default.
 NetClassifier, TrainingConfig.check, Network and make_optimizer all check through check(); the
@@ -26,7 +26,7 @@ import numpy as np
 
 
 class HyperparameterError(ValueError):
-    """A value a hyperparameter does not allow; str() is one line: "<name>=<value>: must be <rule>"."""
+    """A value a hyperparameter does not allow; str() is "<name>=<value>: must be <rule>"."""
 
     def __init__(self, name, value, description):
         super().__init__(f"{name}={_show(value)}: must be {description}")
@@ -76,7 +76,8 @@ class Real:
         left, right = self.closed in ("left", "both"), self.closed in ("right", "both")
         if self.high == math.inf:
             return f"a finite number {'>=' if left else '>'} {self.low:g}"
-        return f"a number in {'[' if left else '('}{self.low:g}, {self.high:g}{']' if right else ')'}"
+        low, high = "[" if left else "(", "]" if right else ")"
+        return f"a number in {low}{self.low:g}, {self.high:g}{high}"
 
     def convert(self, value):
         if _is_bool(value) or not isinstance(value, numbers.Real):
@@ -92,7 +93,7 @@ class Real:
 
 @dataclass(frozen=True)
 class OneOf:
-    """One of a set of strings, or of a table's keys (read when checked: entries added later count)."""
+    """One of a set of strings, or of a table's keys (read when checked: later entries count)."""
 
     choices: object  # a tuple of strings, or a dict whose keys are the choices
 
@@ -237,6 +238,9 @@ CONSTRAINTS = {
     "random_state": Rule(Integer(0), 0, nullable=True, meaning_of_none="fresh entropy"),
     "warm_start": Rule(Boolean(), False),
 }
+
+
+DEFAULTS = {param: rule.default for param, rule in CONSTRAINTS.items()}  # for signatures
 
 
 def check(param, value, name=None):

@@ -39,12 +39,13 @@ def saturated_share(activation, A, Z=None, max_samples=MAX_SAMPLES):
     g_prime = np.ones_like(a)
     activation.derivative(a, g_prime, z)  # g′(z) = 1 · g′(z)
     low = g_prime < SATURATION * activation.derivative_max
-    return (low.sum(axis=-1) > s / 2).mean(axis=-1)
+    saturated = np.add.reduce(low, axis=-1) > s / 2  # (R, n): on most of the samples
+    return np.add.reduce(saturated, axis=-1) / saturated.shape[-1]
 
 
 def dead_share(zero_rows):
     """Share of units whose gradient row is all zero. (R, n) bool -> (R,)"""
-    return zero_rows.mean(axis=-1)
+    return np.add.reduce(zero_rows, axis=-1) / zero_rows.shape[-1]
 
 
 def activation_statistics(net, cache, out, rows):

@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .constraints import check, default
+from .constraints import DEFAULTS, check
 from .losses import predicted_class
 from .network import Network, layer_sizes
 from .training import Diverged, TrainingConfig, train
@@ -36,24 +36,24 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=default("hidden_layer_sizes"),
-        activation=default("activation"),
-        learning_rate=default("learning_rate"),
-        epochs=default("epochs"),
-        batch_size=default("batch_size"),
-        optimizer=default("optimizer"),
-        init=default("init"),
-        l2=default("l2"),
-        momentum=default("momentum"),
-        beta1=default("beta1"),
-        beta2=default("beta2"),
-        early_stopping=default("early_stopping"),
-        validation_fraction=default("validation_fraction"),
-        n_iter_no_change=default("n_iter_no_change"),
-        random_state=default("random_state"),
-        dtype=default("dtype"),
-        warm_start=default("warm_start"),
-        gradcheck=default("gradcheck"),
+        hidden_layer_sizes=DEFAULTS["hidden_layer_sizes"],
+        activation=DEFAULTS["activation"],
+        learning_rate=DEFAULTS["learning_rate"],
+        epochs=DEFAULTS["epochs"],
+        batch_size=DEFAULTS["batch_size"],
+        optimizer=DEFAULTS["optimizer"],
+        init=DEFAULTS["init"],
+        l2=DEFAULTS["l2"],
+        momentum=DEFAULTS["momentum"],
+        beta1=DEFAULTS["beta1"],
+        beta2=DEFAULTS["beta2"],
+        early_stopping=DEFAULTS["early_stopping"],
+        validation_fraction=DEFAULTS["validation_fraction"],
+        n_iter_no_change=DEFAULTS["n_iter_no_change"],
+        random_state=DEFAULTS["random_state"],
+        dtype=DEFAULTS["dtype"],
+        warm_start=DEFAULTS["warm_start"],
+        gradcheck=DEFAULTS["gradcheck"],
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -76,7 +76,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        """(hidden sizes, TrainingConfig, dtype, the other checked values) or HyperparameterError."""
+        """(hidden sizes, TrainingConfig, dtype, the other checked values); HyperparameterError."""
         hidden = check("hidden_layer_sizes", self.hidden_layer_sizes)
         names = ("activation", "init", "validation_fraction", "n_iter_no_change", "random_state",
                  "warm_start")
@@ -92,7 +92,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ the weights: one copy
     @property
     def coefs_(self):
-        """[W[l]ᵀ (fan_in, fan_out)]: views of network_'s weights (before fit: what was assigned)."""
+        """[W[l]ᵀ (fan_in, fan_out)]: views of network_'s weights (before fit: what was set)."""
         net = self.__dict__.get("network_")
         if net is not None:
             return [W[0].T for W in net.W[1:]]

@@ -24,10 +24,11 @@ class GradientCheckError(ValueError):
 
     def __init__(self, activation, layer, error, tolerance):
         super().__init__(
-            f"gradcheck: activation {activation!r}, layer {layer}: analytic and numerical gradients "
-            f"differ by {error:.1e} (relative; tolerance {tolerance:g})"
+            f"gradcheck: activation {activation!r}, layer {layer}: analytic and numerical "
+            f"gradients differ by {error:.1e} (relative; tolerance {tolerance:g})"
         )
-        self.activation, self.layer, self.error, self.tolerance = activation, layer, error, tolerance
+        self.activation, self.layer = activation, layer
+        self.error, self.tolerance = error, tolerance
 
 
 def gradcheck(net, X, labels, l2=0.0, samples=8, max_params=300, eps=EPS, tolerance=None, seed=0):

@@ -71,7 +71,8 @@ def mean_cross_entropy(A_L, labels):
 
 
 def labels_of(Y):
-    """Integer labels from targets: a 0/1 row for one sigmoid unit, else one-hot. (R, n, m) -> (R, m)"""
+    """Integer labels from targets: a 0/1 row for one sigmoid unit, else one-hot.
+    (R, n, m) -> (R, m)"""
     return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[-2] == 1 else Y.argmax(axis=-2)
 
 

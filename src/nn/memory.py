@@ -3,18 +3,18 @@
 memory_bytes() adds up what train() holds at its peak, so a harness can refuse a job that would not
 fit before it starts: the data as given (X, labels) and train()'s copies of it (the input on its row
 of ones, targets, the shuffled copies for mini-batches), the weights, gradients, optimizer state and
-early stopping's best weights of every replica, the batch buffers of a group of replicas (A[l], dZ[l],
-the kept Z[l] of an activation that needs z, one elementwise step's temporaries, and a probe's
-copies), the validation set's copies and output, the final check's pass over the training set, and
-the per-epoch curves (preallocated arrays, then each replica's History of Python floats). It is an
-upper bound of what NumPy allocates (tests/test_memory.py measures it with tracemalloc), not of the
-interpreter's own memory.
+early stopping's best weights of every replica, the batch buffers of a group of replicas (A[l],
+dZ[l], the kept Z[l] of an activation that needs z, one elementwise step's temporaries, and a
+probe's copies), the validation set's copies and output, the final check's pass over the training
+set, and the per-epoch curves (preallocated arrays, then each replica's History of Python floats).
+It is an upper bound of what NumPy allocates (tests/test_memory.py measures it with tracemalloc),
+not of the interpreter's own memory.
 """
 
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .constraints import check, default
+from .constraints import DEFAULTS, check
 from .dynamics import MAX_SAMPLES
 from .network import EVAL_COLUMNS, batch_bytes, replicas_per_chunk
 
@@ -34,9 +34,10 @@ def _batches(m, batch):
     return {batch} | ({m % batch} if m % batch else set())
 
 
-def memory_bytes(sizes, m_train, m_val=0, batch_size=None, replicas=1, optimizer=default("optimizer"),
-                 dtype=default("dtype"), activation=default("activation"), early_stopping=False,
-                 epochs=default("epochs")):
+def memory_bytes(sizes, m_train, m_val=0, batch_size=None, replicas=1,
+                 optimizer=DEFAULTS["optimizer"], dtype=DEFAULTS["dtype"],
+                 activation=DEFAULTS["activation"], early_stopping=False,
+                 epochs=DEFAULTS["epochs"]):
     """Bytes a training of `replicas` networks of layer sizes (n[0], …, n[L]) on m_train samples
     (and m_val validation samples, 0 for none) for `epochs` epochs needs at its peak; see the
     module's docstring."""
@@ -69,7 +70,8 @@ def memory_bytes(sizes, m_train, m_val=0, batch_size=None, replicas=1, optimizer
             buffers += g * batch_bytes(sizes, b, dtype, act.needs_z)
     temporaries = group * batch * (widest * s * (ELEMENTWISE_TEMPORARIES.get(activation, 0)
                                                  + 1) + 4 * s)  # g or g′, and the loss's p, masks
-    temporaries += group * max(n * (n_prev + 1) for n_prev, n in zip(sizes, sizes[1:])) * s * 2
+    largest = max(n * (n_prev + 1) for n_prev, n in zip(sizes, sizes[1:], strict=False))
+    temporaries += group * largest * s * 2  # (λ/m) W[l], Adam's (1 − β) dθ
     probe = min(batch, MAX_SAMPLES)  # dynamics: copies of a hidden layer's a (and z), g′, a mask
     temporaries += group * widest * probe * ((3 if act.needs_z else 2) * s + 1)
 

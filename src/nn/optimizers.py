@@ -11,7 +11,7 @@ The gradient arrays are scratch space: an update may overwrite them.
 
 import numpy as np
 
-from .constraints import check, default
+from .constraints import DEFAULTS, check
 
 
 class SGD:
@@ -74,8 +74,8 @@ class Adam:
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def make_optimizer(name, params, learning_rate, momentum=default("momentum"),
-                   beta1=default("beta1"), beta2=default("beta2")):
+def make_optimizer(name, params, learning_rate, momentum=DEFAULTS["momentum"],
+                   beta1=DEFAULTS["beta1"], beta2=DEFAULTS["beta2"]):
     """The named optimizer over params (a list of arrays updated in place)."""
     name = check("optimizer", name)
     learning_rate = check("learning_rate", learning_rate)

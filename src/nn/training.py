@@ -1,4 +1,4 @@
-"""Training: gradient descent over epochs, full batch or seeded mini-batches, for R replicas at once.
+"""Training: gradient descent over epochs, full batch or seeded mini-batches, R replicas at once.
 
 One epoch = one pass over the training set. For each batch: forward propagation, the loss,
 backward propagation, one optimizer step. The training loss and accuracy of an epoch are those of
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import dynamics
-from .constraints import check, default
+from .constraints import DEFAULTS, check
 from .gradcheck import TOLERANCE, gradcheck
 from .losses import log_sum, one_hot, predicted_class, true_class_probability
 from .network import augmented, chunks, generators, replicas_per_chunk
@@ -63,18 +63,18 @@ class History:
 class TrainingConfig:
     """How to train; validated by check() (each field's rule is in constraints.CONSTRAINTS)."""
 
-    learning_rate: float = default("learning_rate")
-    epochs: int = default("epochs")
-    batch_size: int | None = default("batch_size")  # None: the whole training set (the lecture's gd)
-    optimizer: str = default("optimizer")
-    l2: float = default("l2")
-    momentum: float = default("momentum")
-    beta1: float = default("beta1")
-    beta2: float = default("beta2")
-    early_stopping: bool = default("early_stopping")
-    patience: int = default("patience")
-    tol: float = default("tol")
-    gradcheck: bool = default("gradcheck")  # check backprop against finite differences first
+    learning_rate: float = DEFAULTS["learning_rate"]
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int | None = DEFAULTS["batch_size"]  # None: the whole training set (lecture's gd)
+    optimizer: str = DEFAULTS["optimizer"]
+    l2: float = DEFAULTS["l2"]
+    momentum: float = DEFAULTS["momentum"]
+    beta1: float = DEFAULTS["beta1"]
+    beta2: float = DEFAULTS["beta2"]
+    early_stopping: bool = DEFAULTS["early_stopping"]
+    patience: int = DEFAULTS["patience"]
+    tol: float = DEFAULTS["tol"]
+    gradcheck: bool = DEFAULTS["gradcheck"]  # check backprop against finite differences first
 
     def check(self):
         """Raise HyperparameterError (a ValueError) naming the first invalid field and what is
@@ -90,7 +90,8 @@ def stacked_labels(labels, replicas, m=None):
     if labels.ndim == 1:
         labels = np.broadcast_to(labels, (replicas, labels.shape[0]))
     if labels.ndim != 2 or labels.shape[0] != replicas or (m is not None and labels.shape[1] != m):
-        raise ValueError(f"labels must be ({replicas}, {m or 'm'}) or shared (m,), got {labels.shape}")
+        raise ValueError(
+            f"labels must be ({replicas}, {m or 'm'}) or shared (m,), got {labels.shape}")
     return np.ascontiguousarray(labels, dtype=np.intp)
 
 
@@ -266,6 +267,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
     recorded = [(name, getattr(curves, name)) for name in _Curves.NAMES[:4]
                 if validation is not None or not name.startswith("val_")]
     checked = [curves.objective] + ([curves.val_loss] if validation is not None else [])
+    probe_keys = dynamics.keys(net)
 
     epoch = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -281,7 +283,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
                     np.subtract(1, targets.labels, out=targets.complement, casting="unsafe")
             stats = None
             if probe is not None and probe(epoch):
-                stats = {k: np.full(R, np.nan) for k in dynamics.keys(net)}
+                stats = dict(zip(probe_keys, np.full((len(probe_keys), R), np.nan), strict=True))
             for group in groups:
                 group.epoch(i, config.l2, m, stats)
             if validation is not None:
