@@ -189,6 +189,11 @@ def wrong_tanh_derivative(a, dz, z=None):
     dz *= a
 
 
+def no_epoch(*args):
+    """A callback for trainings that must not start: fails at the first epoch rather than hang."""
+    raise AssertionError("an epoch ran before the derivative was checked")
+
+
 @pytest.fixture
 def mytanh(monkeypatch):
     """A test-local table entry with a wrong derivative, registered like any other."""
@@ -216,11 +221,11 @@ def test_a_wrong_derivative_is_refused_before_training(mytanh):
     net = Network((2, 6, 1), mytanh).initialize("xavier", 0)
     before = net.W[1].copy()
     with pytest.raises(GradientCheckError, match="mytanh"):
-        train(net, X.T, y, TrainingConfig(epochs=10**9, gradcheck=True), 0)
+        train(net, X.T, y, TrainingConfig(epochs=10**9, gradcheck=True), 0, callback=no_epoch)
     np.testing.assert_array_equal(net.W[1], before)
     clf = NetClassifier((6,), mytanh, epochs=10**9, gradcheck=True)
     with pytest.raises(GradientCheckError, match="mytanh"):
-        clf.fit(X, y)
+        clf.fit(X, y, callback=no_epoch)
     assert not hasattr(clf, "network_")
     # without the check it trains silently, which is what gradcheck=True is for
     NetClassifier((6,), mytanh, epochs=5).fit(X, y)

@@ -321,8 +321,14 @@ def test_training_config_names_the_bad_field(field, value):
             np.zeros((2, 5)),
             np.array([0, 1, 0, 1, 0]),
             TrainingConfig(**{"epochs": 10**9, field: value}),
+            callback=no_epoch,
         )
     np.testing.assert_array_equal(net.W[1], before)
+
+
+def no_epoch(*args):
+    """A callback for trainings that must not start: fails at the first epoch rather than hang."""
+    raise AssertionError("an epoch ran before the input was checked")
 
 
 def test_training_config_takes_numpy_scalars():
