@@ -19,7 +19,8 @@ The last table is the cost of recording the training dynamics (src/nn/dynamics.p
 weight norms, saturated or dead shares): our float64 network on W1, W2, W3 and the course network
 C1 (with its validation bookkeeping), trained without probing, probing every epoch, and probing at
 the harness's default resolution (about 200 probe epochs a run: every epoch for runs of ≤ 200
-epochs), alternating, median seconds per epoch.
+epochs), alternating, median CPU seconds per epoch (the process's: steadier than wall-clock when
+other processes share the cores).
 """
 
 import argparse
@@ -339,15 +340,15 @@ def dynamics_runs(wid, epochs):
         else:
             net.set_parameters(*start_weights)
         rng = np.random.default_rng(SEED)
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: the probe's own cost, steadier on a shared machine
         train(net, X, y, config, rng, validation, keep, probe)
-        return time.perf_counter() - start
+        return time.process_time() - start
 
     return run, total
 
 
 def time_dynamics(wid, repeats, epochs, settle=SETTLE_SECONDS):
-    """Seconds per epoch without probing, probing every epoch, and probing at the default
+    """CPU seconds per epoch without probing, probing every epoch, and probing at the default
     resolution (every max(1, epochs / 200)-th epoch of benchmarks.md's count), alternating."""
     run, total = dynamics_runs(wid, epochs)
     every = max(1, round(total / PROBES_PER_RUN))
@@ -492,7 +493,7 @@ def print_report(report):
               + f" {g['ours_f64'] / p64:>11.1%} {g['ours_f32'] / p32:>11.1%}")
 
     if report.get("dynamics"):
-        print("\nTraining dynamics (norms, saturated/dead shares): ours f64 seconds per epoch"
+        print("\nTraining dynamics (norms, saturated/dead shares): ours f64 CPU seconds per epoch"
               " without probing,\nprobing every epoch, and at the default resolution (~200 probe"
               " epochs a run: every k-th epoch);\ntarget: ≤ 5 % at the default resolution")
         print(f"{'id':5} {'epochs':>10} {'none':>10} {'every ep.':>10} {'overhead':>9} "

@@ -21,13 +21,14 @@ and for every hidden layer l = 1 … L−1 the statistic its activation's table 
 
 import numpy as np
 
-MAX_SAMPLES = 1024
+MAX_SAMPLES = 256
 SATURATION = 0.01  # g′ below this share of its maximum counts as saturated
 
 
-def frobenius(W):
-    """‖W‖ per replica. (R, n, k) -> (R,)"""
-    return np.sqrt(np.einsum("rij,rij->r", W, W))
+def squared_norm(W, out):
+    """‖W‖² per replica into out, each replica's squares summed along one contiguous row.
+    (R, n, k) -> (R,)"""
+    np.add.reduce(np.square(W).reshape(W.shape[0], -1), axis=1, out=out)
 
 
 def saturated_share(activation, A, Z=None, max_samples=MAX_SAMPLES):
@@ -36,7 +37,8 @@ def saturated_share(activation, A, Z=None, max_samples=MAX_SAMPLES):
     s = min(A.shape[-1], max_samples)
     a = A[..., :s].copy()
     z = Z[..., :s].copy() if Z is not None else None
-    g_prime = np.ones_like(a)
+    g_prime = np.empty_like(a)
+    g_prime.fill(1.0)
     activation.derivative(a, g_prime, z)  # g′(z) = 1 · g′(z)
     low = g_prime < SATURATION * activation.derivative_max
     saturated = np.add.reduce(low, axis=-1) > s / 2  # (R, n): on most of the samples
@@ -54,29 +56,44 @@ def activation_statistics(net, cache, out, rows):
     activation = net._activation
     if activation.statistic != "saturated":
         return
-    for l, A, Z in net._hidden_layers(cache):
-        out[f"saturated_{l}"][rows] = saturated_share(activation, A, Z)
+    for l in range(1, net.L):
+        out[f"saturated_{l}"][rows] = saturated_share(activation, cache.Z[l], cache.Zkeep[l])
 
 
 def gradient_statistics(net, out, rows):
-    """Fill out[grad_norm_<l>][rows] (and dead_<l> for a "dead" activation) after backward
-    (with zero_rows=True), before the optimizer step."""
+    """Fill out[grad_norm_<l>][rows] with ‖dW[l]‖² (finish() takes the square roots) and dead_<l>
+    for a "dead" activation, after backward (with zero_rows=True), before the optimizer step."""
     for l in range(1, net.L + 1):
-        out[f"grad_norm_{l}"][rows] = frobenius(net.dW[l])
+        squared_norm(net.dW[l], out[f"grad_norm_{l}"][rows])
         if l < net.L and net._activation.statistic == "dead":
             out[f"dead_{l}"][rows] = dead_share(net.zero_gradient_rows[l])
 
 
 def weight_statistics(net, out, rows):
-    """Fill out[weight_norm_<l>][rows] (after the step)."""
+    """Fill out[weight_norm_<l>][rows] with ‖W[l]‖² (after the step; finish() takes the roots)."""
     for l in range(1, net.L + 1):
-        out[f"weight_norm_{l}"][rows] = frobenius(net.W[l])
+        squared_norm(net.W[l], out[f"weight_norm_{l}"][rows])
 
 
 def keys(net):
-    """The names a probe epoch adds to the record, for this network."""
-    names = [f"{kind}_{l}" for l in range(1, net.L + 1) for kind in ("grad_norm", "weight_norm")]
+    """The names a probe epoch adds to the record, for this network: the norms first."""
+    names = [f"{kind}_{l}" for kind in ("grad_norm", "weight_norm") for l in range(1, net.L + 1)]
     statistic = net._activation.statistic
     if statistic is not None:
         names += [f"{statistic}_{l}" for l in range(1, net.L)]
     return names
+
+
+def table(names, replicas):
+    """A fresh probe epoch's figures: (an array (len(names), R) of NaN, {name: its row}), names
+    from keys()."""
+    figures = np.empty((len(names), replicas))
+    figures.fill(np.nan)
+    return figures, dict(zip(names, figures, strict=True))
+
+
+def finish(net, figures):
+    """The square roots of the squared norms the statistics above left (the first 2L rows of the
+    table, in keys() order), in one pass."""
+    norms = figures[: 2 * net.L]
+    np.sqrt(norms, out=norms)

@@ -285,7 +285,7 @@ class Network:
                 A_prev_T = cache.input.transpose(0, 2, 1)
             # [dW[l] | db[l]] = dZ[l] [A[l-1]; 1]ᵀ: dW[l] = dZ[l] A[l-1]ᵀ / m, db[l] = Σ_i dZ[l] / m
             np.matmul(dZ[l], A_prev_T, out=self._dWb[l])
-            if zero_rows and l < L:  # units with no gradient at all (a dead relu unit's row)
+            if zero_rows and l < L and self._activation.statistic == "dead":  # a dead unit's row
                 self.zero_gradient_rows[l] = ~self._dWb[l].any(axis=2)
             if l2:
                 self.dW[l] += (l2 / m) * self.W[l]  # dW[l] += (λ/m) W[l]

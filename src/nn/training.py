@@ -267,7 +267,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
     recorded = [(name, getattr(curves, name)) for name in _Curves.NAMES[:4]
                 if validation is not None or not name.startswith("val_")]
     checked = [curves.objective] + ([curves.val_loss] if validation is not None else [])
-    probe_keys = dynamics.keys(net)
+    probe_names = dynamics.keys(net)
 
     epoch = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -283,9 +283,11 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
                     np.subtract(1, targets.labels, out=targets.complement, casting="unsafe")
             stats = None
             if probe is not None and probe(epoch):
-                stats = dict(zip(probe_keys, np.full((len(probe_keys), R), np.nan), strict=True))
+                stats_table, stats = dynamics.table(probe_names, R)
             for group in groups:
                 group.epoch(i, config.l2, m, stats)
+            if stats is not None:
+                dynamics.finish(net, stats_table)
             if validation is not None:
                 val_total, val_correct = figures(net._run_plan(val_plan, A_val), val_targets)
                 np.divide(val_total, -m_val, out=curves.val_loss[i])  # −Σ log p / m
