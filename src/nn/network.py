@@ -31,7 +31,7 @@ from .losses import OUTPUTS, mean_cross_entropy
 
 EVAL_COLUMNS = 4096  # prediction runs over at most this many samples at a time (fixed: bits of a
 # column's product may depend on how many columns BLAS is given, never on the number of replicas)
-CHUNK_BYTES = 16 * 2**20  # replicas are processed in groups whose batch buffers fit in about this
+CHUNK_BYTES = 4 * 2**20  # replicas are processed in groups whose batch buffers fit in about this
 
 
 def generators(rngs, replicas):
