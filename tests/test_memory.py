@@ -63,7 +63,7 @@ def test_estimate_bounds_what_training_allocates(name):
 
 def test_estimate_follows_the_groups_of_replicas(monkeypatch):
     """With replicas trained a group at a time, the batch buffers are a group's, not all R's."""
-    case = dict(CASES["full_batch_sgd"], R=6)
+    case = dict(CASES["full_batch_sgd"], R=6, m=300)  # six replicas' buffers fit in one group
     together = estimate(case)
     monkeypatch.setattr(network, "CHUNK_BYTES", 1)
     apart, peak = estimate(case), measured_peak(case)
