@@ -1,6 +1,7 @@
 """Speed of the network against scikit-learn and PyTorch, on ../shared/benchmarks.md's workloads.
 
     python -m benchmarks.nn [--workloads W1,W3] [--repeats N] [--threads N] [--json PATH] [--quick]
+                            [--dynamics W1,W2,W3,C1]
 
 Every implementation trains the same network from the same initial weights on the same standardised
 data (seed 0): full-batch gradient descent (mini-batches of 64, shuffled, for W3mb) at learning rate
@@ -13,6 +14,13 @@ Peers: our network (``src.nn.train``, float64 and float32), scikit-learn's MLPCl
 as benchmarks.md says, PyTorch on the CPU in float32 and float64 when it is installed (skipped
 with a note otherwise), and NumPy's own square matmul as the physical reference for GEMM-bound work.
 Achieved GFLOP/s = 6 × number of weights × samples per epoch / seconds per epoch.
+
+The last table is the cost of recording the training dynamics (src/nn/dynamics.py: gradient and
+weight norms, saturated or dead shares): our float64 network on W1, W2, W3 and the course network
+C1 (with its validation bookkeeping), trained without probing, probing every epoch, and probing at
+the harness's default resolution (about 200 probe epochs a run: every epoch for runs of ≤ 200
+epochs), alternating, the best of at least 9 repeats of CPU seconds per epoch (the process's:
+steadier than wall-clock when other processes share the cores; interference only adds time).
 """
 
 import argparse
@@ -116,8 +124,8 @@ def make_problem(workload):
     labels = labels.astype(np.int64)
     sizes = layer_sizes(X.shape[1], workload.hidden, len(np.unique(labels)))
     net = Network(sizes, workload.activation).initialize("xavier", np.random.default_rng(SEED))
-    W = [net.W[l].copy() for l in range(1, net.L + 1)]
-    b = [net.b[l].copy() for l in range(1, net.L + 1)]
+    W = [net.W[l][0].copy() for l in range(1, net.L + 1)]
+    b = [net.b[l][0].copy() for l in range(1, net.L + 1)]
     return Problem(X, labels, sizes, W, b)
 
 
@@ -296,6 +304,75 @@ def time_workload(workload, repeats, epochs, settle=SETTLE_SECONDS):
     }
 
 
+# ------------------------------------------------------------------------------------- dynamics
+DYNAMICS_WORKLOADS = ("W1", "W2", "W3", "C1")
+DYNAMICS_REPEATS = 9  # at least: a difference of a few per cent, on a shared machine
+PROBES_PER_RUN = 200  # the harness's default resolution: about 200 probe epochs a run
+
+
+def dynamics_runs(wid, epochs):
+    """(run(probe) -> seconds, benchmarks.md's epoch count) for our float64 network on workload
+    wid: W1–W3 as in the main table, C1 (the course network) with its validation bookkeeping."""
+    def keep(epoch, record, net, active):
+        keep.last = record
+
+    if wid == "C1":
+        from benchmarks.replicas import WORKLOADS as COURSE
+        from benchmarks.replicas import replica_data
+
+        course = COURSE["C1"]
+        X, y, X_val, y_val = replica_data(course, 0)
+        sizes, activation, init = (2, *course.hidden, 1), course.activation, course.init
+        config = TrainingConfig(learning_rate=course.learning_rate, epochs=epochs, optimizer="gd")
+        validation, total = (X_val, y_val), course.epochs
+        start_weights = None
+    else:
+        workload = {w.id: w for w in WORKLOADS}[wid]
+        problem = make_problem(workload)
+        X, y, sizes, activation = problem.X.T, problem.labels, problem.sizes, workload.activation
+        config = TrainingConfig(learning_rate=LEARNING_RATE, epochs=epochs, optimizer="sgd",
+                                batch_size=workload.batch_size)
+        validation, total, start_weights = None, workload.epochs, (problem.W, problem.b)
+    net = Network(sizes, activation)
+
+    def run(probe):
+        if start_weights is None:
+            net.initialize(init, np.random.default_rng(SEED))
+        else:
+            net.set_parameters(*start_weights)
+        rng = np.random.default_rng(SEED)
+        start = time.process_time()  # CPU time: the probe's own cost, steadier on a shared machine
+        train(net, X, y, config, rng, validation, keep, probe)
+        return time.process_time() - start
+
+    return run, total
+
+
+def time_dynamics(wid, repeats, epochs, settle=SETTLE_SECONDS):
+    """CPU seconds per epoch without probing, probing every epoch, and probing at the default
+    resolution (every max(1, epochs / 200)-th epoch of benchmarks.md's count), alternating; the
+    best of the repeats (a difference of a few per cent: interference only adds time)."""
+    run, total = dynamics_runs(wid, epochs)
+    every = max(1, round(total / PROBES_PER_RUN))
+    variants = {"none": None, "every_epoch": lambda epoch: True,
+                "default_resolution": lambda epoch: epoch % every == 0}
+    for probe in variants.values():
+        run(probe)
+    samples = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(max(repeats, DYNAMICS_REPEATS)):
+        for name in names[r % 3:] + names[: r % 3]:
+            time.sleep(settle)
+            samples[name].append(run(variants[name]) / epochs)
+    seconds = {name: min(v) for name, v in samples.items()}  # other processes only add time
+    return {
+        "epochs_per_repeat": epochs, "epochs_benchmarks_md": total, "probe_every": every,
+        "seconds_per_epoch": seconds, "all_seconds_per_epoch": samples,
+        "overhead_every_epoch": seconds["every_epoch"] / seconds["none"] - 1,
+        "overhead_default_resolution": seconds["default_resolution"] / seconds["none"] - 1,
+    }
+
+
 def check_targets(results, peak64):
     """The issue's speed targets: (name, value, limit, 'PASS' | 'MISS' | 'SKIP')."""
     targets = []
@@ -417,6 +494,22 @@ def print_report(report):
               + " ".join(f"{fmt(g.get(n), '.2f'):>10}" for n in IMPLEMENTATIONS)
               + f" {g['ours_f64'] / p64:>11.1%} {g['ours_f32'] / p32:>11.1%}")
 
+    if report.get("dynamics"):
+        print("\nTraining dynamics (norms, saturated/dead shares): ours f64 CPU seconds per epoch"
+              " (best of the repeats)\nwithout probing, probing every epoch, and at the default "
+              "resolution (~200 probe epochs a run: every\nk-th epoch); target: ≤ 5 % at the "
+              "default resolution")
+        print(f"{'id':5} {'epochs':>10} {'none':>10} {'every ep.':>10} {'overhead':>9} "
+              f"{'every k':>8} {'at k':>10} {'overhead':>9}  result")
+        for wid, d in report["dynamics"].items():
+            s = d["seconds_per_epoch"]
+            ok = "PASS" if d["overhead_default_resolution"] <= 0.05 else "MISS"
+            epochs = f"{d['epochs_per_repeat']}/{d['epochs_benchmarks_md']}"
+            print(f"{wid:5} {epochs:>10} {s['none']:>10.3e} {s['every_epoch']:>10.3e} "
+                  f"{d['overhead_every_epoch']:>9.1%} {d['probe_every']:>8} "
+                  f"{s['default_resolution']:>10.3e} "
+                  f"{d['overhead_default_resolution']:>9.1%}  {ok}")
+
     print("\nTargets (issue 2, Speed)")
     for t in report["targets"]:
         value = fmt(t["value"], ".3f")
@@ -437,6 +530,9 @@ def main(argv=None):
                         "cores); 1 gives steadier figures when other processes load the machine")
     parser.add_argument("--quick", action="store_true",
                         help="tiny epoch counts and matmul sizes: a smoke test, not a measurement")
+    parser.add_argument("--dynamics", default=None,
+                        help="comma-separated ids of W1, W2, W3, C1 whose cost of recording the "
+                        "training dynamics to time (default: C1 and those of --workloads; '' none)")
     args = parser.parse_args(argv)
 
     known = {w.id: w for w in WORKLOADS}
@@ -450,6 +546,11 @@ def main(argv=None):
 
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
+    if args.dynamics is None:
+        args.dynamics = ",".join([w for w in wanted if w in DYNAMICS_WORKLOADS] + ["C1"])
+    args.dynamics = [s.strip() for s in args.dynamics.split(",") if s.strip()]
+    if any(d not in DYNAMICS_WORKLOADS for d in args.dynamics):
+        parser.error(f"--dynamics: choose from {', '.join(DYNAMICS_WORKLOADS)}")
     limits = threadpoolctl.threadpool_limits(args.threads) if args.threads else nullcontext()
     if torch is not None:
         torch.set_num_threads(args.threads or os.cpu_count())
@@ -483,6 +584,12 @@ def measure(args, wanted, repeats):
         epochs = max(1, workload.repeat_epochs // 100) if args.quick else workload.repeat_epochs
         settle = 0.0 if args.quick else SETTLE_SECONDS
         report["workloads"][wid] = time_workload(workload, repeats, epochs, settle)
+    report["dynamics"] = {}
+    for wid in args.dynamics:
+        full = {"C1": 1000, **{w.id: w.repeat_epochs for w in WORKLOADS}}[wid]
+        epochs = max(1, full // 100) if args.quick else full
+        report["dynamics"][wid] = time_dynamics(wid, repeats, epochs,
+                                                0.0 if args.quick else SETTLE_SECONDS)
     report["environment"]["load_average_at_end"] = list(os.getloadavg())
     report["targets"] = check_targets(report["workloads"],
                                       report["matmul_peak_gflops"]["float64"]["best"])

@@ -22,8 +22,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from src import data
-from src.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from src import data, nn
 
 
 # ---------------------------------------------------------------- schemas (values live in conf/)
@@ -214,29 +213,33 @@ def _one_of(key, value, allowed):
     _require(value in allowed, key, value, f"one of {', '.join(sorted(allowed))}")
 
 
+# config key -> the network's hyperparameter whose rule (src/nn/constraints.py) it follows
+NETWORK_KEYS = {
+    "activation": "activation", "width": "width", "depth": "depth", "lr": "learning_rate",
+    "epochs": "epochs", "batch_size": "batch_size", "seed": "random_state", "init": "init",
+    "l2": "l2", "gradcheck": "gradcheck", "seeds": "replicas", "optimizer.name": "optimizer",
+    "optimizer.momentum": "momentum", "optimizer.beta1": "beta1", "optimizer.beta2": "beta2",
+}
+
+
 def validate(cfg):
     """Check every value of a composed config; raise ConfigError naming the first bad one."""
-    _one_of("activation", cfg.activation, ACTIVATIONS)
-    _int_at_least(cfg, "width", 1)
-    _int_at_least(cfg, "depth", 0)
-    _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a finite number > 0")
-    _int_at_least(cfg, "epochs", 1)
-    if cfg.batch_size is not None:
-        _int_at_least(cfg, "batch_size", 1)
-    _int_at_least(cfg, "seed", 0)
-    _one_of("init", cfg.init, INITIALIZERS)
-    _require(_is_number(cfg.l2) and cfg.l2 >= 0, "l2", cfg.l2, "a finite number >= 0")
+    for key, param in NETWORK_KEYS.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None and key != "batch_size":
+            continue  # not in this group (momentum of gd), or refused by the schema's types
+        try:
+            nn.check(param, value, name=key)
+        except nn.HyperparameterError as error:
+            raise ConfigError(key, value, f"must be {error.description}") from None
     if cfg.get("log_every") is not None:
         _int_at_least(cfg, "log_every", 1)
     if cfg.get("data_seed") is not None:
         _int_at_least(cfg, "data_seed", 0)
-    _int_at_least(cfg, "seeds", 1)
-    _require(isinstance(cfg.gradcheck, bool), "gradcheck", cfg.gradcheck, "true or false")
     if cfg.memory_limit is not None:
         _require(_is_number(cfg.memory_limit) and cfg.memory_limit > 0, "memory_limit",
                  cfg.memory_limit, "a number of GB > 0, or null (half of the available memory)")
     validate_extras(cfg)
-    validate_optimizer(cfg.optimizer)
     validate_dataset(cfg.dataset)
 
 
@@ -266,14 +269,6 @@ def _structured_nodes(cfg, path=""):
         for key in cfg.keys():
             if key != "hydra":
                 yield from _structured_nodes(cfg._get_node(key), f"{path}{key}.")
-
-
-def validate_optimizer(opt):
-    """Check the optimizer group's values."""
-    _one_of("optimizer.name", opt.name, OPTIMIZERS)
-    for key in ("momentum", "beta1", "beta2"):
-        if key in opt:
-            _number_in(opt, key, 0, 1, prefix="optimizer.")
 
 
 def validate_dataset(ds):

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 from src import data, snapshots
-from src.nn import Diverged, Network, TrainingConfig, evaluate, layer_sizes
+from src.nn import Network, TrainingConfig, evaluate, layer_sizes, predicted_class
 from src.nn import train as train_network
 
 PARTS = ("train", "val", "test")
@@ -51,6 +51,7 @@ def training_config(cfg):
         optimizer=cfg.optimizer.name, l2=cfg.l2,
         momentum=cfg.optimizer.get("momentum", 0.9),
         beta1=cfg.optimizer.get("beta1", 0.9), beta2=cfg.optimizer.get("beta2", 0.999),
+        gradcheck=cfg.gradcheck,
     )
 
 
@@ -94,48 +95,67 @@ def prepare(cfg, seeds):
     return load(cfg, replicas_of(cfg, seeds))
 
 
-def train(cfg, replicas, on_epoch=None):
-    """Train every replica of cfg (from prepare()) and measure it; returns the replicas.
+def train(cfg, replicas, on_epoch=None, probe=None):
+    """Train every replica of cfg (from prepare()) together, one stacked network, and measure each;
+    returns the replicas. Each replica's weights and figures are those of its seed trained alone.
 
     on_epoch(epoch, record, active) is called after every epoch: record maps each per-epoch figure
-    (train_loss, train_accuracy, val_loss, val_accuracy) to an array over the replicas, active
-    says which replicas trained in that epoch. BLAS is limited to one thread, so results do not
-    depend on the launcher or the machine's load. A diverging replica does not raise: it records
-    the epoch it diverged at, and the others go on.
+    (train_loss, train_accuracy, val_loss, val_accuracy, and at probe(epoch) epochs the training
+    dynamics: grad_norm_<l>, weight_norm_<l>, saturated_<l> or dead_<l>) to an array over the
+    replicas; active says which replicas trained in that epoch. BLAS is limited to one thread, so
+    results do not depend on the launcher or the machine's load. A diverging replica does not
+    raise: it records the epoch it diverged at, and the others go on.
     """
-    config = training_config(cfg)
-    n = len(replicas)
-    for r, replica in enumerate(replicas):
-        d = replica.data
-        if d.is_2d:  # the decision boundary at ~16 log-spaced epochs (the report's GIF)
-            replica.boundaries = snapshots.BoundarySnapshots(
-                d.X_train, snapshots.log_spaced_epochs(cfg.epochs), y=d.y_train)
-        sizes = layer_sizes(d.n_features, (cfg.width,) * cfg.depth, d.n_classes)
-        network = Network(sizes, cfg.activation)
-        rng = np.random.default_rng(replica.init_seed)
-        network.initialize(cfg.init, rng)
-        active = np.arange(n) == r
+    first = replicas[0].data
+    sizes = layer_sizes(first.n_features, (cfg.width,) * cfg.depth, first.n_classes)
+    network = Network(sizes, cfg.activation, replicas=len(replicas))
+    rngs = [np.random.default_rng(r.init_seed) for r in replicas]
+    network.initialize(cfg.init, rngs)  # each replica draws from its own generator, as alone
+    X = np.stack([r.data.X_train.T for r in replicas])  # (R, n[0], m): samples are columns
+    labels = np.stack([r.data.y_train for r in replicas])
+    validation = (np.stack([r.data.X_val.T for r in replicas]),
+                  np.stack([r.data.y_val for r in replicas]))
+    boundaries = Boundaries(replicas, cfg.epochs) if first.is_2d else None
 
-        def each_epoch(epoch, record, net, r=r, replica=replica, active=active):
-            if replica.boundaries is not None:
-                replica.boundaries(epoch, record, net)
-            if on_epoch is not None:
-                on_epoch(epoch, {k: np.where(active, v, np.nan) for k, v in record.items()},
-                         active)
+    def each_epoch(epoch, record, net, active):
+        if boundaries is not None:
+            boundaries(epoch, net, active)
+        if on_epoch is not None:
+            on_epoch(epoch, record, active)
 
-        start = time.perf_counter()
-        with threadpool_limits(limits=1):
-            try:
-                replica.history = train_network(
-                    network, d.X_train.T, d.y_train, config, rng,
-                    validation=(d.X_val.T, d.y_val), callback=each_epoch)
-            except Diverged as error:
-                replica.history, replica.diverged_epoch = error.history, error.epoch
-        replica.metrics["train_time_s"] = time.perf_counter() - start
-        replica.network = network
-        replica.metrics["epochs_run"] = len(replica.history.epoch)
+    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        histories = train_network(network, X, labels, training_config(cfg), rngs, validation,
+                                  callback=each_epoch, probe=probe)
+    seconds = (time.perf_counter() - start) / len(replicas)  # each replica's share
+    for r, (replica, history) in enumerate(zip(replicas, histories, strict=True)):
+        replica.history, replica.network = history, network.replica(r)
+        replica.diverged_epoch = history.diverged_epoch
+        replica.metrics.update(train_time_s=seconds, epochs_run=len(history.epoch))
         measure(replica)
     return replicas
+
+
+class Boundaries:
+    """Each 2-D replica's decision boundary at ~16 log-spaced epochs (src.snapshots), evaluated
+    for all replicas in one stacked pass."""
+
+    def __init__(self, replicas, epochs):
+        wanted = snapshots.log_spaced_epochs(epochs)
+        self.replicas = replicas
+        for replica in replicas:
+            replica.boundaries = snapshots.BoundarySnapshots(replica.data.X_train, wanted,
+                                                             y=replica.data.y_train)
+        self.wanted = set(wanted)
+        self.grids = np.stack([r.boundaries.grid for r in replicas])  # (R, 2, r·r)
+
+    def __call__(self, epoch, network, active):
+        if epoch not in self.wanted:
+            return
+        proba = network.predict_proba(self.grids.astype(network.dtype, copy=False))
+        for replica, frame, alive in zip(self.replicas, proba, active, strict=True):
+            if alive:
+                replica.boundaries.add(epoch, frame)
 
 
 def measure(replica):
@@ -149,13 +169,14 @@ def measure(replica):
     d, net = replica.data, replica.network
     for part in PARTS:
         X, y = getattr(d, f"X_{part}"), getattr(d, f"y_{part}")
-        loss, accuracy = evaluate(net, X.T.astype(net.dtype), y)
-        replica.metrics[f"{part}_loss"], replica.metrics[f"{part}_accuracy"] = loss, accuracy
+        (loss,), (accuracy,) = evaluate(net, X.T.astype(net.dtype), y)
+        replica.metrics[f"{part}_loss"], replica.metrics[f"{part}_accuracy"] = (
+            float(loss), float(accuracy))
     predicted = predict(replica, d.X_test)
     replica.metrics["test_f1"] = f1_score(d.y_test, predicted, average="macro")
 
 
 def predict(replica, X):
     """The class index the replica's network gives each row of X (m, n_features) -> (m,)."""
-    A = replica.network.predict_proba(np.asarray(X, dtype=replica.network.dtype).T)
-    return (A[0] > 0.5).astype(int) if A.shape[0] == 1 else A.argmax(axis=0)
+    A = replica.network.predict_proba(np.asarray(X, dtype=replica.network.dtype).T)[0]
+    return predicted_class(A).astype(int)

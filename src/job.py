@@ -159,7 +159,8 @@ def train_and_record(cfg, context):
                     curves(epoch, record, active)
                     bar.update()
 
-                experiment.train(cfg, trained, on_epoch=on_epoch)
+                # the training dynamics are computed at the epochs the curves are logged at
+                experiment.train(cfg, trained, on_epoch=on_epoch, probe=curves.epochs.__contains__)
         for r, (replica, logger) in enumerate(zip(trained, loggers, strict=True)):
             curves.finish(r, replica.history, replica.diverged_epoch)
             try:

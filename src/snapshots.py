@@ -15,6 +15,8 @@ reads files written before, with float probabilities.
 
 import numpy as np
 
+from src import nn
+
 FILENAME = "boundaries.npz"
 LEVELS = 255  # proba is stored as round(p · LEVELS) in a uint8
 
@@ -29,12 +31,9 @@ def log_spaced_epochs(epochs, n=16):
 
 
 def predicted_class(proba):
-    """Class index per point from the network's output (n_out, …): P(class 1) > 0.5, else argmax.
-
-    The tie rule is the network's own (src.nn.training.n_correct): exactly 0.5 is class 0.
-    """
-    proba = np.asarray(proba)
-    return (proba[0] > 0.5).astype(int) if proba.shape[0] == 1 else proba.argmax(axis=0)
+    """Class index per point from one frame (n_out, …): the network's own rule (nn.predicted_class:
+    P(class 1) > 0.5, else argmax; exactly 0.5 is class 0)."""
+    return nn.predicted_class(np.asarray(proba), axis=0).astype(int)
 
 
 class BoundarySnapshots:
@@ -50,13 +49,13 @@ class BoundarySnapshots:
         self.x0 = np.linspace(low[0], high[0], resolution)
         self.x1 = np.linspace(low[1], high[1], resolution)
         g0, g1 = np.meshgrid(self.x0, self.x1)
-        self._grid = np.vstack([g0.ravel(), g1.ravel()])  # (2, r*r): samples are columns
+        self.grid = np.vstack([g0.ravel(), g1.ravel()])  # (2, r*r): samples are columns
         self.wanted = set(int(e) for e in epochs_to_record)
         self.epochs, self.frames = [], []
 
     def evaluate(self, network):
-        """The network's output over the grid now, as one frame (n_out, r, r) float32."""
-        proba = network.predict_proba(self._grid.astype(network.dtype, copy=False))
+        """A network's (a stack of one's) output over the grid now, as one frame (n_out, r, r)."""
+        proba = network.predict_proba(self.grid.astype(network.dtype, copy=False))[0]
         return np.asarray(proba, dtype=np.float32).reshape(proba.shape[0], len(self.x1),
                                                            len(self.x0))
 
@@ -65,6 +64,13 @@ class BoundarySnapshots:
         if epoch in self.wanted:
             self.frames.append(self.evaluate(network))
             self.epochs.append(int(epoch))
+
+    def add(self, epoch, proba):
+        """Keep a frame computed elsewhere (e.g. for a stack of replicas at once): the network's
+        output over self.grid, (n_out, r·r)."""
+        self.frames.append(np.asarray(proba, dtype=np.float32).reshape(
+            proba.shape[0], len(self.x1), len(self.x0)))
+        self.epochs.append(int(epoch))
 
     def at_end(self, network, epoch):
         """The frame of the network as training left it at `epoch`: the one recorded then, or

@@ -3,6 +3,7 @@
 import sqlite3
 from contextlib import closing
 
+import mlflow
 import pytest
 
 from src.tracking.store import open_store
@@ -29,4 +30,5 @@ def tracking_uri(tmp_path_factory, empty_store, monkeypatch):
     copy_store(empty_store, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # a URI an earlier test set in-process would beat the variable
     return uri

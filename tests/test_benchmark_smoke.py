@@ -38,3 +38,23 @@ def test_benchmark_quick_run_writes_table_and_json(tmp_path):
     assert w1["ratios"]["ours/sklearn"] > 0
     assert w1["flop_per_epoch"] == 6 * (2 * 16 + 16 * 1) * 1000
     assert {t["result"] for t in report["targets"]} <= {"PASS", "MISS", "SKIP"}
+
+
+def test_replicas_benchmark_quick_run(tmp_path):
+    """`python -m benchmarks.replicas --quick` runs and prints its table (no timing asserted)."""
+    out = tmp_path / "replicas.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.replicas", "--quick", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Seconds per replica" in result.stdout and "threadpool" in result.stdout
+    report = json.loads(out.read_text())
+    assert set(report["workloads"]) == {"C1", "W2"}
+    for rows in report["workloads"].values():
+        assert [row["replicas"] for row in rows] == [1, 3]
+        for row in rows:
+            assert set(row["seconds_per_replica"]) == {"stacked", "one_after_another"}
+            assert row["ratio"] > 0
+    assert all(t["num_threads"] == 1 for t in report["environment"]["threadpools"]
+               if t["user_api"] == "blas")

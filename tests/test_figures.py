@@ -84,10 +84,10 @@ def test_hidden_activations_are_the_network_s_own(trained):
     assert [a.shape for a in layers] == [(5, 7), (5, 7)]
     A = points.T
     for l in (1, 2):
-        A = np.tanh(network.W[l] @ A + network.b[l])
+        A = np.tanh(network.W[l][0] @ A + network.b[l][0])
         assert np.allclose(layers[l - 1], A)
-    out = network.predict_proba(points.T)
-    assert np.allclose(out, 1 / (1 + np.exp(-(network.W[3] @ A + network.b[3]))))
+    out = network.predict_proba(points.T[None])[0]
+    assert np.allclose(out, 1 / (1 + np.exp(-(network.W[3][0] @ A + network.b[3][0]))))
 
 
 def test_snapshots_are_small_on_disk_and_load_back(trained, tmp_path):

@@ -11,17 +11,19 @@ from sklearn.datasets import make_moons
 from src.nn import (
     ACTIVATIONS,
     INITIALIZERS,
+    Diverged,
     NetClassifier,
     Network,
     TrainingConfig,
     evaluate,
     layer_sizes,
     load_weights,
+    predicted_class,
     save_weights,
     train,
 )
 from src.nn.activations import sigmoid
-from src.nn.losses import binary_cross_entropy, cross_entropy, softmax
+from src.nn.losses import mean_cross_entropy, one_hot, softmax
 
 
 @contextmanager
@@ -48,21 +50,33 @@ def test_layer_sizes():
 def test_forward_shapes_and_probabilities(sizes):
     rng = np.random.default_rng(0)
     net = Network(sizes, "tanh").initialize("xavier", rng)
-    assert net.L == len(sizes) - 1
+    assert net.L == len(sizes) - 1 and net.replicas == 1
     for l in range(1, net.L + 1):
-        assert net.W[l].shape == (sizes[l], sizes[l - 1])
-        assert net.b[l].shape == (sizes[l], 1)
+        assert net.W[l].shape == (1, sizes[l], sizes[l - 1])
+        assert net.b[l].shape == (1, sizes[l], 1)
         np.testing.assert_array_equal(net.b[l], 0)
-    X = rng.normal(size=(3, 11))
+    X = rng.normal(size=(1, 3, 11))
     A = net.forward(X).copy()
-    assert A.shape == (sizes[-1], 11)
+    assert A.shape == (1, sizes[-1], 11)
     assert np.all((A > 0) & (A < 1))
     if sizes[-1] > 1:
-        np.testing.assert_allclose(A.sum(axis=0), 1.0)
+        np.testing.assert_allclose(A.sum(axis=1), 1.0)
     assert net.output == ("sigmoid" if sizes[-1] == 1 else "softmax")
     np.testing.assert_allclose(net.predict_proba(X), A, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(net.predict_proba(X, batch_size=4), A, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.predict_proba(X[0]), A, rtol=1e-12, atol=1e-15)  # shared X
     assert net.n_weights() == sum(a * b for a, b in pairwise(sizes))
+
+
+def test_prediction_in_column_batches_matches_one_batch(monkeypatch):
+    """Predictions run EVAL_COLUMNS samples at a time; the pieces fit together."""
+    import src.nn.network as network
+
+    rng = np.random.default_rng(0)
+    net = Network((3, 6, 4), "tanh", replicas=2).initialize("xavier", [1, 2])
+    X = rng.normal(size=(2, 3, 23))
+    whole = net.predict_proba(X)
+    monkeypatch.setattr(network, "EVAL_COLUMNS", 4)
+    np.testing.assert_allclose(net.predict_proba(X), whole, rtol=1e-12, atol=1e-15)
 
 
 def test_forward_is_the_lecture_equations():
@@ -76,7 +90,7 @@ def test_forward_is_the_lecture_equations():
     A2 = 1 / (1 + np.exp(-(W[1] @ A1 + b[1])))
     Z3 = W[2] @ A2 + b[2]
     expected = np.exp(Z3) / np.exp(Z3).sum(axis=0)
-    np.testing.assert_allclose(net.forward(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(net.forward(X[None])[0], expected, rtol=1e-12)
 
 
 def test_set_parameters_checks_shapes_and_copies():
@@ -85,7 +99,7 @@ def test_set_parameters_checks_shapes_and_copies():
     b = [np.zeros(3), np.zeros(1)]
     net.set_parameters(W, b)
     W[0][0, 0] = 5.0
-    assert net.W[1][0, 0] == 1.0
+    assert net.W[1][0, 0, 0] == 1.0
     with pytest.raises(ValueError):
         net.set_parameters([np.ones((2, 3)), np.ones((1, 3))], b)
     with pytest.raises(ValueError):
@@ -99,7 +113,9 @@ def test_set_parameters_checks_shapes_and_copies():
         (((2, -3, 1), "tanh"), "size"),
         (((2,), "tanh"), "layer_sizes"),
         (((2, 2.5, 1), "tanh"), "size"),
-        (((2, 3, 1), "swish"), "activation"),
+        (((2, True, 1), "tanh"), "size"),
+        (((2, 3, 1), "mish"), "activation"),
+        (((2, 3, 1), "tanh", "float64", 0), "replicas"),
     ],
 )
 def test_network_rejects_bad_architecture(args, pattern):
@@ -141,9 +157,13 @@ def test_initialize_is_seeded_and_leaves_global_state_alone(init):
     a = Network((4, 6, 3)).initialize(init, 42)
     b = Network((4, 6, 3)).initialize(init, np.random.default_rng(42))
     c = Network((4, 6, 3)).initialize(init, 43)
+    stack = Network((4, 6, 3), replicas=3).initialize(init, [43, np.random.default_rng(42), 7])
     assert np.random.random() == expected_global
     for l in (1, 2):
         np.testing.assert_array_equal(a.W[l], b.W[l])
+        np.testing.assert_array_equal(stack.W[l][0], c.W[l][0])  # replica r draws from rngs[r]
+        np.testing.assert_array_equal(stack.W[l][1], a.W[l][0])
+        np.testing.assert_array_equal(stack.b[l], 0)
     assert not np.array_equal(a.W[1], c.W[1])
 
 
@@ -176,55 +196,69 @@ def test_softmax_is_stable(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_losses_are_finite_for_saturated_outputs(dtype):
-    z = Z_EXTREME.astype(dtype)[None, :]
+    z = Z_EXTREME.astype(dtype)[None, None, :]  # (R, n[L], m) = (1, 1, 11)
+    m = z.shape[-1]
     with strict_numpy():
         a = sigmoid(z.copy())
-        for y in (np.zeros_like(a), np.ones_like(a)):
-            loss = binary_cross_entropy(a.copy(), y)
+        for y in (np.zeros((1, m), int), np.ones((1, m), int)):
+            (loss,) = mean_cross_entropy(a, y)
             assert np.isfinite(loss) and loss > 0
         # maximally wrong and saturated: −log(eps), not inf
-        worst = binary_cross_entropy(sigmoid(np.full((1, 3), 1e4, dtype)), np.zeros((1, 3), dtype))
+        saturated = sigmoid(np.full((1, 1, 3), 1e4, dtype))
+        (worst,) = mean_cross_entropy(saturated, np.zeros((1, 3), int))
         assert worst == pytest.approx(-np.log(np.finfo(dtype).eps), rel=1e-3)
         # perfectly right and saturated: ~0
-        best = binary_cross_entropy(sigmoid(np.full((1, 3), 1e4, dtype)), np.ones((1, 3), dtype))
+        (best,) = mean_cross_entropy(sigmoid(np.full((1, 1, 3), 1e4, dtype)), np.ones((1, 3), int))
         assert 0 <= best < 1e-6
-        logits = np.stack([Z_EXTREME, -Z_EXTREME, np.zeros_like(Z_EXTREME)]).astype(dtype)
+        logits = np.stack([Z_EXTREME, -Z_EXTREME, np.zeros_like(Z_EXTREME)]).astype(dtype)[None]
         A = softmax(logits.copy())
         for k in range(3):
-            Y = np.zeros_like(A)
-            Y[k] = 1
-            loss = cross_entropy(A.copy(), Y)
+            (loss,) = mean_cross_entropy(A, np.full((1, m), k))
             assert np.isfinite(loss) and loss >= 0
 
 
 def test_losses_match_the_textbook_formula():
     rng = np.random.default_rng(0)
-    a = rng.uniform(0.05, 0.95, (1, 9))
-    y = rng.integers(0, 2, (1, 9)).astype(float)
-    expected = -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))
-    assert binary_cross_entropy(a.copy(), y) == pytest.approx(expected, rel=1e-12)
-    A = softmax(rng.normal(size=(4, 9)))
-    Y = np.eye(4)[:, rng.integers(0, 4, 9)]
-    assert cross_entropy(A.copy(), Y) == pytest.approx(-np.mean(np.log((A * Y).sum(0))), rel=1e-12)
+    a = rng.uniform(0.05, 0.95, (2, 1, 9))
+    y = rng.integers(0, 2, (2, 9))
+    expected = -np.mean(y * np.log(a[:, 0]) + (1 - y) * np.log(1 - a[:, 0]), axis=1)
+    np.testing.assert_allclose(mean_cross_entropy(a, y), expected, rtol=1e-12)
+    A = softmax(rng.normal(size=(2, 4, 9)))
+    labels = rng.integers(0, 4, (2, 9))
+    expected = [-np.mean(np.log(A[r][labels[r], np.arange(9)])) for r in range(2)]
+    np.testing.assert_allclose(mean_cross_entropy(A, labels), expected, rtol=1e-12)
 
 
+def test_predicted_class_and_its_tie_rule():
+    """One home for "which class does an output mean": > 0.5 for one sigmoid unit (0.5 itself is
+    class 0), else argmax (ties: the lower index)."""
+    a = np.array([[[0.2, 0.5, 0.5000001, 0.9]]])
+    np.testing.assert_array_equal(predicted_class(a), [[0, 0, 1, 1]])
+    A = np.array([[[0.2, 0.4, 0.5], [0.7, 0.4, 0.1], [0.1, 0.2, 0.4]]])  # (1, 3 units, 3 samples)
+    np.testing.assert_array_equal(predicted_class(A), [[1, 0, 0]])
+    frame = np.array([[[0.2, 0.6], [0.5, 0.7]]])  # snapshots: (n_out, r, r), units on axis 0
+    np.testing.assert_array_equal(predicted_class(frame, axis=0), [[0, 1], [0, 1]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_out", [1, 3])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_network_stable_for_huge_pre_activations(activation, n_out):
+def test_network_stable_for_huge_pre_activations(activation, n_out, dtype):
     """Pre-activations of order 1e4 everywhere: forward, loss and backward stay finite, silently."""
     rng = np.random.default_rng(0)
-    net = Network((2, 4, n_out), activation)
+    net = Network((2, 4, n_out), activation, dtype)
     net.set_parameters(
         [rng.choice([-1.0, 1.0], (4, 2)) * 3e3, rng.choice([-1.0, 1.0], (n_out, 4))],
         [np.zeros(4), np.zeros(n_out)],
     )
-    X = rng.choice([-1.0, 1.0], (2, 8)) * 1.5
-    Y = np.eye(n_out)[:, rng.integers(0, n_out, 8)] if n_out > 1 else np.ones((1, 8))
+    X = (rng.choice([-1.0, 1.0], (1, 2, 8)) * 1.5).astype(dtype)
+    labels = rng.integers(0, max(n_out, 2), (1, 8))
+    Y = one_hot(labels, n_out, dtype)
     with strict_numpy():
         A = net.forward(X)
-        assert np.all(np.isfinite(A))
-        loss = net.loss(A, Y)
-        assert np.isfinite(loss)
+        assert np.all(np.isfinite(A)) and A.dtype == dtype
+        loss = net.loss(A, labels)
+        assert np.all(np.isfinite(loss))
         net.backward(Y, l2=0.1)
         for l in (1, 2):
             assert np.all(np.isfinite(net.dW[l])) and np.all(np.isfinite(net.db[l]))
@@ -248,12 +282,13 @@ def test_train_function_and_evaluate():
     X, y = make_moons(300, noise=0.2, random_state=1)
     net = Network((2, 8, 1), "tanh").initialize("xavier", 0)
     config = TrainingConfig(learning_rate=0.05, epochs=30, optimizer="adam", batch_size=32)
-    history = train(net, X.T, y, config, rng=0, validation=(X.T, y))
+    (history,) = train(net, X.T, y, config, 0, validation=(X.T, y))
     assert history.epoch == list(range(1, 31))
-    loss, accuracy = evaluate(net, X.T, y)
-    assert loss == pytest.approx(history.val_loss[-1]) and accuracy == history.val_accuracy[-1]
+    (loss,), (accuracy,) = evaluate(net, X.T, y)
+    assert loss == history.val_loss[-1] and accuracy == history.val_accuracy[-1]
     assert history.train_loss[-1] < history.train_loss[0]
     assert accuracy > 0.85
+    assert history.diverged_epoch is None and not history.stopped_early
 
 
 @pytest.mark.parametrize(
@@ -261,7 +296,9 @@ def test_train_function_and_evaluate():
     [
         ("learning_rate", 0),
         ("learning_rate", float("nan")),
+        ("learning_rate", True),
         ("epochs", 0),
+        ("epochs", 3.0),
         ("batch_size", 0),
         ("optimizer", "lbfgs"),
         ("l2", -1.0),
@@ -269,6 +306,8 @@ def test_train_function_and_evaluate():
         ("beta1", -0.1),
         ("beta2", 1.0),
         ("patience", 0),
+        ("early_stopping", "yes"),
+        ("gradcheck", "maybe"),
     ],
 )
 def test_training_config_names_the_bad_field(field, value):
@@ -282,8 +321,36 @@ def test_training_config_names_the_bad_field(field, value):
             np.zeros((2, 5)),
             np.array([0, 1, 0, 1, 0]),
             TrainingConfig(**{"epochs": 10**9, field: value}),
+            callback=no_epoch,
         )
     np.testing.assert_array_equal(net.W[1], before)
+
+
+def no_epoch(*args):
+    """A callback for trainings that must not start: fails at the first epoch rather than hang."""
+    raise AssertionError("an epoch ran before the input was checked")
+
+
+def test_training_config_takes_numpy_scalars():
+    config = TrainingConfig(learning_rate=np.float32(0.1), epochs=np.int64(3),
+                            batch_size=np.int32(8), l2=np.float64(0.5),
+                            early_stopping=np.bool_(False)).check()
+    assert config.epochs == 3 and type(config.epochs) is int and type(config.batch_size) is int
+    assert config.learning_rate == pytest.approx(0.1) and type(config.learning_rate) is float
+    assert config.early_stopping is False
+
+
+def test_train_does_not_raise_for_divergence_but_netclassifier_does():
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    net = Network((2, 8, 1), "relu").initialize("xavier", 0)
+    (history,) = train(net, X.T, y, TrainingConfig(learning_rate=1e300, epochs=20), 0)
+    assert history.diverged_epoch is not None and not np.isfinite(history.diverged_loss)
+    assert len(history.epoch) == history.diverged_epoch - 1
+    assert all(np.isfinite(history.train_loss))
+    with pytest.raises(Diverged) as info:
+        NetClassifier((8,), "relu", learning_rate=1e300, epochs=20).fit(X, y)
+    assert info.value.epoch == history.diverged_epoch
+    assert info.value.history.train_loss == history.train_loss
 
 
 def test_early_stopping_without_validation_data_is_refused():
@@ -316,15 +383,27 @@ def test_save_load_round_trip(tmp_path, hidden, n_classes, dtype):
         for l in range(1, L + 1):
             assert data[f"W{l}"].shape == (sizes[l], sizes[l - 1])  # the lecture's shapes
             assert data[f"b{l}"].shape in {(sizes[l], 1), (sizes[l],)}
-            np.testing.assert_array_equal(data[f"W{l}"], net.W[l])
+            np.testing.assert_array_equal(data[f"W{l}"], net.W[l][0])
             np.testing.assert_array_equal(np.ravel(data[f"b{l}"]), np.ravel(net.b[l]))
             np.testing.assert_array_equal(data[f"W{l}"], clf.coefs_[l - 1].T)
 
     loaded = load_weights(path)
-    assert loaded.sizes == net.sizes and loaded.activation == "relu"
+    assert loaded.sizes == net.sizes and loaded.activation == "relu" and loaded.replicas == 1
     assert loaded.dtype == np.dtype(dtype)
     Xt = rng.normal(size=(4, 25)).astype(dtype)
     np.testing.assert_array_equal(loaded.predict_proba(Xt), net.predict_proba(Xt))
+
+
+def test_save_one_replica_of_a_stack(tmp_path):
+    net = Network((3, 5, 2, 4), "tanh", replicas=3).initialize("xavier", [0, 1, 2])
+    save_weights(net, tmp_path / "w.npz", replica=2)
+    loaded = load_weights(tmp_path / "w.npz")
+    single = net.replica(2)
+    for l in (1, 2, 3):
+        np.testing.assert_array_equal(loaded.W[l], net.W[l][2:3])
+        np.testing.assert_array_equal(single.b[l], net.b[l][2:3])
+    single.W[1][...] = 0  # a copy: the stack is untouched
+    assert np.abs(net.W[1][2]).sum() > 0
 
 
 def test_load_refuses_pickles(tmp_path):

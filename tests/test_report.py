@@ -157,9 +157,12 @@ def test_sweep_report_is_logged_in_the_parent_run(sweep):
     assert logged == {f"report/{name}" for name in written}
 
 
-def test_no_dynamics_figures_without_the_metrics(sweep):
+def test_dynamics_figures_follow_the_metrics_the_runs_recorded(sweep):
     _, out, _, _ = sweep
-    assert not any(out.glob("gradient_norms.*")) and not any(out.glob("unit_share_vs_lr.*"))
+    text = (out / "report.md").read_text()
+    assert (out / "gradient_norms.png").is_file() and "](gradient_norms.png)" in text
+    assert_image_ok(out / "gradient_norms.png")
+    assert not any(out.glob("unit_share_vs_lr.*"))  # no lr was swept: nothing to draw against
 
 
 def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path):

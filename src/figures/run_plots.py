@@ -155,14 +155,15 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
 
 
 def hidden_activations(network, points):
-    """Each hidden layer's activations A[1], …, A[L-1] (n[l], m) at points (m, 2)."""
+    """Each hidden layer's activations A[1], …, A[L-1] (n[l], m) at points (m, 2), for a network
+    that is a stack of one (a run's network)."""
     from src.nn import ACTIVATIONS  # imported when needed: src.nn brings scikit-learn
 
     A = np.asarray(points, dtype=network.dtype).T
     layers = []
     forward = ACTIVATIONS[network.activation].forward
     for l in range(1, network.L):
-        A = forward(network.W[l] @ A + network.b[l])  # A[l] = g(W[l] A[l-1] + b[l])
+        A = forward(network.W[l][0] @ A + network.b[l][0])  # A[l] = g(W[l] A[l-1] + b[l])
         layers.append(A)
     return layers
 
@@ -209,7 +210,7 @@ def hidden_units(network, X, y=None, title=None, tile=96, max_units=16):
     x0, x1, points = grid_around(X)
     r = len(x0)
     layers = hidden_activations(network, points)
-    output = network.predict_proba(points.T.astype(network.dtype))
+    output = network.predict_proba(points.T.astype(network.dtype))[0]
     columns = min(max(n.shape[0] for n in layers), max_units)
     left, gap, head = 62, 6, 26 if title else 4
     rows = len(layers) + 1

@@ -1,14 +1,21 @@
-"""The network of the lecture, by hand in NumPy. Knows nothing of Hydra or MLflow."""
+"""The network of the lecture, by hand in NumPy, for R replicas at once. Knows nothing of Hydra or
+MLflow."""
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
+from .constraints import CONSTRAINTS, HyperparameterError, check, default, describe
 from .estimator import NetClassifier
+from .gradcheck import GradientCheckError, gradcheck
 from .initializers import INITIALIZERS
 from .io import load_weights, save_weights
+from .losses import predicted_class
+from .memory import memory_bytes
 from .network import Network, layer_sizes
 from .optimizers import OPTIMIZERS
 from .training import Diverged, History, TrainingConfig, evaluate, train
 
 __all__ = [
-    "ACTIVATIONS", "INITIALIZERS", "OPTIMIZERS", "Diverged", "History", "NetClassifier", "Network",
-    "TrainingConfig", "evaluate", "layer_sizes", "load_weights", "save_weights", "train",
+    "ACTIVATIONS", "CONSTRAINTS", "INITIALIZERS", "OPTIMIZERS", "Activation", "Diverged",
+    "GradientCheckError", "History", "HyperparameterError", "NetClassifier", "Network",
+    "TrainingConfig", "check", "default", "describe", "evaluate", "gradcheck", "layer_sizes",
+    "load_weights", "memory_bytes", "predicted_class", "save_weights", "train",
 ]

@@ -1,20 +1,21 @@
-"""Weights on disk: an .npz with W1, b1, W2, b2, … in the lecture's shapes, W[l] (n[l], n[l-1])."""
+"""Weights on disk: an .npz with W1, b1, W2, b2, … in the lecture's shapes, W[l] (n[l], n[l-1]) and
+b[l] (n[l], 1), for one replica, and the activation's name."""
 
 import numpy as np
 
 from .network import Network
 
 
-def save_weights(net, path):
-    """Write W1, b1, …, WL, bL and the activation's name to an .npz file."""
+def save_weights(net, path, replica=0):
+    """Write replica `replica`'s W1, b1, …, WL, bL (2-D) and the activation's name to an .npz."""
     arrays = {}
     for l in range(1, net.L + 1):
-        arrays[f"W{l}"], arrays[f"b{l}"] = net.W[l], net.b[l]
+        arrays[f"W{l}"], arrays[f"b{l}"] = net.W[l][replica], net.b[l][replica]
     np.savez(path, activation=np.array(net.activation), **arrays)
 
 
 def load_weights(path):
-    """Read a Network from an .npz written by save_weights (no pickles are loaded)."""
+    """A stack of one Network from an .npz written by save_weights (no pickles are loaded)."""
     with np.load(path, allow_pickle=False) as data:
         L = sum(1 for k in data.files if k.startswith("W"))
         W = [data[f"W{l}"] for l in range(1, L + 1)]

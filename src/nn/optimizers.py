@@ -1,4 +1,6 @@
-"""Parameter updates, applied in place to the network's [W1, b1, …] from its [dW1, db1, …].
+"""Parameter updates, applied in place to the network's [W1 | b1], … from its [dW1 | db1], ….
+
+Every array carries the replica axis; each update is elementwise, so replicas never mix.
 
 sgd:      θ ← θ − α dθ  (full-batch gradient descent when the batch is the whole training set; "gd")
 momentum: v ← μ v − α dθ,  θ ← θ + v            (classical momentum, as in scikit-learn and PyTorch)
@@ -8,6 +10,8 @@ The gradient arrays are scratch space: an update may overwrite them.
 """
 
 import numpy as np
+
+from .constraints import DEFAULTS, check
 
 
 class SGD:
@@ -70,10 +74,13 @@ class Adam:
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def make_optimizer(name, params, learning_rate, momentum=0.9, beta1=0.9, beta2=0.999):
+def make_optimizer(name, params, learning_rate, momentum=DEFAULTS["momentum"],
+                   beta1=DEFAULTS["beta1"], beta2=DEFAULTS["beta2"]):
     """The named optimizer over params (a list of arrays updated in place)."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    name = check("optimizer", name)
+    learning_rate = check("learning_rate", learning_rate)
+    momentum, beta1, beta2 = (check(k, v) for k, v in
+                              (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)))
     if name == "momentum":
         return Momentum(params, learning_rate, momentum)
     if name == "adam":

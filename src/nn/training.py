@@ -1,9 +1,15 @@
-"""Training: gradient descent over epochs, full batch or seeded mini-batches, with a hook per epoch.
+"""Training: gradient descent over epochs, full batch or seeded mini-batches, R replicas at once.
 
 One epoch = one pass over the training set. For each batch: forward propagation, the loss,
 backward propagation, one optimizer step. The training loss and accuracy of an epoch are those of
-the forward passes made during it (averaged over its batches, as scikit-learn's ``loss_curve_``);
-the validation figures are measured after the epoch's last step.
+the forward passes made during it (summed over its batches and divided by m, as scikit-learn's
+``loss_curve_``); the validation figures are measured after the epoch's last step.
+
+Replicas train together: each has its own data (X (R, n[0], m)), initial weights, generator for
+the mini-batch order, early stopping and divergence, and each one's weights and figures are bit for
+bit those of the same replica trained alone (see network.py). Replicas are processed in groups
+sized by the network's shape (network.replicas_per_chunk: all at once for small networks, one at a
+time where one replica's batch buffers alone are large), which changes no replica's numbers.
 """
 
 import math
@@ -11,11 +17,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS, make_optimizer
+from . import dynamics
+from .constraints import DEFAULTS, check
+from .gradcheck import TOLERANCE, gradcheck
+from .losses import log_sum, one_hot, predicted_class, true_class_probability
+from .network import augmented, chunks, generators, replicas_per_chunk
+from .optimizers import make_optimizer
 
 
 class Diverged(RuntimeError):
-    """Training produced a non-finite loss at ``epoch``; ``history`` holds the curve up to there."""
+    """Training produced a non-finite loss at ``epoch``; ``history`` holds the curve up to the last
+    finite epoch."""
 
     def __init__(self, epoch, history, loss):
         super().__init__(f"training diverged at epoch {epoch}: loss is {loss}")
@@ -24,7 +36,11 @@ class Diverged(RuntimeError):
 
 @dataclass
 class History:
-    """Per-epoch curves; val_* stay empty without validation data."""
+    """One replica's per-epoch curves; val_* stay empty without validation data.
+
+    A replica whose loss became non-finite has diverged_epoch set (and diverged_loss, the figure
+    that was not finite); its curves stop at the last finite epoch. One stopped early has
+    stopped_early and best_epoch, the epoch whose weights it ends with."""
 
     epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
@@ -34,6 +50,8 @@ class History:
     objective: list = field(default_factory=list)  # train loss + L2 penalty (sklearn's loss_curve_)
     stopped_early: bool = False
     best_epoch: int | None = None
+    diverged_epoch: int | None = None
+    diverged_loss: float | None = None
 
     def last(self):
         """The last epoch's figures as a dict (metric -> value)."""
@@ -41,155 +59,301 @@ class History:
         return {k: getattr(self, k)[-1] for k in keys if getattr(self, k)}
 
 
-def one_hot(labels, n_out):
-    """Integer labels (m,) -> targets Y (n_out, m): a 0/1 row for one sigmoid unit, else one-hot."""
-    labels = np.asarray(labels)
-    if n_out == 1:
-        return labels.reshape(1, -1).astype(np.float64)
-    Y = np.zeros((n_out, labels.shape[0]))
-    Y[labels, np.arange(labels.shape[0])] = 1.0
-    return Y
-
-
-def n_correct(A_L, labels):
-    """How many columns of A[L] (n[L], m) predict the integer label (m,)."""
-    if A_L.shape[0] == 1:
-        return int(np.count_nonzero((A_L[0] > 0.5) == labels))
-    return int(np.count_nonzero(A_L.argmax(axis=0) == labels))
-
-
-def evaluate(net, X, labels):
-    """(loss, accuracy) of the network on X (n[0], m) with integer labels (m,)."""
-    A_L = net.predict_proba(X)
-    Y = one_hot(labels, net.sizes[-1]).astype(net.dtype, copy=False)
-    return net.loss(A_L, Y), n_correct(A_L, labels) / X.shape[1]
-
-
 @dataclass
 class TrainingConfig:
-    """How to train; validated by check()."""
+    """How to train; validated by check() (each field's rule is in constraints.CONSTRAINTS)."""
 
-    learning_rate: float = 0.1
-    epochs: int = 200
-    batch_size: int | None = None  # None: the whole training set (the lecture's gradient descent)
-    optimizer: str = "sgd"
-    l2: float = 0.0
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    early_stopping: bool = False
-    patience: int = 10
-    tol: float = 1e-4
+    learning_rate: float = DEFAULTS["learning_rate"]
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int | None = DEFAULTS["batch_size"]  # None: the whole training set (lecture's gd)
+    optimizer: str = DEFAULTS["optimizer"]
+    l2: float = DEFAULTS["l2"]
+    momentum: float = DEFAULTS["momentum"]
+    beta1: float = DEFAULTS["beta1"]
+    beta2: float = DEFAULTS["beta2"]
+    early_stopping: bool = DEFAULTS["early_stopping"]
+    patience: int = DEFAULTS["patience"]
+    tol: float = DEFAULTS["tol"]
+    gradcheck: bool = DEFAULTS["gradcheck"]  # check backprop against finite differences first
 
     def check(self):
-        """Raise ValueError naming the first invalid field and what is allowed."""
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not (0 < lr < math.inf):
-            raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
-        for name in ("epochs", "patience"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        bs = self.batch_size
-        bad_int = isinstance(bs, bool) or not isinstance(bs, int | np.integer)
-        if bs is not None and (bad_int or bs < 1):
-            raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {bs!r}")
-        if self.optimizer not in OPTIMIZERS:
-            allowed = sorted(OPTIMIZERS)
-            raise ValueError(f"optimizer must be one of {allowed}, got {self.optimizer!r}")
-        if not (isinstance(self.l2, int | float) and 0 <= self.l2 < math.inf):
-            raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
-        for name in ("momentum", "beta1", "beta2"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and 0 <= v < 1):
-                raise ValueError(f"{name} must be a number in [0, 1), got {v!r}")
+        """Raise HyperparameterError (a ValueError) naming the first invalid field and what is
+        allowed; NumPy scalars become plain Python values."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, check(name, getattr(self, name)))
         return self
 
 
-def train(net, X, labels, config, rng=None, validation=None, callback=None):
-    """Train net in place on X (n[0], m) with integer labels (m,); returns the History.
+def stacked_labels(labels, replicas, m=None):
+    """Integer labels (R, m), from (R, m) or (m,) shared by every replica."""
+    labels = np.asarray(labels)
+    if labels.ndim == 1:
+        labels = np.broadcast_to(labels, (replicas, labels.shape[0]))
+    if labels.ndim != 2 or labels.shape[0] != replicas or (m is not None and labels.shape[1] != m):
+        raise ValueError(
+            f"labels must be ({replicas}, {m or 'm'}) or shared (m,), got {labels.shape}")
+    return np.ascontiguousarray(labels, dtype=np.intp)
 
-    validation: optional (X_val (n[0], m_val), labels_val (m_val,)), measured after every epoch.
-    callback(epoch, record, net): called after every epoch with that epoch's figures.
-    Raises Diverged as soon as an epoch's loss is not finite.
+
+class _Targets:
+    """What the loss, accuracy and backward propagation need of a set of labels, per replica."""
+
+    def __init__(self, labels, n_out, dtype):
+        self.labels = labels  # (R, m) integers
+        self.Y = one_hot(labels, n_out, dtype)  # (R, n[L], m): dZ[L] = A[L] − Y
+        self.complement = (1 - labels).astype(dtype) if n_out == 1 else None  # 1 − y, sigmoid only
+
+    def columns(self, start, stop, rows=slice(None)):
+        """The same for samples start…stop−1 of replicas `rows` (views)."""
+        part = object.__new__(_Targets)
+        part.labels = self.labels[rows, start:stop]
+        part.Y = self.Y[rows, :, start:stop]
+        part.complement = None if self.complement is None else self.complement[rows, start:stop]
+        return part
+
+
+def figures(A_L, targets):
+    """(Σ log p of the true class, number correct) per replica: the loss is −Σ log p / m.
+    -> (R,) float64, (R,) int"""
+    correct = np.add.reduce(predicted_class(A_L) == targets.labels, axis=-1)
+    p = true_class_probability(A_L, targets.labels, complement=targets.complement)
+    return log_sum(p), correct
+
+
+def evaluate(net, X, labels):
+    """(loss, accuracy) per replica of the network on X (R, n[0], m) or shared (n[0], m), with
+    integer labels (R, m) or shared (m,). -> (R,), (R,)"""
+    X1 = augmented(X, net.replicas, net.sizes[0], net.dtype)
+    m = X1.shape[-1]
+    A_L = net._predict(X1, np.empty((net.replicas, net.sizes[-1], m), net.dtype))
+    targets = _Targets(stacked_labels(labels, net.replicas, m), net.sizes[-1], net.dtype)
+    total, correct = figures(A_L, targets)
+    return total / -m, correct / m
+
+
+class _Group:
+    """A group of replicas trained together: a view of the network, its optimizer, its batches and
+    its columns of the curves."""
+
+    def __init__(self, net, rows, config, batches, curves):
+        self.net, self.rows = net, rows
+        self.optimizer = make_optimizer(config.optimizer, net.parameters(), config.learning_rate,
+                                        config.momentum, config.beta1, config.beta2)
+        self.grads = net.gradients()
+        self.batches = [(net._cache(X1.shape[-1]), X1, X1.transpose(0, 2, 1), targets)
+                        for X1, targets in batches]
+        self.curves = (curves.train_loss[:, rows], curves.train_accuracy[:, rows],
+                       curves.objective[:, rows])
+
+    def epoch(self, i, l2, m, probe):
+        """Epoch i + 1: one pass over the batches; writes row i of the group's training loss,
+        accuracy and objective (summed over the batches, / m). probe: a dict of statistics to
+        fill (arrays (R,) of which the group fills its rows), or None."""
+        net, rows = self.net, self.rows
+        last = len(self.batches) - 1
+        for b, (cache, X1, X1T, targets) in enumerate(self.batches):
+            A_L = net._forward(cache, X1, X1T)
+            probing = probe is not None and b == last
+            if probing:  # before backward propagation overwrites the activations
+                dynamics.activation_statistics(net, cache, probe, rows)
+            batch_loss, batch_correct = figures(A_L, targets)  # Σ log p: the loss is −Σ log p / m
+            if l2:  # m_b · (λ / 2m_b) Σ ‖W‖²: the penalty's share of the batch's summed objective
+                batch_objective = batch_loss - 0.5 * l2 * net.squared_weights()
+            if b == 0:
+                loss, correct = batch_loss, batch_correct
+                objective = batch_objective if l2 else None
+            else:
+                loss, correct = loss + batch_loss, correct + batch_correct
+                objective = objective + batch_objective if l2 else None
+            net._backward(cache, targets.Y, l2, zero_rows=probing)
+            if probing:
+                dynamics.gradient_statistics(net, probe, rows)
+            self.optimizer.step(self.grads)
+        if probe is not None:
+            dynamics.weight_statistics(net, probe, rows)
+        train_loss, train_accuracy, train_objective = self.curves
+        np.divide(loss, -m, out=train_loss[i])  # −Σ log p / m
+        np.divide(correct, m, out=train_accuracy[i])
+        if l2:
+            np.divide(objective, -m, out=train_objective[i])
+
+
+class _Curves:
+    """Every replica's figures, preallocated: one row per epoch, one column per replica."""
+
+    NAMES = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "objective")
+
+    def __init__(self, epochs, replicas, l2):
+        for name in self.NAMES:
+            setattr(self, name, np.full((epochs, replicas), np.nan))
+        if not l2:
+            self.objective = self.train_loss  # no penalty: the objective is the loss
+
+    def history(self, r, length, validation):
+        """Replica r's History over its first `length` epochs."""
+        h = History(epoch=list(range(1, length + 1)))
+        for name in self.NAMES:
+            if validation or not name.startswith("val_"):
+                setattr(h, name, getattr(self, name)[:length, r].tolist())
+        return h
+
+
+def train(net, X, labels, config, rngs=None, validation=None, callback=None, probe=None):
+    """Train the R replicas of net in place; returns their Histories, one per replica.
+
+    X (R, n[0], m) with integer labels (R, m): each replica's own training set (or X (n[0], m) and
+    labels (m,) shared by all). rngs: one numpy Generator (or seed) per replica, for its mini-batch
+    order (each replica draws rng.permutation(m) per epoch, as it would alone); for R = 1 a single
+    one will do. validation: optional (X_val (R, n[0], m_val), labels_val (R, m_val)), measured
+    after every epoch (and used by early stopping).
+
+    callback(epoch, record, net, active) is called after every epoch, once for all replicas:
+    record maps each metric to an array (R,) — train_loss, train_accuracy, val_loss, val_accuracy
+    and, at probe epochs, the dynamics (grad_norm_<l>, weight_norm_<l>, saturated_<l> or dead_<l>;
+    see dynamics.py); active is a bool array (R,), the replicas still training at this epoch (not
+    stopped early before it, not diverged). An inactive replica's entries are NaN. The arrays are
+    not reused: the callback may keep them.
+    probe(epoch) -> bool says at which epochs to record the dynamics (None: never).
+
+    Per replica: early stopping ends its curves at the epoch whose patience ran out, and it ends
+    with the weights of its best epoch (it may go on computing meanwhile; that is discarded). A
+    replica whose loss is not finite stops there (History.diverged_epoch; its curves end at the
+    last finite epoch) while the others go on; train() does not raise for it.
+    config.gradcheck: check backward propagation against finite differences first (raises
+    GradientCheckError if the activation's derivative is wrong).
     """
     config.check()
     if config.early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data")
-    rng = np.random.default_rng(rng)
-    m = X.shape[1]
-    dtype = net.dtype
-    X = X.astype(dtype, copy=False)
-    labels = np.asarray(labels)
-    Y = one_hot(labels, net.sizes[-1]).astype(dtype)
-    batch = m if config.batch_size is None else min(int(config.batch_size), m)
-    full_batch = batch == m
-    if not full_batch:
-        X_shuffled, Y_shuffled = np.empty_like(X), np.empty_like(Y)
-        labels_shuffled = np.empty_like(labels)
-    optimizer = make_optimizer(
-        config.optimizer, net.parameters(), config.learning_rate,
-        momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
-    )
-    grads = net.gradients()
-    history = History()
-    best_loss, best_params, waited = math.inf, None, 0
+    R, dtype, n_out = net.replicas, net.dtype, net.sizes[-1]
+    rngs = generators(rngs, R)
+    X1 = augmented(X, R, net.sizes[0], dtype)  # [X; 1]: A[0] on its row of ones, per replica
+    m = X1.shape[-1]
+    targets = _Targets(stacked_labels(labels, R, m), n_out, dtype)
+    if config.gradcheck:
+        gradcheck(net, X1[:, :-1], targets.labels, l2=config.l2, tolerance=TOLERANCE)
+    if validation is not None:
+        X_val1 = augmented(validation[0], R, net.sizes[0], dtype)
+        m_val = X_val1.shape[-1]
+        val_targets = _Targets(stacked_labels(validation[1], R, m_val), n_out, dtype)
+        A_val = np.empty((R, n_out, m_val), dtype)
+        val_plan = net._prediction_plan(X_val1, A_val)
 
+    batch = m if config.batch_size is None else min(config.batch_size, m)
+    full_batch = batch == m
+    X_source, label_source, Y_source = X1[:, :-1], targets.labels, targets.Y
+    if not full_batch:  # each epoch, each replica's samples in its own order (filled below)
+        X_source = X_source.copy()
+        targets = _Targets(np.zeros_like(label_source), n_out, dtype)
+    curves = _Curves(config.epochs, R, config.l2)
+    size = replicas_per_chunk(net.sizes, batch, R, dtype, net._activation.needs_z)
+    groups = []
+    for r0, r1 in chunks(R, size):
+        rows = slice(r0, r1)
+        batches = [(X1[rows, :, s : s + batch], targets.columns(s, s + batch, rows))
+                   for s in range(0, m, batch)]
+        groups.append(_Group(net.view(r0, r1), rows, config, batches, curves))
+
+    active, all_active = np.ones(R, bool), True
+    last_params = None  # the weights of replicas that diverged, as they were then
+    length = np.zeros(R, int)  # epochs in each replica's curves, set when it stops
+    diverged_epoch, diverged_loss = np.zeros(R, int), np.zeros(R)  # 0: not diverged
+    stopped_early = np.zeros(R, bool)
+    early = config.early_stopping
+    if early:
+        best_loss, best_epoch = np.full(R, np.inf), np.zeros(R, int)
+        waited = np.zeros(R, int)
+        best_params = [p.copy() for p in net.parameters()]
+    recorded = [(name, getattr(curves, name)) for name in _Curves.NAMES[:4]
+                if validation is not None or not name.startswith("val_")]
+    checked = [curves.objective] + ([curves.val_loss] if validation is not None else [])
+    probe_names = dynamics.keys(net)
+
+    epoch = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(1, config.epochs + 1):
-            if full_batch:
-                batches = ((X, Y, labels),)
-            else:
-                perm = rng.permutation(m)
-                np.take(X, perm, axis=1, out=X_shuffled)
-                np.take(Y, perm, axis=1, out=Y_shuffled)
-                np.take(labels, perm, out=labels_shuffled)
-                batches = (
-                    (X_shuffled[:, s : s + batch], Y_shuffled[:, s : s + batch],
-                     labels_shuffled[s : s + batch])
-                    for s in range(0, m, batch)
-                )
-            total_loss = total_objective = 0.0
-            correct = 0
-            for Xb, Yb, lb in batches:
-                mb = Xb.shape[1]
-                A_L = net.forward(Xb)
-                loss = net.loss(A_L, Yb)
-                objective = loss + (net.loss_penalty(mb, config.l2) if config.l2 else 0.0)
-                total_loss += loss * mb
-                total_objective += objective * mb
-                correct += n_correct(A_L, lb)
-                net.backward(Yb, config.l2)
-                optimizer.step(grads)
-            train_loss = total_loss / m
-            history.epoch.append(epoch)
-            history.train_loss.append(train_loss)
-            history.objective.append(total_objective / m)
-            history.train_accuracy.append(correct / m)
-            if not math.isfinite(total_objective):
-                raise Diverged(epoch, history, train_loss)
+            i = epoch - 1
+            if not full_batch:  # each replica's samples in the order its own generator draws
+                for r, rng in enumerate(rngs):
+                    order = rng.permutation(m)
+                    np.take(X_source[r], order, axis=1, out=X1[r, :-1], mode="clip")
+                    np.take(label_source[r], order, out=targets.labels[r], mode="clip")
+                    np.take(Y_source[r], order, axis=1, out=targets.Y[r], mode="clip")
+                if targets.complement is not None:
+                    np.subtract(1, targets.labels, out=targets.complement, casting="unsafe")
+            stats = None
+            if probe is not None and probe(epoch):
+                stats_table, stats = dynamics.table(probe_names, R)
+            for group in groups:
+                group.epoch(i, config.l2, m, stats)
+            if stats is not None:
+                dynamics.finish(net, stats_table)
             if validation is not None:
-                val_loss, val_accuracy = evaluate(net, *validation)
-                history.val_loss.append(val_loss)
-                history.val_accuracy.append(val_accuracy)
-                if not math.isfinite(val_loss):
-                    raise Diverged(epoch, history, val_loss)
+                val_total, val_correct = figures(net._run_plan(val_plan, A_val), val_targets)
+                np.divide(val_total, -m_val, out=curves.val_loss[i])  # −Σ log p / m
+                np.divide(val_correct, m_val, out=curves.val_accuracy[i])
+
+            if not all(math.isfinite(np.add.reduce(c[i])) for c in checked):
+                finite = np.logical_and.reduce([np.isfinite(c[i]) for c in checked])
+                blown = active & ~finite
+                if blown.any():  # divergence: its curves end at the last finite epoch
+                    diverged_epoch[blown], length[blown] = epoch, epoch - 1
+                    worst = np.where(np.isfinite(checked[0][i]), checked[-1][i], checked[0][i])
+                    diverged_loss[blown] = worst[blown]
+                    if last_params is None:  # it ends with the weights it diverged with, as alone
+                        last_params = [np.empty_like(p) for p in net.parameters()]
+                    for p, kept in zip(net.parameters(), last_params, strict=True):
+                        np.copyto(kept, p, where=blown[:, None, None])
+                    active &= ~blown
+                    all_active = False
+
             if callback is not None:
-                callback(epoch, history.last(), net)
-            if config.early_stopping:
-                if val_loss < best_loss - config.tol:
-                    best_loss, waited, history.best_epoch = val_loss, 0, epoch
-                    best_params = [p.copy() for p in net.parameters()]
-                else:
-                    waited += 1
-                    if waited >= config.patience:
-                        history.stopped_early = True
-                        break
-        if validation is None or not history.val_loss:  # the last step is checked here
-            final_loss = evaluate(net, X, labels)[0]
-            if not math.isfinite(final_loss):
-                raise Diverged(epoch, history, final_loss)
-    if config.early_stopping and best_params is not None:
+                record = {name: curve[i] for name, curve in recorded}
+                if stats is not None:
+                    record.update(stats)
+                if not all_active:
+                    record = {k: np.where(active, v, np.nan) for k, v in record.items()}
+                callback(epoch, record, net, active.copy())
+
+            if early:
+                val_loss = curves.val_loss[i]
+                improved = active & (val_loss < best_loss - config.tol)
+                if improved.any():
+                    best_loss[improved], best_epoch[improved] = val_loss[improved], epoch
+                    waited[improved] = 0
+                    for p, best in zip(net.parameters(), best_params, strict=True):
+                        np.copyto(best, p, where=improved[:, None, None])
+                waited[active & ~improved] += 1
+                out_of_patience = active & (waited >= config.patience)
+                if out_of_patience.any():
+                    stopped_early |= out_of_patience
+                    length[out_of_patience] = epoch
+                    active &= ~out_of_patience
+                    all_active = False
+            if not all_active and not active.any():
+                break
+        length[active] = epoch
+
+        if validation is None and active.any():  # the last step's weights are checked here
+            final_loss, _ = evaluate(net, X_source, label_source)
+            blown = active & ~np.isfinite(final_loss)
+            diverged_epoch[blown] = epoch
+            diverged_loss[blown] = final_loss[blown]
+
+    if last_params is not None:  # a diverged replica's weights stop where it diverged
+        for p, kept in zip(net.parameters(), last_params, strict=True):
+            np.copyto(p, kept, where=(diverged_epoch > 0)[:, None, None])
+    if early:  # each replica ends with the weights of its best epoch
+        has_best = best_epoch > 0
         for p, best in zip(net.parameters(), best_params, strict=True):
-            p[...] = best
-    return history
+            np.copyto(p, best, where=has_best[:, None, None])
+    histories = []
+    for r in range(R):
+        h = curves.history(r, int(length[r]), validation is not None)
+        h.stopped_early = bool(stopped_early[r])
+        if early and best_epoch[r] > 0:
+            h.best_epoch = int(best_epoch[r])
+        if diverged_epoch[r]:
+            h.diverged_epoch, h.diverged_loss = int(diverged_epoch[r]), float(diverged_loss[r])
+        histories.append(h)
+    return histories

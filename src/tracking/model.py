@@ -32,7 +32,7 @@ class NetworkModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
         """(m, n_features) raw features -> (m,) class labels."""
         X = (np.asarray(model_input, dtype=np.float64) - self.mean) / self.scale
-        A = self.network.predict_proba(X.astype(self.network.dtype).T)
+        A = self.network.predict_proba(X.astype(self.network.dtype).T)[0]
         index = (A[0] > 0.5).astype(int) if A.shape[0] == 1 else A.argmax(axis=0)
         return self.classes[index]
 
