@@ -52,9 +52,25 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     """
     logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)  # an INFO line per model
     # MLflow 3 keeps the model apart from the run, in the experiment its fluent state names: say
-    # which through the environment for this call only (no global state left behind)
-    with _environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_EXPERIMENT_ID=experiment_id):
+    # which through the environment and the fluent URI for this call only (both restored after)
+    with _environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_EXPERIMENT_ID=experiment_id), \
+            _fluent_uri(tracking_uri):
         return _log(run_id, weights_path, preprocessing_path, input_example, name)
+
+
+@contextlib.contextmanager
+def _fluent_uri(uri):
+    """MLflow's process-wide tracking URI set to uri (if given) for the block, then put back: a URI
+    set earlier with mlflow.set_tracking_uri beats the environment variable."""
+    from mlflow.tracking._tracking_service import utils
+
+    saved = utils._tracking_uri
+    if uri is not None:
+        utils._tracking_uri = uri
+    try:
+        yield
+    finally:
+        utils._tracking_uri = saved
 
 
 @contextlib.contextmanager
