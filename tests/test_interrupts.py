@@ -1,0 +1,106 @@
+"""Ctrl-C and SIGTERM in the middle of a real sweep (issue 8, item 5).
+
+A terminal's Ctrl-C sends SIGINT to the whole foreground process group; `timeout`, SLURM and
+Kubernetes send SIGTERM to the main process. Either way: one line on stderr (no traceback), the
+runs in flight KILLED, the sweep's parent run KILLED, exit status 130 or 143; the same command
+then resumes the same parent run and trains exactly the configurations that are missing. Each
+sweep is a real process on the test's own SQLite store (MLFLOW_TRACKING_URI, tests/conftest.py),
+its jobs sized to last about a second, so the signal lands while a job is training.
+"""
+
+import re
+import signal
+
+import pytest
+
+from tests.sweeps import (
+    Sweep,
+    assert_complete,
+    count,
+    integrity_check,
+    job_lines,
+    lines,
+    mid_sweep,
+    run_sweep,
+    runs_of,
+    wait_for_children,
+)
+
+pytestmark = pytest.mark.slow
+
+SEEDS = 3
+JOBS = [f"seed={','.join(map(str, range(SEEDS)))}", "epochs=5000", "dataset=xor",
+        "dataset.n_samples=200"]
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
+
+
+def interrupt_line(stderr, what, parent):
+    """The sweep's stderr is its opening line and exactly one line for the interrupt."""
+    found = lines(stderr)
+    assert "Traceback" not in stderr, stderr
+    assert len(found) == 2 and OPENING.match(found[0]), stderr
+    assert found[1].startswith(f"interrupted by {what}; sweep run {parent} KILLED ("), found[1]
+    assert found[1].endswith("); the same command resumes it"), found[1]
+
+
+@pytest.mark.parametrize("signum, what, to_group, code", [
+    (signal.SIGINT, "Ctrl-C", True, 130),
+    (signal.SIGTERM, "SIGTERM", False, 143),
+], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_sweep_ends_killed_and_resumes_what_is_missing(
+        tmp_path, tracking_uri, signum, what, to_group, code):
+    experiment = f"interrupted-{what.lower()}"
+    args = [*JOBS, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
+    with Sweep(args, tmp_path) as sweep:
+        children = wait_for_children(tracking_uri, experiment, mid_sweep, sweep,
+                                     "a job finished and the next is training")
+        in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
+        (sweep.signal_group if to_group else sweep.signal_main)(signum)
+        assert sweep.wait(120) == code, sweep.stderr
+    (parent,), children = runs_of(experiment, tracking_uri)
+    interrupt_line(sweep.stderr, what, parent.info.run_id)
+    assert parent.info.status == "KILLED"
+    by_id = {c.info.run_id: c for c in children}
+    for run_id in in_flight:  # the job in flight says why it ended
+        assert by_id[run_id].info.status == "KILLED"
+        assert by_id[run_id].data.tags["killed_reason"] == f"interrupted by {what}"
+    assert count(children, "RUNNING") == 0
+    finished_before = {c.data.tags["config_hash"] for c in children
+                       if c.info.status == "FINISHED"}
+    assert 1 <= len(finished_before) < SEEDS
+
+    code, out, err = run_sweep(args, tmp_path)  # the same command again
+    assert code == 0, err
+    assert lines(err)[0] == f"tracking: resuming sweep run {parent.info.run_id} in {tracking_uri}"
+    trained = [line for line in job_lines(out) if "already FINISHED" not in line]
+    assert len(job_lines(out)) == SEEDS and len(trained) == SEEDS - len(finished_before), out
+    (parent,), finished = assert_complete(tracking_uri, experiment, SEEDS)
+    assert parent.info.status == "FINISHED"
+    assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
+
+
+@pytest.mark.parametrize("signum, what, to_group, code", [
+    (signal.SIGINT, "Ctrl-C", True, 130),
+    (signal.SIGTERM, "SIGTERM", False, 143),
+], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_joblib_sweep_ends_its_workers_runs_killed(
+        tmp_path, tracking_uri, signum, what, to_group, code):
+    experiment = f"interrupted-joblib-{what.lower()}"
+    args = [*JOBS, *JOBLIB, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
+    with Sweep(args, tmp_path) as sweep:
+        children = wait_for_children(tracking_uri, experiment,
+                                     lambda runs: count(runs, "RUNNING") == 2, sweep,
+                                     "both workers were training")
+        in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
+        (sweep.signal_group if to_group else sweep.signal_main)(signum)
+        assert sweep.wait(120) == code, sweep.stderr
+    (parent,), children = runs_of(experiment, tracking_uri)
+    interrupt_line(sweep.stderr, what, parent.info.run_id)
+    assert parent.info.status == "KILLED"
+    by_id = {c.info.run_id: c for c in children}
+    for run_id in in_flight:  # each worker's run ended KILLED, saying why
+        assert by_id[run_id].info.status == "KILLED"
+        assert by_id[run_id].data.tags["killed_reason"].startswith(f"interrupted by {what}")
+    assert count(children, "RUNNING") == 0
+    assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
