@@ -90,8 +90,8 @@ def test_an_interrupted_joblib_sweep_ends_its_workers_runs_killed(
     args = [*JOBS, *JOBLIB, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
     with Sweep(args, tmp_path) as sweep:
         children = wait_for_children(tracking_uri, experiment,
-                                     lambda runs: count(runs, "RUNNING") == 2, sweep,
-                                     "both workers were training")
+                                     lambda runs: count(runs, "RUNNING") >= 1, sweep,
+                                     "a worker was training")
         in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
         (sweep.signal_group if to_group else sweep.signal_main)(signum)
         assert sweep.wait(120) == code, sweep.stderr

@@ -28,6 +28,9 @@ def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None,
         parent = previous.info.run_id
         client.update_run(parent, status="RUNNING")
         client.log_batch(parent, tags=tags)
+        for key in ("error", "killed_reason"):  # why the last attempt ended: no longer true
+            if key in previous.data.tags:
+                client.delete_tag(parent, key)
         return parent, True
     parent = client.create_run(experiment_id, run_name=name).info.run_id
     logged = [Param(k, short(v, 6000)) for k, v in flatten(params or {}).items()]
