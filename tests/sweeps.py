@@ -16,6 +16,14 @@ import pytest
 from mlflow import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["epochs=50", "dataset.n_samples=200"]  # jobs of a fraction of a second
+SECOND = ["epochs=5000", "dataset=xor", "dataset.n_samples=200"]  # jobs of about a second
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+
+
+def seeds(n):
+    """The override that sweeps n seeds: n configurations."""
+    return f"seed={','.join(map(str, range(n)))}"
 
 
 class Sweep:

@@ -23,6 +23,9 @@ from src.tracking.store import artifact_location, get_or_create_experiment
 from tests.conftest import copy_store
 from tests.servers import MlflowServer
 from tests.sweeps import (
+    JOBLIB,
+    QUICK,
+    SECOND,
     Sweep,
     assert_complete,
     count,
@@ -32,20 +35,12 @@ from tests.sweeps import (
     mid_sweep,
     run_sweep,
     runs_of,
+    seeds,
     wait_for_children,
 )
 from tests.test_tracking import require
 
 pytestmark = pytest.mark.slow
-
-QUICK = ["epochs=50", "dataset.n_samples=200"]  # jobs of a fraction of a second
-SECOND = ["epochs=5000", "dataset=xor", "dataset.n_samples=200"]  # jobs of about a second
-JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
-
-
-def seeds(n):
-    return f"seed={','.join(map(str, range(n)))}"
-
 
 def files_of(client, run_id, folder=None):
     """Every artifact path of a run (recursively)."""
@@ -150,7 +145,7 @@ def test_a_full_disk_fails_in_one_line_and_a_rerun_with_space_completes(tmp_path
     """The store and its artifacts on a 3 MB tmpfs that the sweep fills: no traceback, one clear
     line, the store not corrupted; copied to a disk with space, the same command completes it."""
     as_root("mount")
-    n, experiment = 8, "full"
+    n, experiment = 6, "full"
     disk, saved = tmp_path / "store", tmp_path / "saved"
     disk.mkdir()
     uri = f"sqlite:///{disk / 'mlflow.db'}"

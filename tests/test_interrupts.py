@@ -14,24 +14,22 @@ import signal
 import pytest
 
 from tests.sweeps import (
+    JOBLIB,
+    SECOND,
     Sweep,
     assert_complete,
     count,
     integrity_check,
     job_lines,
     lines,
-    mid_sweep,
     run_sweep,
     runs_of,
+    seeds,
     wait_for_children,
 )
 
 pytestmark = pytest.mark.slow
 
-SEEDS = 3
-JOBS = [f"seed={','.join(map(str, range(SEEDS)))}", "epochs=5000", "dataset=xor",
-        "dataset.n_samples=200"]
-JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
 
 
@@ -44,21 +42,16 @@ def interrupt_line(stderr, what, parent):
     assert found[1].endswith("); the same command resumes it"), found[1]
 
 
-@pytest.mark.parametrize("signum, what, to_group, code", [
-    (signal.SIGINT, "Ctrl-C", True, 130),
-    (signal.SIGTERM, "SIGTERM", False, 143),
-], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_sweep_ends_killed_and_resumes_what_is_missing(
-        tmp_path, tracking_uri, signum, what, to_group, code):
-    experiment = f"interrupted-{what.lower()}"
-    args = [*JOBS, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
-    with Sweep(args, tmp_path) as sweep:
-        children = wait_for_children(tracking_uri, experiment, mid_sweep, sweep,
-                                     "a job finished and the next is training")
+def interrupt(args, cwd, uri, experiment, moment, signum, what, to_group, code):
+    """Start the sweep, send signum (to its process group, else to its main process) at the
+    moment(children) the store shows, and check how it ends: exit status `code`, one line, the
+    runs in flight KILLED saying why, the parent KILLED, nothing RUNNING. Returns the parent."""
+    with Sweep(args, cwd) as sweep:
+        children = wait_for_children(uri, experiment, moment, sweep, "the moment to interrupt")
         in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
         (sweep.signal_group if to_group else sweep.signal_main)(signum)
         assert sweep.wait(120) == code, sweep.stderr
-    (parent,), children = runs_of(experiment, tracking_uri)
+    (parent,), children = runs_of(experiment, uri)
     interrupt_line(sweep.stderr, what, parent.info.run_id)
     assert parent.info.status == "KILLED"
     by_id = {c.info.run_id: c for c in children}
@@ -66,17 +59,31 @@ def test_an_interrupted_sweep_ends_killed_and_resumes_what_is_missing(
         assert by_id[run_id].info.status == "KILLED"
         assert by_id[run_id].data.tags["killed_reason"] == f"interrupted by {what}"
     assert count(children, "RUNNING") == 0
-    finished_before = {c.data.tags["config_hash"] for c in children
-                       if c.info.status == "FINISHED"}
-    assert 1 <= len(finished_before) < SEEDS
+    return parent
 
-    code, out, err = run_sweep(args, tmp_path)  # the same command again
+
+def test_a_sweep_interrupted_by_ctrl_c_then_sigterm_resumes_and_completes(tmp_path, tracking_uri):
+    """Ctrl-C to the process group while job 1 trains; the same command resumes the parent,
+    skips job 0 and is stopped by SIGTERM to its main process while job 2 trains; the same
+    command again trains exactly jobs 2 and 3, and the parent ends FINISHED."""
+    n, experiment = 4, "interrupted"
+    args = [seeds(n), *SECOND, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
+    first = interrupt(args, tmp_path, tracking_uri, experiment,
+                      lambda runs: count(runs, "FINISHED") == 1 and count(runs, "RUNNING") == 1,
+                      signal.SIGINT, "Ctrl-C", True, 130)
+    again = interrupt(args, tmp_path, tracking_uri, experiment,
+                      lambda runs: count(runs, "FINISHED") == 2 and count(runs, "RUNNING") == 1,
+                      signal.SIGTERM, "SIGTERM", False, 143)
+    assert again.info.run_id == first.info.run_id  # resumed
+
+    code, out, err = run_sweep(args, tmp_path)  # the same command, once more
     assert code == 0, err
-    assert lines(err)[0] == f"tracking: resuming sweep run {parent.info.run_id} in {tracking_uri}"
+    assert lines(err)[0] == f"tracking: resuming sweep run {first.info.run_id} in {tracking_uri}"
     trained = [line for line in job_lines(out) if "already FINISHED" not in line]
-    assert len(job_lines(out)) == SEEDS and len(trained) == SEEDS - len(finished_before), out
-    (parent,), finished = assert_complete(tracking_uri, experiment, SEEDS)
+    assert len(job_lines(out)) == n and len(trained) == 2, out
+    (parent,), finished = assert_complete(tracking_uri, experiment, n)
     assert parent.info.status == "FINISHED"
+    assert sorted(r.data.params["seed"] for r in finished) == [str(s) for s in range(n)]
     assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
 
 
@@ -87,7 +94,8 @@ def test_an_interrupted_sweep_ends_killed_and_resumes_what_is_missing(
 def test_an_interrupted_joblib_sweep_ends_its_workers_runs_killed(
         tmp_path, tracking_uri, signum, what, to_group, code):
     experiment = f"interrupted-joblib-{what.lower()}"
-    args = [*JOBS, *JOBLIB, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
+    args = [seeds(3), *SECOND, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun"]
     with Sweep(args, tmp_path) as sweep:
         children = wait_for_children(tracking_uri, experiment,
                                      lambda runs: count(runs, "RUNNING") >= 1, sweep,
