@@ -16,6 +16,7 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
 3. Each job: src.run.main -> job_context() -> src.job.run() (trains, records, prints one line).
 4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
+   A launcher that gives up (a joblib worker killed): the parent FAILED, its summary, status 1.
 A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
 """
 
