@@ -16,6 +16,7 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
 3. Each job: src.run.main -> job_context() -> src.job.run() (trains, records, prints one line).
 4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
+   A launcher that gives up (a joblib worker killed): the parent FAILED, its summary, status 1.
 A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
 """
 
@@ -23,6 +24,7 @@ import copy
 import functools
 import itertools
 import os
+import re
 import signal
 import sys
 import time
@@ -262,18 +264,30 @@ class Lifecycle(Callback):
             _tracking_or_exit(lambda: close_sweep("FINISHED"))
 
 
-def close_sweep(status):
-    """End the open sweep's parent run with status and print its summary and what next."""
+def close_sweep(status, interrupted=None, error=None):
+    """End the open sweep's parent run with status; returns its summary, which it prints with
+    what next unless the sweep was interrupted (`interrupted`: why; the interrupt's one line says
+    it). error: why the sweep stopped. A store that fails here is said in one line."""
     from src.recording import log_best_model
+    from src.tracking.store import TrackingUnavailable, failure_line
     from src.tracking.sweep import close_parent
 
     parent = SWEEP.pop("parent")
     client = SWEEP["client"]
-    if status == "FINISHED":
-        log_best_model(client, parent)
-    text = close_parent(client, parent, status, SWEEP.get("expected"), SWEEP.get("since", 0))
-    print(text, file=sys.stderr)
-    print(next_steps(client.tracking_uri, SWEEP["experiment"]), file=sys.stderr, flush=True)
+    try:
+        if status == "FINISHED":
+            log_best_model(client, parent)
+        text = close_parent(client, parent, status, SWEEP.get("expected"), SWEEP.get("since", 0),
+                            interrupted=interrupted, error=error)
+    except TrackingUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line, and what to do
+        raise TrackingUnavailable(f"sweep run {parent} could not be closed: "
+                                  f"{failure_line(client.tracking_uri, e)}; the same command "
+                                  "resumes it") from None
+    if interrupted is None:
+        print(text, file=sys.stderr)
+        print(next_steps(client.tracking_uri, SWEEP["experiment"]), file=sys.stderr, flush=True)
     return text
 
 
@@ -378,15 +392,21 @@ def job_context(cfg):
 
 
 # ---------------------------------------------------------------- the command line
-def _terminate(signum, frame):
-    raise Interrupted("SIGTERM", 143)
+def _interrupt(signum, frame):
+    """Ctrl-C (SIGINT) or SIGTERM: raise Interrupted once; a second signal must not cut the
+    tidy-up short (runs ending KILLED, the parent's summary), so it is ignored from now on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted("Ctrl-C", 130) if signum == signal.SIGINT else Interrupted("SIGTERM", 143)
 
 
 def cli(main):
     """Run the Hydra entry main(); errors Hydra or validation raise end as one line (status 1),
-    Ctrl-C and SIGTERM end the sweep's runs KILLED, print one line, exit 130 / 143."""
+    Ctrl-C and SIGTERM end the sweep's runs KILLED, print one line, exit 130 / 143; a sweep the
+    launcher gives up on (a worker process died) ends FAILED, its summary printed, status 1."""
     if threading_main():
-        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
     full = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for full tracebacks
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
     try:
@@ -404,11 +424,34 @@ def cli(main):
         note = ""
         if "parent" in SWEEP:
             parent = SWEEP["parent"]
-            text = close_sweep("KILLED")
+            text = _tracking_or_exit(lambda: close_sweep("KILLED", f"interrupted by {what}"))
             note = (f"; sweep run {parent} KILLED ({text.splitlines()[0].split(': ', 1)[1]}); "
                     "the same command resumes it")
         print(f"interrupted by {what}{note}", file=sys.stderr, flush=True)
         sys.exit(code)
+    except Exception as error:
+        if full or os.environ.get("NETLAB_DEBUG") or "parent" not in SWEEP:
+            raise
+        _stop_workers()
+        why = _launcher_failure(error)
+        parent = SWEEP["parent"]
+        text = _tracking_or_exit(lambda: close_sweep("FAILED", error=why))
+        print(f"sweep stopped: {why}; sweep run {parent} FAILED "
+              f"({text.splitlines()[0].split(': ', 1)[1]}); the same command resumes it",
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def _launcher_failure(error):
+    """What made the launcher give up on the sweep, in one line."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from src.tracking.store import first_line
+
+    if isinstance(error, BrokenProcessPool):
+        codes = re.search(r"exit codes of the workers are (\{.*?\})", str(error))
+        return "a worker process died" + (f" (exit codes {codes.group(1)})" if codes else "")
+    return f"{type(error).__name__}: {first_line(error)}"
 
 
 def threading_main():

@@ -13,6 +13,7 @@ Knows nothing of Hydra: src/hydra_glue.py builds the JobContext from Hydra's con
 
 import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,7 @@ class Outcome:
     loggers: list  # one per trained replica
     skipped: list  # indices into replicas
     done: dict  # config_hash -> the FINISHED run found before training
+    elsewhere: dict = field(default_factory=dict)  # index -> run of another process training it
 
     def run_ids(self):
         """The ids of the runs this job wrote, in replica order."""
@@ -96,20 +98,45 @@ class Outcome:
 
 def run(cfg, context):
     """Train the job's replicas into their runs; print one line; returns the mean validation
-    accuracy over its seeds (NaN when none finished), which a sweeper (Optuna) maximises."""
-    return report(cfg, context, train_and_record(cfg, context))
+    accuracy over its seeds (NaN when none finished), which a sweeper (Optuna) maximises.
+
+    A job that raises (its store failed, or its training: its runs end FAILED saying why) prints
+    one line and, in a sweep, lets the sweep go on (a single run exits with status 1);
+    NETLAB_DEBUG=1 lets the exception through."""
+    try:
+        outcome = train_and_record(cfg, context)
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback
+        if os.environ.get("NETLAB_DEBUG"):
+            raise
+        print(f"{context.head()}: FAILED {failure(context, error)}", flush=True)
+        if not context.multirun:
+            raise SystemExit(1) from None
+        return math.nan
+    return report(cfg, context, outcome)
+
+
+def failure(context, error):
+    """Why a job raised, in one line: the store's failure, or the error (its runs, if it had
+    any, keep the traceback as error.txt)."""
+    from src.tracking.store import failure_line, first_line, is_store_error
+
+    if is_store_error(error):
+        return f"(tracking: {failure_line(context.tracking_uri, error)})"
+    return f"{type(error).__name__}: {first_line(error)} (NETLAB_DEBUG=1 shows the traceback)"
 
 
 def train_and_record(cfg, context):
     """Skip what finished before (in a sweep), claim, train and record the job's replicas."""
     from src.tracking.logger import RunLogger, new_client
     from src.tracking.store import (
+        check_reachable,
         claim_lost,
         finished_by_hash,
         get_or_create_experiment,
         runs_of_group,
     )
 
+    check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     hashes, n_train = identity.of_job(cfg, seeds)  # the data described, not loaded yet
     client = new_client(context.tracking_uri)
@@ -144,11 +171,11 @@ def train_and_record(cfg, context):
         lost = claim_lost(client, experiment_id, hashes[0][1],
                           {hashes[i][0]: lg.run_id for i, lg in zip(todo, loggers, strict=True)},
                           rerun=context.force or not context.multirun)
+        elsewhere = {}  # replica index -> the run of another process that trains it
         for i, logger in zip(todo, loggers, strict=True):
             if hashes[i][0] in lost:  # another sweep claimed it first: leave it to that one
                 logger.abandon()
-                print(f"{context.head()}: seed {replicas[i].seed} is being trained by run "
-                      f"{lost[hashes[i][0]]} (another process), skipped", flush=True)
+                elsewhere[i] = lost[hashes[i][0]]
         kept = [k for k, i in enumerate(todo) if hashes[i][0] not in lost]
         todo, loggers = [todo[k] for k in kept], [loggers[k] for k in kept]
         trained = [replicas[i] for i in todo]
@@ -167,7 +194,20 @@ def train_and_record(cfg, context):
                 record(logger, cfg, replica, model=not context.multirun)
             except Exception as error:  # noqa: BLE001 - this replica's run says why
                 logger.fail(error)
-    return Outcome(replicas, hashes, todo, loggers, skipped, done)
+    return Outcome(replicas, hashes, todo, loggers, skipped, done, elsewhere)
+
+
+class _NoBar:
+    """The hidden progress bar: does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
 
 
 def normalised_tag(notes):
@@ -180,13 +220,18 @@ def normalised_tag(notes):
 
 
 def progress_bar(epochs, show):
-    """An epoch progress bar on a terminal, shown once a run has lasted a second (tqdm)."""
+    """An epoch progress bar on a terminal, shown once a run has lasted a second (tqdm).
+
+    Not even created when hidden: tqdm makes a multiprocessing lock (a named semaphore) the
+    first time, and a worker killed mid-job leaves it behind, which Python's resource tracker
+    then reports in two lines of warning at the end of the sweep."""
     import sys
 
+    if not (show and sys.stderr.isatty()):
+        return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=epochs, unit="epoch", delay=1.0, leave=False,
-                disable=not (show and sys.stderr.isatty()))
+    return tqdm(total=epochs, unit="epoch", delay=1.0, leave=False)
 
 
 def report(cfg, context, outcome):
@@ -209,9 +254,12 @@ def report(cfg, context, outcome):
               and not replicas[i].diverged]
     diverged = [replicas[i] for i in todo if replicas[i].diverged]
     seconds = sum(replicas[i].metrics.get("train_time_s", 0.0) for i in todo)
+    elsewhere = outcome.elsewhere
     if len(replicas) == 1:
         i = 0
-        if i in skipped:
+        if i in elsewhere:
+            line = f"{head}: being trained by run {elsewhere[i]} (another process), skipped"
+        elif i in skipped:
             line = (f"{head}: already FINISHED as run {done[hashes[0][0]].info.run_id}, skipped "
                     "(+force=true reruns)")
         elif failed:
@@ -229,6 +277,7 @@ def report(cfg, context, outcome):
         stats = (f"val {_mean_std(val[ok])}  test {_mean_std(test[ok])}  "
                  f"({ok.sum()} of {len(replicas)} seeds") + ")"
         extra = [f"{len(skipped)} skipped (finished before)"] if skipped else []
+        extra += [f"{len(elsewhere)} being trained by another process"] if elsewhere else []
         extra += [f"{len(diverged)} diverged"] if diverged else []
         extra += [f"{len(failed)} FAILED: {failed[0][1].failure_line()}"] if failed else []
         line = f"{head} ({len(replicas)} seeds): {stats}" + (

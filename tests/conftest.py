@@ -7,6 +7,7 @@ import mlflow
 import pytest
 
 from src.tracking.store import open_store
+from tests.servers import mlflow_server, postgres  # noqa: F401 - fixtures for every module
 
 
 @pytest.fixture(scope="session")

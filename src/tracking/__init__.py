@@ -8,3 +8,5 @@ that talk to a store (store.py only inside its functions), so `import src.tracki
 import os
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per file otherwise
+# with a server, MLflow prints two lines of links per run it ends: a job prints one line
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

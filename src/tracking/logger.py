@@ -30,7 +30,7 @@ from mlflow.entities import Metric, Param, RunTag
 from src import identity
 from src.paths import PROJECT_ROOT
 
-from .store import first_line, process_tags, sqlite_pragmas
+from .store import first_line, process_tags, quiet_store_logs, sqlite_pragmas
 
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
@@ -321,6 +321,8 @@ def _unwritten(error):
 
 
 def new_client(uri):
-    """An MlflowClient for the store at uri (SQLite commits made cheap first)."""
+    """An MlflowClient for the store at uri (SQLite commits made cheap first, the store's
+    errors left to the caller to say in one line)."""
     sqlite_pragmas()
+    quiet_store_logs()
     return MlflowClient(uri)

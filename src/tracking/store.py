@@ -90,6 +90,28 @@ def first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
+# where the errors of a store come from: MLflow, its database drivers, its HTTP client
+_STORE_MODULES = ("mlflow", "sqlalchemy", "sqlite3", "psycopg2", "requests", "urllib3")
+
+
+def is_store_error(error):
+    """Whether error was raised by the tracking store (not by training)."""
+    return isinstance(error, TrackingUnavailable) or \
+        type(error).__module__.split(".")[0] in _STORE_MODULES
+
+
+def failure_line(uri, error):
+    """Why the store at uri failed, in one line: a server that no longer answers said as such."""
+    if isinstance(error, TrackingUnavailable):
+        return str(error)
+    if urlparse(uri).scheme in ("http", "https"):
+        try:
+            check_reachable(uri)
+        except TrackingUnavailable as unreachable:
+            return str(unreachable)
+    return f"store {uri}: {first_line(error)}"
+
+
 def open_store(uri):
     """Check, then create or upgrade the store at uri (schema migration happens here, once).
 
@@ -99,7 +121,7 @@ def open_store(uri):
     check_reachable(uri)
     from mlflow import MlflowClient
 
-    _quiet_store_logs()
+    quiet_store_logs()
     db = sqlite_path(uri)
     existed = db is not None and db.exists()
     client = MlflowClient(uri)
@@ -115,11 +137,12 @@ def open_store(uri):
     return client
 
 
-def _quiet_store_logs():
-    """MLflow logs two INFO lines when it creates a database; the sweep says what it opened."""
+def quiet_store_logs():
+    """MLflow logs two INFO lines when it creates a database (the sweep says what it opened),
+    and a database error's whole traceback before raising it (the job says it in one line)."""
     import logging
 
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -195,13 +218,19 @@ def is_alive(tags):
     return not start or _start_time(int(pid)) in ("", start)
 
 
-def mark_stale_runs_killed(client, experiment_id, reason="process ended while running"):
-    """Mark KILLED the RUNNING runs of this host whose process is gone; returns their ids."""
+def mark_stale_runs_killed(client, experiment_id, reason="process ended while running",
+                           own=False, where=""):
+    """Mark KILLED the RUNNING runs of this host whose process is gone (and, with own, this
+    process's: after an interrupt, none of them goes on); `where` narrows the search (an MLflow
+    filter, e.g. one sweep's children). Returns their ids."""
     stale = []
-    running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'",
+    running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'" + where,
                                  max_results=5000)
     for run in running:
-        if is_alive(run.data.tags):
+        tags = run.data.tags
+        mine = own and tags.get(HOST_TAG) == socket.gethostname() and \
+            tags.get(PID_TAG) == str(os.getpid())
+        if is_alive(tags) and not mine:
             continue
         client.set_tag(run.info.run_id, "killed_reason", reason)
         client.set_terminated(run.info.run_id, "KILLED")

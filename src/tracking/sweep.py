@@ -8,7 +8,7 @@ import time
 from mlflow.entities import Metric, Param, RunTag
 
 from .logger import command_line, environment_tags, flatten, param_text, short
-from .store import mark_stale_runs_killed, process_tags
+from .store import TrackingUnavailable, first_line, mark_stale_runs_killed, process_tags
 
 SWEEP_ROLE = "sweep"
 
@@ -28,6 +28,9 @@ def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None,
         parent = previous.info.run_id
         client.update_run(parent, status="RUNNING")
         client.log_batch(parent, tags=tags)
+        for key in ("error", "killed_reason"):  # why the last attempt ended: no longer true
+            if key in previous.data.tags:
+                client.delete_tag(parent, key)
         return parent, True
     parent = client.create_run(experiment_id, run_name=name).info.run_id
     logged = [Param(k, short(param_text(v), 6000)) for k, v in flatten(params or {}).items()]
@@ -43,17 +46,24 @@ def children(client, parent):
                               max_results=50000)
 
 
-def close_parent(client, parent, status="FINISHED", expected=None, since=0, seconds=0.0):
+def close_parent(client, parent, status="FINISHED", expected=None, since=0, seconds=0.0,
+                 interrupted=None, error=None):
     """Summarise the sweep in its parent run and end it with status; returns the summary text.
 
     expected: [(config_hash, label)] of every run the sweep asked for (when known in advance);
     since: when this attempt of the sweep started (ms): a configuration whose FINISHED run (in this
     sweep or any other of the experiment) started before was skipped. Runs of this sweep left
-    RUNNING by a process that died (a killed worker) are marked KILLED first.
+    RUNNING by a process that died (a killed worker) are marked KILLED first; after an interrupt
+    (`interrupted`: its reason, e.g. 'interrupted by Ctrl-C'), this process's too. error: why the
+    sweep stopped, as the parent's `error` tag. If the summary cannot be written, the parent
+    still ends (FAILED, saying why) and TrackingUnavailable says what went wrong.
     """
     t0 = time.perf_counter()
     experiment_id = client.get_run(parent).info.experiment_id
-    mark_stale_runs_killed(client, experiment_id, "its process died during the sweep")
+    mark_stale_runs_killed(client, experiment_id,
+                           interrupted or "its process died during the sweep",
+                           own=interrupted is not None,
+                           where=f" and tags.mlflow.parentRunId = '{parent}'")
     runs = children(client, parent)
     now = [r for r in runs if r.info.start_time >= since]
     asked = dict(reversed(expected or []))  # config_hash -> its first label
@@ -70,7 +80,16 @@ def close_parent(client, parent, status="FINISHED", expected=None, since=0, seco
     if expected:
         skipped = {k: v for k, v in skipped.items() if k in asked}
     text = summary(now, skipped, asked, duplicates)
-    client.log_text(parent, text, "summary.txt")
+    try:
+        client.log_text(parent, text, "summary.txt")
+    except Exception as e:  # noqa: BLE001 - the parent must not be left RUNNING
+        status, error = "FAILED", short(f"could not write summary.txt: {type(e).__name__}: "
+                                        f"{first_line(e)}", 500)
+        client.set_tag(parent, "error", error)
+        client.set_terminated(parent, status)
+        raise TrackingUnavailable(f"sweep run {parent} FAILED: {error}") from None
+    if error:
+        client.set_tag(parent, "error", short(error, 500))
     counts = {"n_runs": len(now), "n_skipped": len(skipped) + duplicates}
     for state in ("FINISHED", "FAILED", "KILLED"):
         counts[f"n_{state.lower()}"] = sum(r.info.status == state for r in now)
