@@ -94,7 +94,7 @@ def test_a_run_whose_files_cannot_be_written_fails_and_a_rerun_trains_it(tmp_pat
     assert parent_again.info.run_id == parent.info.run_id and \
         parent_again.info.status == "FINISHED" and "error" not in parent_again.data.tags
     (finished,) = [c for c in children if c.info.status == "FINISHED"]
-    assert {"config.yaml", "weights.npz", "plots/learning_curves.png",
+    assert {"config.yaml", "weights.npz", "plots/hidden_units.png",
             "plots/decision_boundary.png"} <= set(files_of(client, finished.info.run_id))
     assert client.get_run(failed.info.run_id).info.status == "FAILED"  # kept, saying why
     assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
