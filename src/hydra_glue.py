@@ -13,7 +13,8 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
    d. every job is handed the sweep's context through Hydra's own `hydra.job.env_set` (in its
       composed config, so it reaches jobs under any launcher, in any process or machine): the
       parent run id, the command typed, the resolved tracking URI, the sweep's size and start.
-3. Each job: src.run.main -> job_context() -> src.job.run() (trains, records, prints one line).
+3. Each job: src.run.main -> run_job() -> job_context(), src.job.run() (trains, records, prints
+   one line); SIGTERM in a job's own process (a scheduler's preemption) ends its runs KILLED.
 4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
 A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
@@ -22,6 +23,7 @@ A single run (no -m) goes through on_run_start (validate, memory, store) and the
 import copy
 import functools
 import itertools
+import math
 import os
 import signal
 import sys
@@ -337,8 +339,27 @@ def job_context(cfg):
         output_dir=Path(hydra_cfg.runtime.output_dir), force=bool(cfg.get("force", False)))
 
 
+def run_job(cfg, run):
+    """Run one job (`run(cfg, context)`, src.job.run). In a process of its own (a SLURM job, a Ray
+    or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
+    it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
+    trains it. In the launching process the interrupt goes on to cli(), which ends the sweep."""
+    if threading_main() and signal.getsignal(signal.SIGTERM) is not _terminate:
+        signal.signal(signal.SIGTERM, _terminate)  # submitit's own handler only logs SIGTERM
+    context = job_context(cfg)
+    try:
+        return run(cfg, context)
+    except Interrupted as error:
+        if "parent" in SWEEP or not context.multirun:
+            raise
+        print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
+              "the sweep trains them)", flush=True)
+        return math.nan
+
+
 # ---------------------------------------------------------------- the command line
 def _terminate(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second one must not cut the tidy-up
     raise Interrupted("SIGTERM", 143)
 
 

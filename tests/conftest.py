@@ -6,6 +6,7 @@ from contextlib import closing
 import pytest
 
 from src.tracking.store import open_store
+from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")
