@@ -316,7 +316,9 @@ def ray_cluster():
     require(importlib.util.find_spec("ray") is not None,
             "Ray is not installed: `make ray` (pip install -e '.[ray]')")
     folder = Path(tempfile.mkdtemp(prefix="nlray-"))  # short: Ray's socket paths are limited
-    cluster = RayCluster(f"{HEAD_IP}:{free_port(HEAD_IP)}", {**os.environ, **RAY_ENV}, folder)
+    # the nodes know nothing of a sweep: no tracking URI, no parent run in their environment
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NETLAB_"))}
+    cluster = RayCluster(f"{HEAD_IP}:{free_port(HEAD_IP)}", {**env, **RAY_ENV}, folder)
     try:
         cluster.head = cluster.start_node(HEAD_IP, head=True)
         cluster.worker = cluster.start_node(WORKER_IP, head=False)
