@@ -94,7 +94,9 @@ _COMPOSED = {}
 
 def _load_sweep_config(loader, injected, master_config, sweep_overrides):
     """Hydra's load_sweep_config, remembered: a job's config is composed once and reused by
-    Hydra's batch check and the launcher; the sweep's context is set in hydra.job.env_set."""
+    Hydra's batch check and the launcher; the sweep's context is set in hydra.job.env_set, and
+    a relative sweep folder is made absolute where the sweep is launched (Ray runs a job in the
+    folder its node was started in)."""
     key = (tuple(master_config.hydra.overrides.hydra), tuple(sweep_overrides))
     if key not in _COMPOSED:
         from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -105,6 +107,10 @@ def _load_sweep_config(loader, injected, master_config, sweep_overrides):
     if injected:
         with open_dict(cfg.hydra.job.env_set):
             cfg.hydra.job.env_set.update(injected)
+    sweep_dir = OmegaConf.select(master_config, "hydra.sweep.dir")
+    if sweep_dir and not os.path.isabs(sweep_dir):  # a Ray worker's cwd is not the sweep's
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
+            cfg.hydra.sweep.dir = os.path.abspath(sweep_dir)
     return cfg
 
 

@@ -288,7 +288,8 @@ class RayCluster:
                  "--num-cpus", "1", "--disable-usage-stats",
                  "--dashboard-agent-listen-port", str(free_port()),
                  "--temp-dir", str(self.folder / "tmp")],
-                stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+                stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+                cwd=self.folder)  # a node's workers run there
         wait_until(lambda: "Ray runtime started" in log.read_text(), 120, f"ray node {ip}",
                    proc, log, interval=0.5)
         return proc

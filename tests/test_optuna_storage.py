@@ -48,17 +48,20 @@ def test_two_processes_share_one_study_each_trial_one_run(postgres, mlflow_serve
     numbers = [int(n) for n, _, _ in trials]
     assert numbers == list(range(2 * TRIALS))  # no trial number twice, the sum of both
     assert {state for _, state, _ in trials} == {"COMPLETE"}
-    parents, children = sweep_runs(uri, "optuna")
-    assert len(parents) == 2 and all(p.info.status == "FINISHED" for p in parents)
+    # one study, one sweep: the second process resumes the first one's parent run
+    (parent,), children = sweep_runs(uri, "optuna")
+    assert parent.info.status == "FINISHED"
+    assert f"tracking: sweep run {parent.info.run_id}" in texts[0]
+    assert f"tracking: resuming sweep run {parent.info.run_id}" in texts[1]
     assert len(children) == 2 * TRIALS and all(r.info.status == "FINISHED" for r in children)
     by_trial = {int(r.data.tags["optuna.trial"]): r for r in children}
     assert sorted(by_trial) == numbers  # every trial is one run
     assert {r.data.tags["optuna.study"] for r in children} == {"netlab-optuna-spiral"}
     for number, _, value in trials:  # the value Optuna holds is the run's validation accuracy
         assert float(value) == by_trial[int(number)].data.metrics["val_accuracy"]
-    for parent in parents:  # each process's runs under its own sweep
-        mine = [r for r in children if r.data.tags["mlflow.parentRunId"] == parent.info.run_id]
-        assert len(mine) == TRIALS
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    assert sorted(r.data.tags["netlab.pid"] for r in children).count(
+        children[0].data.tags["netlab.pid"]) == TRIALS  # each process ran its own trials
 
     out = tmp_path / "report"
     report = subprocess.run([sys.executable, "-m", "src.report", "optuna", "--tracking-uri", uri,
