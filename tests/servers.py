@@ -330,6 +330,6 @@ def ray_cluster():
         yield cluster
     finally:
         for proc in (cluster.worker, cluster.head):
-            if proc is not None:
-                stop(proc, timeout=45, group=True)
+            if proc is not None:  # a node drains for up to 30 s on SIGTERM: not worth waiting
+                stop(proc, timeout=5, group=True)
         shutil.rmtree(folder, ignore_errors=True)
