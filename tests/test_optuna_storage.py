@@ -14,7 +14,7 @@ from tests.test_run import ROOT
 
 pytestmark = pytest.mark.slow
 
-TRIALS = 3  # per process
+TRIALS = 2  # per process
 
 
 def test_two_processes_share_one_study_each_trial_one_run(postgres, mlflow_server, tmp_path):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.test_server import free_port, http_ok, wait_until
+from tests.servers import free_port, http_ok, wait_until
 from tests.test_tracking import ROOT, require
 
 pytestmark = pytest.mark.slow
