@@ -147,7 +147,7 @@ class Config:
     baseline: dict[str, Any] | None = None  # a study's reference config for its report
     plots: PlotsConfig = field(default_factory=PlotsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
-    log_every: int | None = None  # log curves every n-th epoch; null: at most ~200 points
+    log_every: int | None = None  # log curves every n-th epoch; null: ~64 log-spaced
 
 
 # How a job runs or is logged, not what it trains: never part of a run's identity, never a param.

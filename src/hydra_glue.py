@@ -88,22 +88,67 @@ def swept_keys(config):
     return tuple(k for k, v in values.items() if len(v) > 1)
 
 
-# ---------------------------------------------------------------- one composition per job
-_COMPOSED = {}
+# ---------------------------------------------------------------- one composition per group choice
+# Composing a config with Hydra costs ~0.1 s of CPU (its defaults list, YAML files, merges), and
+# Hydra composes every job twice (its batch check, then the launcher). The jobs of a sweep differ
+# mostly in plain values (activation=tanh, lr=0.1), not in which config files they use (dataset=,
+# optimizer=, +experiment=): so each distinct choice of config groups is composed once, and a job's
+# config is a copy of it with the job's value overrides applied as Hydra applies them
+# (tests/test_config.py checks every study's every job against Hydra's own composition).
+_BASES = {}  # (hydra overrides, group overrides) -> the composed config of that group choice
+_JOBS = {}  # (hydra overrides, job overrides) -> [config, times handed out]
+
+
+def _is_group(loader, override):
+    """Whether an override picks a config group's option (it changes the defaults list)."""
+    if override.is_sweep_override() or isinstance(override.value(), dict):
+        return False
+    return loader.repository.group_exists(override.key_or_group)
+
+
+def compose_job(loader, master_config, sweep_overrides):
+    """A job's config, as Hydra's load_sweep_config composes it, from its group choice's base."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+
+    hydra_overrides = tuple(master_config.hydra.overrides.hydra)
+    parsed = OverridesParser.create().parse_overrides(list(sweep_overrides))
+    groups = tuple(o.input_line for o in parsed if _is_group(loader, o))
+    values = [o for o in parsed if not _is_group(loader, o)]
+    key = (hydra_overrides, groups)
+    if key not in _BASES:
+        _BASES[key] = ConfigLoaderImpl.load_sweep_config(loader, master_config, list(groups))
+    cfg = copy.deepcopy(_BASES[key])
+    ConfigLoaderImpl._apply_overrides_to_config(
+        [o for o in values if not o.is_hydra_override()], cfg)
+    with open_dict(cfg.hydra):
+        ConfigLoaderImpl._apply_overrides_to_config(
+            [o for o in values if o.is_hydra_override()], cfg)
+        app = [o for o in parsed if not o.is_hydra_override()]
+        cfg.hydra.overrides.task = [o.input_line for o in app]
+        cfg.hydra.overrides.hydra = [*hydra_overrides,
+                                     *(o.input_line for o in parsed if o.is_hydra_override())]
+        options = cfg.hydra.job.config.override_dirname
+        cfg.hydra.job.override_dirname = get_overrides_dirname(
+            overrides=app, kv_sep=options.kv_sep, item_sep=options.item_sep,
+            exclude_keys=options.exclude_keys)
+    return cfg
 
 
 def _load_sweep_config(loader, injected, master_config, sweep_overrides):
-    """Hydra's load_sweep_config, remembered: a job's config is composed once and reused by
-    Hydra's batch check and the launcher; the sweep's context is set in hydra.job.env_set, and
-    a relative sweep folder is made absolute where the sweep is launched (Ray runs a job in the
+    """Hydra's load_sweep_config for the sweep's jobs: composed once per group choice, each job's
+    config made once (validation), then handed to Hydra's batch check and to the launcher (the
+    second hand-out gives it away); the sweep's context is set in hydra.job.env_set, and a
+    relative sweep folder is made absolute where the sweep is launched (Ray runs a job in the
     folder its node was started in)."""
     key = (tuple(master_config.hydra.overrides.hydra), tuple(sweep_overrides))
-    if key not in _COMPOSED:
-        from hydra._internal.config_loader_impl import ConfigLoaderImpl
-
-        _COMPOSED[key] = ConfigLoaderImpl.load_sweep_config(loader, master_config,
-                                                            list(sweep_overrides))
-    cfg = copy.deepcopy(_COMPOSED[key])
+    entry = _JOBS.get(key)
+    if entry is None:
+        entry = _JOBS[key] = [compose_job(loader, master_config, sweep_overrides), 0]
+    else:
+        entry[1] += 1
+        if entry[1] >= 2:
+            del _JOBS[key]
+    cfg = entry[0]
     if injected:
         with open_dict(cfg.hydra.job.env_set):
             cfg.hydra.job.env_set.update(injected)
@@ -115,8 +160,8 @@ def _load_sweep_config(loader, injected, master_config, sweep_overrides):
 
 
 def install_composition_cache(injected):
-    """Make the config loader compose each job once (and hand it `injected`, a dict of
-    environment variables filled in later, pickled along to a launcher's workers)."""
+    """Make the config loader compose as above (and hand jobs `injected`, a dict of environment
+    variables filled in later, pickled along to a launcher's workers)."""
     loader = GlobalHydra.instance().config_loader()
     loader.load_sweep_config = functools.partial(_load_sweep_config, loader, injected)
     return loader
@@ -170,7 +215,7 @@ class Lifecycle(Callback):
         except ConfigError as error:
             reject(error)
         except MemoryError as error:
-            raise SystemExit(f"memory: {error}") from None
+            raise SystemExit(f"config error: {error}") from None
         _tracking_or_exit(lambda: _prepare_store(config))
 
     @_exit_on_error
@@ -182,7 +227,7 @@ class Lifecycle(Callback):
             jobs = sweep_jobs(config)
         except (HydraException, OmegaConfBaseException) as error:
             reject(error)
-        expected, workers = {}, _workers(config)
+        expected, workers = [], _workers(config)
         for job in jobs:
             context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
             try:
@@ -192,8 +237,8 @@ class Lifecycle(Callback):
             except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 reject(error, context=context)
             except MemoryError as error:
-                raise SystemExit(f"memory: {context}{error}") from None
-            expected.update(_expected_runs(cfg, job))
+                raise SystemExit(f"config error: {context}{error}") from None
+            expected.extend(_expected_runs(cfg, job))
         SWEEP.update(expected=expected if _is_grid(config) else None, since=_now_ms(),
                      started=time.time(), swept=swept_keys(config))
         if _is_optuna(config):
@@ -381,7 +426,7 @@ def _fixed_params(config, swept):
 
 
 def _expected_runs(cfg, job):
-    """{config_hash: label} of the runs a job's config asks for (one per seed)."""
+    """[(config_hash, label)] of the runs a job's config asks for (one per seed)."""
     from src import data
     from src.config import describe_dataset
 
@@ -390,8 +435,8 @@ def _expected_runs(cfg, job):
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     label = " ".join(o for o in job if not o.startswith("+experiment="))
     hashes = identity.of_seeds(identity_keys(cfg), seeds, info.content_hash, n_train)
-    return {chash: label + (f" seed={seed}" if cfg.seeds > 1 else "")
-            for (chash, _), seed in zip(hashes, seeds, strict=True)}
+    return [(chash, label + (f" seed={seed}" if cfg.seeds > 1 else ""))
+            for (chash, _), seed in zip(hashes, seeds, strict=True)]
 
 
 # ---------------------------------------------------------------- a job's context

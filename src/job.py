@@ -242,10 +242,12 @@ def report(cfg, context, outcome):
 
 def where_it_is(context, run_id):
     """Where a single run went, and how to get its plots out of the store."""
-    env = f"MLFLOW_TRACKING_URI={context.tracking_uri} "
+    import sys
+
+    mlflow = Path(sys.executable).with_name("mlflow")
     return (f"run {run_id} in experiment '{context.experiment}' ({context.tracking_uri}); its "
-            f"plots: {env}.venv/bin/mlflow artifacts download -r {run_id} -a plots -d "
-            f"plots-{run_id[:8]}")
+            f"plots: MLFLOW_TRACKING_URI={context.tracking_uri} {mlflow} artifacts download "
+            f"-r {run_id} -a plots -d plots-{run_id[:8]}")
 
 
 def _mean_std(values):

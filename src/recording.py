@@ -11,26 +11,35 @@ from omegaconf import OmegaConf
 from src import plots as figures  # src/figures.py once the report branch lands
 from src import snapshots
 from src.nn import save_weights
-from src.tracking.logger import default_log_every, training_code_diff
+from src.tracking.logger import training_code_diff
 from src.tracking.model import PREPROCESSING, save_preprocessing
 
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+CURVE_POINTS = 64  # per curve by default, log-spaced: dense where training changes fastest
 FINAL_METRICS = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
 
 
+def curve_epochs(epochs, log_every=None):
+    """The epochs a run's curves are logged at: about CURVE_POINTS log-spaced ones (every epoch
+    early on, sparser later), or every log_every-th and the first; the last always."""
+    if log_every:
+        return {1, int(epochs), *range(int(log_every), int(epochs) + 1, int(log_every))}
+    return set(snapshots.log_spaced_epochs(epochs, n=CURVE_POINTS))
+
+
 class Curves:
-    """The per-epoch observer: buffers each replica's figures into its run every log_every-th
-    epoch and the first; finish() adds each replica's last epoch (end of training, early stop or
-    divergence), so a curve always ends where its training did."""
+    """The per-epoch observer: buffers each replica's figures into its run at curve_epochs();
+    finish() adds each replica's last epoch (end of training, early stop or divergence), so a
+    curve always ends where its training did."""
 
     def __init__(self, loggers, epochs, log_every=None):
         self.loggers = loggers  # one RunLogger per replica
-        self.log_every = int(log_every) if log_every else default_log_every(epochs)
+        self.epochs = curve_epochs(epochs, log_every)
         self.logged = [0] * len(loggers)  # the last epoch written, per replica
 
     def __call__(self, epoch, record, active):
         """on_epoch(epoch, {metric: array over replicas}, active mask) of experiment.train."""
-        if epoch % self.log_every and epoch != 1:
+        if epoch not in self.epochs:
             return
         for r in np.flatnonzero(active):
             self.loggers[r].log_metrics({k: v[r] for k, v in record.items()}, epoch)

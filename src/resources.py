@@ -19,23 +19,14 @@ SNAPSHOTS = 16 * 80 * 80 * 4  # bytes per output unit of the recorded decision b
 class Estimate:
     """Bytes a job needs, by what needs them."""
 
-    data: int
-    network: int  # per replica: weights, gradients, optimizer state, activations at the batch size
+    data: int  # one replica's data (read or generated, split, standardised)
+    network: int  # one replica's weights, gradients, optimizer state, activations, snapshots
     replicas: int
 
     @property
     def total(self):
         """All bytes."""
-        return self.data * self.replicas + self.network * self.replicas
-
-    def culprit(self, cfg, limit):
-        """(key, value): the config key that makes the job too big, named in the refusal."""
-        if self.replicas > 1 and self.total // self.replicas <= limit:
-            return "seeds", cfg.seeds  # one replica would fit
-        if self.data >= self.network:
-            key = "path" if "path" in cfg.dataset else "n_samples"
-            return f"dataset.{key}", cfg.dataset.get(key)
-        return "width", cfg.width
+        return (self.data + self.network) * self.replicas
 
 
 def available_bytes():
@@ -59,11 +50,11 @@ def limit_bytes(cfg):
     return available_bytes() // 2
 
 
-def estimate(cfg):
+def estimate(cfg, info=None):
     """The bytes the job cfg describes needs (an Estimate), before anything is allocated."""
     from src.config import describe_dataset
 
-    info = describe_dataset(cfg.dataset)
+    info = info or describe_dataset(cfg.dataset)
     rows, features, classes = info.n_rows, info.n_features, info.n_classes
     n_train = data.split_sizes(rows, cfg.dataset.test_size, cfg.dataset.val_size)[0]
     data_bytes = info.bytes + rows * features * 8  # read or generated, split, standardised
@@ -82,7 +73,7 @@ def check(cfg, workers=1):
     need, limit = estimate(cfg), limit_bytes(cfg)
     if need.total * workers <= limit:
         return need
-    key, value = need.culprit(cfg, limit // workers)
+    key, value = culprit(cfg)
     together = f" × {workers} parallel workers" if workers > 1 else ""
     source = ("memory_limit" if cfg.get("memory_limit") is not None
               else "half of the available memory; set memory_limit=GB to change it")
@@ -91,4 +82,41 @@ def check(cfg, workers=1):
 
 
 def _size(n):
+    if n >= 100 * GB:
+        return f"{n / GB:,.0f} GB"
     return f"{n / GB:.3g} GB" if n >= GB / 10 else f"{math.ceil(n / 1024**2)} MB"
+
+
+def culprit(cfg):
+    """(key, value): the config key that makes the job big, named in a refusal: the one whose
+    modest value (seeds 1, width 8, 500 samples, mini-batches of 64) shrinks the estimate most."""
+    from omegaconf import open_dict
+
+    from src.config import describe_dataset
+
+    info = describe_dataset(cfg.dataset)
+    trials = {"seeds": 1, "width": 8, "batch_size": 64}
+    if "n_samples" in cfg.dataset:
+        trials["dataset.n_samples"] = 500
+    best, smallest = None, estimate(cfg, info).total
+    for key, modest in trials.items():
+        trial = cfg.copy()
+        with open_dict(trial):
+            if key == "dataset.n_samples":
+                trial.dataset.n_samples = modest
+                total = estimate(trial).total
+            else:
+                trial[key] = modest
+                total = estimate(trial, info).total
+        if total < smallest:
+            best, smallest = key, total
+    if best is None:  # a user's file: its size is what it is
+        best = "dataset.path" if "path" in cfg.dataset else "dataset.name"
+    return best, _value(cfg, best)
+
+
+def _value(cfg, key):
+    """cfg's value at a dotted key."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(cfg, key)

@@ -152,6 +152,59 @@ def test_validate_names_the_key_the_value_and_what_is_allowed(hydra_ready, overr
     assert any(words in message for words in ("must be", "every class needs", "missing"))
 
 
+TOO_BIG = [
+    # overrides, the key the refusal names
+    ("width=100000000", "width"),
+    ("dataset.n_samples=1000000000", "dataset.n_samples"),
+    ("seeds=1000000 width=256 dataset.n_samples=20000", "seeds"),
+    ("width=5000 depth=3 dataset.n_samples=100000", "width"),
+]
+
+
+@pytest.mark.parametrize("overrides,key", TOO_BIG)
+def test_a_job_that_cannot_fit_in_memory_is_refused_naming_its_key(hydra_ready, overrides, key):
+    from src import resources
+
+    cfg = make(*overrides.split())
+    validate(cfg)
+    with pytest.raises(MemoryError) as caught:
+        resources.check(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"{key}=") and "GB" in message and "limit" in message
+    assert "\n" not in message
+    resources.check(make())  # the default fits
+    with pytest.raises(MemoryError):  # and a limit of its own is a config key
+        resources.check(make("memory_limit=0.00001"))
+
+
+def test_parallel_workers_must_fit_together(hydra_ready):
+    from src import resources
+
+    cfg = make("width=2000", "dataset.n_samples=20000")
+    need = resources.estimate(cfg).total
+    limited = make("width=2000", "dataset.n_samples=20000", f"memory_limit={1.5 * need / 2**30}")
+    resources.check(limited)
+    with pytest.raises(MemoryError, match="2 parallel workers"):
+        resources.check(limited, workers=2)
+
+
+@pytest.mark.parametrize("overrides,key", [
+    ("+widht=3", "widht"), ("+dataset.path=x.csv", "dataset.path"), ("seeds=0", "seeds"),
+    ("seeds=-2", "seeds"), ("data_seed=-1", "data_seed"), ("plots.format=gif", "plots.format"),
+])
+def test_control_and_extra_keys_are_checked(hydra_ready, overrides, key):
+    with pytest.raises(ConfigError) as caught:
+        validate(make(overrides))
+    assert str(caught.value).startswith(f"{key}=") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("override", ["seeds=2.5", "seeds=abc", "gradcheck=maybe"])
+def test_hydra_rejects_wrong_types_of_the_new_keys(hydra_ready, override):
+    with pytest.raises(ConfigCompositionException) as caught:
+        make(override)
+    assert override.split("=")[0] in one_line(caught.value)
+
+
 @pytest.mark.parametrize("override", ["widht=3", "width=abc", "width=2.5", "dataset.noise=x",
                                       "optimizer.beta1=0.5", "dataset=nope"])
 def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, override):
@@ -159,3 +212,21 @@ def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, ov
         make(override)
     line = one_line(caught.value)
     assert "\n" not in line and override.split("=")[0].split(".")[-1] in line
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_a_job_composed_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    from src.hydra_glue import compose_job
+
+    cfg = make(f"+experiment={study}", hydra=True)
+    loader = GlobalHydra.instance().config_loader()
+    jobs = sweep_jobs(cfg)
+    extra = [["dataset=spiral", "optimizer=adam", "optimizer.beta1=0.5", "width=3", "+force=true",
+              "seeds=2", "hydra.job.chdir=false"], ["dataset.noise=0.3", "l2=0.1"]]
+    for job in [*jobs[:6], *([*jobs[0], *more] for more in extra)]:
+        hydra_own = ConfigLoaderImpl.load_sweep_config(loader, cfg, list(job))
+        ours = compose_job(loader, cfg, list(job))
+        assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydra_own), job
+        assert OmegaConf.is_struct(ours) == OmegaConf.is_struct(hydra_own)

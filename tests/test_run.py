@@ -69,21 +69,34 @@ BAD = {
     "multirun: misspelt swept key": (["-m", "widht=1,2", "epochs=1"], "widht"),
     "multirun: optuna study, interval end": (["-m", "+experiment=optuna", "lr=interval(0,0.1)"],
                                              "lr"),
+    # `+` adds any key to Hydra's config: an unknown one is refused, not silently ignored
+    "extra key": (["+widht=3"], "widht"),
+    # what cannot fit in memory is refused before anything starts (more in test_config.py)
+    "too many replicas": (["-m", "seeds=1000000", "width=256", "dataset.n_samples=20000"],
+                          "seeds"),
+    "seeds text": (["seeds=abc"], "seeds"),
 }
+
+
+def start_all(commands, limit=2):
+    """Start commands (args, cwd) two at a time; returns [(returncode, out, err)] in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item):
+        p = start(*item)
+        out, err = p.communicate(timeout=180)
+        return p.returncode, out, err
+
+    with ThreadPoolExecutor(limit) as pool:
+        return list(pool.map(one, commands))
 
 
 @pytest.fixture(scope="module")
 def rejected(tmp_path_factory):
-    """Start every bad command at once (they only parse and exit), then collect them."""
-    started = {}
-    for name, (args, _) in BAD.items():
-        cwd = tmp_path_factory.mktemp("bad")
-        started[name] = (start(args, cwd), cwd)
-    results = {}
-    for name, (p, cwd) in started.items():
-        out, err = p.communicate(timeout=180)
-        results[name] = (p.returncode, out, err, cwd)
-    return results
+    """Run every bad command, two at a time (they only parse and exit)."""
+    folders = {name: tmp_path_factory.mktemp("bad") for name in BAD}
+    done = start_all([(args, folders[name]) for name, (args, _) in BAD.items()])
+    return {name: (*result, folders[name]) for name, result in zip(BAD, done, strict=True)}
 
 
 @pytest.mark.parametrize("name", list(BAD))

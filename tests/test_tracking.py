@@ -23,6 +23,7 @@ from joblib import Parallel, delayed
 from mlflow import MlflowClient
 
 from src import experiment, job
+from src.recording import curve_epochs
 from src.tracking import store
 from src.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
@@ -117,11 +118,13 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
         assert tags[key], key
     assert not {"seeds", "log_every", "gradcheck", "memory_limit", "plots.dpi"} & set(
         logged.data.params), "control keys are not params"
-    # 1000 epochs -> every 5th epoch, the first and the last: at most ~200 points per curve
+    # 1000 epochs -> ~64 log-spaced epochs: every one early on, sparser later, the last always
     for key in EPOCH_METRICS:
         steps = [m.step for m in client.get_metric_history(run.run_id, key)]
-        assert steps[0] == 1 and steps[-1] == 1000 and len(steps) == 201, key
-        assert all(s == 1 or s % 5 == 0 for s in steps)
+        assert steps == sorted(curve_epochs(1000)), key
+        assert steps[:10] == list(range(1, 11)) and steps[-1] == 1000 and 40 <= len(steps) <= 64
+        gaps = np.diff(steps)
+        assert gaps[-1] > 50 * gaps[0]
     history = client.get_metric_history(run.run_id, "val_loss")
     assert history[-1].value == replica.history.val_loss[-1]
     assert logged.data.metrics["test_accuracy"] > 0.8
@@ -250,5 +253,5 @@ def test_parallel_writers_lose_nothing(uri):
     children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
     assert len(children) == n and all(r.info.status == "FINISHED" for r in children)
     for run_id in ids:
-        assert len(client.get_metric_history(run_id, "val_accuracy")) == 201
+        assert len(client.get_metric_history(run_id, "val_accuracy")) == len(curve_epochs(400))
         assert {f.path for f in client.list_artifacts(run_id)} >= {"weights.npz", "plots"}

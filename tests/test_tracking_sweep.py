@@ -166,14 +166,40 @@ def test_a_rejected_config_creates_no_run(tmp_path, tracking_uri):
     assert not _exists("rejected")
 
 
-def test_reproduce_reruns_a_run_bit_for_bit(tmp_path):
-    result = run(["epochs=150", "dataset=spiral", "optimizer=adam", "lr=0.01", "batch_size=32",
-                  "mlflow.experiment=repro"], tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    (original,), _ = runs_of("repro")
-    again = run([original.info.run_id], tmp_path, module="src.reproduce")
-    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
-    assert "matches bit for bit" in again.stdout
-    runs = MlflowClient().search_runs([original.info.experiment_id])
-    (copy,) = [r for r in runs if r.data.tags.get("reproduces") == original.info.run_id]
-    assert copy.data.tags["config_hash"] == original.data.tags["config_hash"]
+def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
+    args = ["epochs=150", "dataset=spiral", "optimizer=adam", "lr=0.01", "batch_size=32",
+            "mlflow.experiment=repro"]
+    sweep = run(["-m", "seed=0,1", *args], tmp_path)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    # after the sweep: the experiment, the UI command and the report command
+    assert "experiment 'repro'" in sweep.stderr and "make ui STUDY=repro" in sweep.stderr
+    assert "python -m src.report repro" in sweep.stderr
+    (parent,), children = runs_of("repro")
+    first = next(c for c in children if c.data.params["seed"] == "0")
+    # a single run of a configuration the sweep finished trains again, and says what it repeats
+    single = run(["seed=0", *args], tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert "already FINISHED" not in single.stdout and " train " in single.stdout
+    parents, runs = runs_of("repro")
+    (again,) = [r for r in parents if r.info.run_id != parent.info.run_id]  # no parent: alone
+    assert again.data.tags["repeats"] == first.info.run_id
+    assert again.data.tags["config_hash"] == first.data.tags["config_hash"]
+    assert f"run {again.info.run_id}" in single.stdout and "artifacts download" in single.stdout
+    # reproduce by the 8 characters the report prints
+    reproduced = run([again.info.run_id[:8]], tmp_path, module="src.reproduce")
+    assert reproduced.returncode == 0, reproduced.stdout + reproduced.stderr[-3000:]
+    assert "matches bit for bit" in reproduced.stdout
+    client = MlflowClient()
+    copies = client.search_runs([parent.info.experiment_id],
+                                f"tags.reproduces = '{again.info.run_id}'")
+    assert len(copies) == 1
+    assert copies[0].data.tags["config_hash"] == again.data.tags["config_hash"]
+    # a sweep's parent reproduces its sweep's runs
+    whole = run([parent.info.run_id], tmp_path, module="src.reproduce")
+    assert whole.returncode == 0, whole.stdout + whole.stderr[-3000:]
+    assert whole.stdout.count("matches bit for bit") == 2
+    # every error is one line
+    for wrong in ("0000", "not-an-id"):
+        bad = run([wrong], tmp_path, module="src.reproduce")
+        assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        assert bad.stderr.startswith("reproduce: ") and "Traceback" not in bad.stderr

@@ -31,7 +31,6 @@ from src.paths import PROJECT_ROOT
 
 from .store import first_line, process_tags, sqlite_pragmas
 
-MAX_POINTS = 200  # per curve, by default
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
 PARENT_ENV = "NETLAB_PARENT_RUN_ID"  # the sweep's parent run (set for a sweep's jobs)
@@ -43,11 +42,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_name="SIGTERM", exit_code=143):
         super().__init__(signal_name)
         self.signal_name, self.exit_code = signal_name, exit_code
-
-
-def default_log_every(epochs, max_points=MAX_POINTS):
-    """Every how many epochs to log so that a curve of `epochs` has at most ~max_points points."""
-    return max(1, math.ceil(int(epochs) / max_points))
 
 
 def flatten(tree, prefix=""):
@@ -101,6 +95,15 @@ def command_line():
     return os.environ.get(COMMAND_ENV) or shlex.join(getattr(sys, "orig_argv", sys.argv))
 
 
+def param_text(value):
+    """A param's value as text, as YAML writes it: null, true, 0.5, [a, b]."""
+    if value is None or isinstance(value, bool | list | dict):
+        import json
+
+        return json.dumps(value).replace('"', "")
+    return str(value)
+
+
 def short(value, limit=5000):
     """A value as text of at most `limit` characters (MLflow's limits on tags and params)."""
     text = str(value)
@@ -137,7 +140,7 @@ class RunLogger:
         run = self.client.create_run(self.experiment_id, run_name=self.run_name,
                                      tags={k: short(v) for k, v in tags.items()})
         self.run_id = run.info.run_id
-        params = [Param(k, short(v, 6000)) for k, v in flatten(self.params).items()]
+        params = [Param(k, short(param_text(v), 6000)) for k, v in flatten(self.params).items()]
         for i in range(0, len(params), 100):
             self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
         self._staging = tempfile.TemporaryDirectory(prefix="netlab-run-")
@@ -163,19 +166,21 @@ class RunLogger:
         elif self._failure:
             status, reason = "FAILED", self._failure
         try:
-            self.flush()
             if any(Path(self._staging.name).iterdir()):
                 self.client.log_artifacts(self.run_id, self._staging.name)
         except Exception as e:  # noqa: BLE001 - whatever could not be written, the run says so
-            status, reason = "FAILED", short(f"could not write the run's records: "
-                                             f"{type(e).__name__}: {first_line(e)}", 500)
+            status, reason = "FAILED", _unwritten(e)
         finally:
             self._staging.cleanup()
         self.tracking_seconds += time.perf_counter() - t0
-        end = [Metric("tracking_time_s", self.tracking_seconds, int(time.time() * 1000), 0)]
-        tags = [] if status == "FINISHED" else [
-            RunTag("killed_reason" if status == "KILLED" else "error", reason)]
-        self.client.log_batch(self.run_id, metrics=end, tags=tags, synchronous=True)
+        self._pending.append(Metric("tracking_time_s", self.tracking_seconds,
+                                    int(time.time() * 1000), 0))
+        try:  # the last metrics, and why the run did not finish, in one write
+            self.flush(tags=[] if status == "FINISHED" else [
+                RunTag("killed_reason" if status == "KILLED" else "error", reason)])
+        except Exception as e:  # noqa: BLE001
+            status, reason = "FAILED", _unwritten(e)
+            self.client.set_tag(self.run_id, "error", reason)
         self.client.set_terminated(self.run_id, status)
         self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
@@ -213,11 +218,13 @@ class RunLogger:
             self.flush()
         self.tracking_seconds += time.perf_counter() - t0
 
-    def flush(self):
-        """Write the buffered metrics now, in batches of at most 1000."""
+    def flush(self, tags=()):
+        """Write the buffered metrics (and tags) now, in batches of at most 1000."""
         pending, self._pending = self._pending, []
-        for i in range(0, len(pending), 1000):
-            self.client.log_batch(self.run_id, metrics=pending[i : i + 1000], synchronous=True)
+        for i in range(0, max(len(pending), 1), 1000):
+            last = i + 1000 >= len(pending)
+            self.client.log_batch(self.run_id, metrics=pending[i : i + 1000],
+                                  tags=list(tags) if last else [], synchronous=True)
         self._last_flush = time.monotonic()
 
     def set_tags(self, tags):
@@ -293,6 +300,12 @@ class RunLogger:
                                  tracking_uri=self.client.tracking_uri)
         self.tracking_seconds += time.perf_counter() - t0
         return info
+
+
+def _unwritten(error):
+    """The reason a run could not write its records, in one line."""
+    return short(f"could not write the run's records: {type(error).__name__}: "
+                 f"{first_line(error)}", 500)
 
 
 def new_client(uri):

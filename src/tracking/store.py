@@ -141,8 +141,19 @@ def sqlite_pragmas():
     sqlite_pragmas.done = True
 
 
+_EXPERIMENTS = {}  # (tracking URI, name) -> id, found or created by this process
+
+
 def get_or_create_experiment(client, name):
     """The id of experiment `name`, created (artifacts beside a SQLite store) if missing."""
+    known = _EXPERIMENTS.get((client.tracking_uri, name))
+    if known is not None:
+        return known
+    _EXPERIMENTS[(client.tracking_uri, name)] = _get_or_create_experiment(client, name)
+    return _EXPERIMENTS[(client.tracking_uri, name)]
+
+
+def _get_or_create_experiment(client, name):
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         if experiment.lifecycle_stage == "deleted":

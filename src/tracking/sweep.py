@@ -7,7 +7,7 @@ import time
 
 from mlflow.entities import Metric, Param, RunTag
 
-from .logger import command_line, environment_tags, flatten, short
+from .logger import command_line, environment_tags, flatten, param_text, short
 from .store import mark_stale_runs_killed, process_tags
 
 SWEEP_ROLE = "sweep"
@@ -30,7 +30,7 @@ def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None,
         client.log_batch(parent, tags=tags)
         return parent, True
     parent = client.create_run(experiment_id, run_name=name).info.run_id
-    logged = [Param(k, short(v, 6000)) for k, v in flatten(params or {}).items()]
+    logged = [Param(k, short(param_text(v), 6000)) for k, v in flatten(params or {}).items()]
     for i in range(0, max(len(logged), 1), 100):
         client.log_batch(parent, params=logged[i : i + 100], tags=tags if i == 0 else [])
     return parent, False
@@ -46,7 +46,7 @@ def children(client, parent):
 def close_parent(client, parent, status="FINISHED", expected=None, since=0, seconds=0.0):
     """Summarise the sweep in its parent run and end it with status; returns the summary text.
 
-    expected: {config_hash: label} of every configuration the sweep asked for (when known);
+    expected: [(config_hash, label)] of every run the sweep asked for (when known in advance);
     since: when this attempt of the sweep started (ms): a configuration whose FINISHED run (in this
     sweep or any other of the experiment) started before was skipped. Runs of this sweep left
     RUNNING by a process that died (a killed worker) are marked KILLED first.
@@ -56,20 +56,22 @@ def close_parent(client, parent, status="FINISHED", expected=None, since=0, seco
     mark_stale_runs_killed(client, experiment_id, "its process died during the sweep")
     runs = children(client, parent)
     now = [r for r in runs if r.info.start_time >= since]
+    asked = dict(reversed(expected or []))  # config_hash -> its first label
+    duplicates = len(expected or []) - len(asked)
     skipped = {r.data.tags.get("config_hash"): r.info.run_id for r in runs
                if r.info.start_time < since and r.info.status == "FINISHED"}
     done_now = {r.data.tags.get("config_hash") for r in now if r.info.status == "FINISHED"}
-    for chash in sorted(set(expected or {}) - done_now - set(skipped)):
+    for chash in sorted(set(asked) - done_now - set(skipped)):
         found = client.search_runs(
             [experiment_id], f"tags.config_hash = '{chash}' and attributes.status = 'FINISHED' "
             f"and attributes.start_time < {since}", max_results=1)
         if found:
             skipped[chash] = found[0].info.run_id
     if expected:
-        skipped = {k: v for k, v in skipped.items() if k in expected}
-    text = summary(now, skipped, expected)
+        skipped = {k: v for k, v in skipped.items() if k in asked}
+    text = summary(now, skipped, asked, duplicates)
     client.log_text(parent, text, "summary.txt")
-    counts = {"n_runs": len(now), "n_skipped": len(skipped)}
+    counts = {"n_runs": len(now), "n_skipped": len(skipped) + duplicates}
     for state in ("FINISHED", "FAILED", "KILLED"):
         counts[f"n_{state.lower()}"] = sum(r.info.status == state for r in now)
     counts["n_diverged"] = sum(r.data.tags.get("diverged") == "true" for r in now)
@@ -84,7 +86,7 @@ def close_parent(client, parent, status="FINISHED", expected=None, since=0, seco
     return text
 
 
-def summary(runs, skipped=None, expected=None):
+def summary(runs, skipped=None, asked=None, duplicates=0):
     """A few lines: this attempt's runs by status and what it skipped, then each configuration
     that did not finish (and, when the sweep's configurations are known, any without a run)."""
     skipped = skipped or {}
@@ -93,8 +95,11 @@ def summary(runs, skipped=None, expected=None):
         by_status[run.info.status] = by_status.get(run.info.status, 0) + 1
     counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(by_status.items()))
     head = f"sweep summary: {len(runs)} runs ({counts or 'none'})"
-    if skipped:
-        head += f", {len(skipped)} skipped (finished before)"
+    reasons = [f"{len(skipped)} finished before"] if skipped else []
+    if duplicates:
+        reasons.append(f"{duplicates} the same training as another job (normalised keys)")
+    if reasons:
+        head += f", {len(skipped) + duplicates} skipped: " + ", ".join(reasons)
     lines = [head]
     done = {r.data.tags.get("config_hash") for r in runs if r.info.status == "FINISHED"}
     for run in sorted(runs, key=lambda r: r.info.run_name or ""):
@@ -107,9 +112,9 @@ def summary(runs, skipped=None, expected=None):
         why = (f"diverged at epoch {tags.get('diverged_epoch')}" if tags.get("diverged") == "true"
                else tags.get("error") or tags.get("killed_reason") or "")
         lines.append(f"  {run.info.status:8} {run.info.run_name}: {why}")
-    if expected:
+    if asked:
         tried = {r.data.tags.get("config_hash") for r in runs}
-        missing = [label for chash, label in expected.items()
+        missing = [label for chash, label in asked.items()
                    if chash not in tried and chash not in skipped]
         if missing:
             lines.append(f"  {len(missing)} configurations have no run: " + "; ".join(missing[:10])
