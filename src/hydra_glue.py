@@ -469,8 +469,9 @@ def run_job(cfg, run):
     or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
     it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
     trains it. In the launching process the interrupt goes on to cli(), which ends the sweep."""
-    if threading_main() and signal.getsignal(signal.SIGTERM) is not _terminate:
-        signal.signal(signal.SIGTERM, _terminate)  # submitit's own handler only logs SIGTERM
+    own = threading_main() and signal.getsignal(signal.SIGTERM) is not _terminate
+    if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
+        previous = signal.signal(signal.SIGTERM, _terminate)
     context = job_context(cfg)
     try:
         return run(cfg, context)
@@ -480,6 +481,9 @@ def run_job(cfg, run):
         print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
               "the sweep trains them)", flush=True)
         return math.nan
+    finally:
+        if own and previous is not None:  # None: a handler not set from Python, left as is
+            signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- the command line

@@ -8,8 +8,9 @@
 - `ray_cluster`: two Ray nodes on one machine (`ray start --head`, `ray start --address`), on
   127.0.0.2 and 127.0.0.3 so that each is a node of its own address, as two machines would be.
 
-The fixtures are session-wide (conftest.py imports them): each is started once, by the first test
-that asks for it. A missing part skips the test, saying why; with CI=true it fails instead.
+conftest.py imports the fixtures. PostgreSQL and the tracking server are session-wide (started
+once, by the first test that asks); the clusters live for their test module only (idle Ray nodes
+still use CPU). A missing part skips the test, saying why; with CI=true it fails instead.
 """
 
 import glob
@@ -216,7 +217,7 @@ def _munge_answers():
     return subprocess.run("munge -n | unmunge", shell=True, capture_output=True).returncode == 0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slurm():
     """A single-node SLURM cluster on loopback (root; munged, slurmctld, slurmd), the node idle."""
     parts = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "scancel")
@@ -309,7 +310,7 @@ class RayCluster:
         self.worker.wait(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
     """Two Ray nodes of one CPU each on this machine, standing in for two machines."""
     import importlib.util
