@@ -1,85 +1,346 @@
-"""`python -m benchmarks.sweep`: what tracking costs a sweep.
+"""`python -m benchmarks.sweep`: what the harness costs a sweep, against the throughput targets.
 
-Times the default study (`python -m src.run -m +experiment=activations`, 12 runs of about a second)
-end to end, with the sequential and the joblib launcher, each into a SQLite store of its own in a
-temporary folder, and reads back from the store how the wall time divides: training (the runs'
-train_time_s), tracking (the runs' tracking_time_s, measured inside src/tracking around every
-MLflow call, plot and model, plus the sweep callback's own: opening the store, the parent run, the
-summary), and the rest (Python and library imports, Hydra, data). The store is created before the
-timed sweep (as for every sweep after a project's first); creating one is timed apart.
-Writes a Markdown table; --json also writes the figures.
+    python -m benchmarks.sweep [--only per_job,startup,…] [--quick] [--json PATH]
+
+Every measurement runs the real command line (`python -m src.run -m …`) in a temporary folder,
+into a SQLite store of its own created before the timed command (as for every sweep after a
+project's first), and reads back from the store what the runs say: their training time
+(`train_time_s`, summed), when the first run was created (`start_time`: just before its training),
+the store's size. One table prints every figure with its target beside it:
+
+- per_job: harness per job on a 48-job sweep of `epochs=1` (3 activations × 4 widths × 4 lr),
+  sequential: (wall − Σ training) / jobs, and the marginal cost ((wall₄₈ − wall₁) − (Σtraining₄₈ −
+  Σtraining₁)) / 47, beside Hydra's own floor from the same config tree (a no-op task, no
+  callbacks, 48 jobs against 1).
+- startup: from the command to the first job's training (the first run's creation), one job.
+- parallel: the default study with 4 seeds (48 jobs), sequential and hydra/launcher=joblib with 2
+  workers: the speed-up, and whether every job's results.yaml and weights.npz are bit-identical.
+- share: harness and tracking as a share of the wall time after start-up,
+  (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
+  train ~1 s each (moons, 2000 points, width 64, 3000 epochs).
+- thousand: 1,000 runs of the flower (5 widths × 5 lr × 4 activations × 10 seeds, 500 epochs) as
+  1,000 jobs and as 100 jobs of seeds=10, in runs per minute.
+- disk: the store's bytes (database and artifacts) per run, after the default study.
+- big_store: the default study rerun (everything already finished, so every job is skipped) in
+  its own store and beside 10,000 other runs in the same experiment (benchmarks/bigstore.py clones
+  them): the time per skipped job, and the ratio of the two reruns.
 """
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from mlflow import MlflowClient
 
 from src.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCHERS = {"sequential": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
+H1 = ["activation=sigmoid,tanh,relu", "width=2,4,8,16", "lr=0.01,0.1,1,10", "epochs=1"]
+THOUSAND = ["dataset=flower", "width=2,4,8,16,32", "lr=0.03,0.1,0.3,1,3",
+            "activation=sigmoid,tanh,relu,leaky_relu", "epochs=500"]
+ONE_SECOND = ["dataset=moons", "dataset.n_samples=2000", "width=64", "epochs=3000",
+              "seed=0,1,2,3,4,5"]
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+TARGETS = {"per_job_ms": 120, "startup_s": 2.0, "parallel_speedup": 1.8, "share": 0.15,
+           "runs_per_min": 300, "disk_kb_per_run": 100, "skip_ms": 20, "big_store_ratio": 1.2}
 
 
-def sweep(folder, study, launcher, extra=()):
-    """Run the study into a fresh store in folder; returns its figures."""
+def env_for(uri):
+    """The environment of a timed command: its own store, the project importable."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return {**env, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+
+
+def new_store(folder):
+    """A created (migrated) SQLite store in folder; returns its URI."""
     uri = f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"
-    t0 = time.perf_counter()
     open_store(uri)
-    create_s = time.perf_counter() - t0
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "src.run", "-m", f"+experiment={study}",
-            f"hydra.sweep.dir={folder / 'multirun'}", *LAUNCHERS[launcher], *extra]
-    t0 = time.perf_counter()
-    subprocess.run(args, cwd=folder, env=env, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    return uri
+
+
+def sweep(folder, args, experiment="bench", uri=None, module="src.run"):
+    """Run `python -m src.run -m *args` in folder; returns what the store says about it."""
+    uri = uri or new_store(folder)
+    command = [sys.executable, "-m", module, "-m", *args, f"mlflow.experiment={experiment}",
+               f"hydra.sweep.dir={folder / 'multirun' / str(time.time_ns())}"]
+    started = time.time()
+    done = subprocess.run(command, cwd=folder, env=env_for(uri), capture_output=True, text=True)
+    wall = time.time() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     client = MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name(study).experiment_id])
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], "attributes.start_time > "
+                              f"{int(started * 1000)}", max_results=50000) if found else []
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    train = sum(r.data.metrics.get("train_time_s", 0.0) for r in children)
-    per_run = sum(r.data.metrics.get("tracking_time_s", 0.0) for r in children)
-    sweep_level = sum(r.data.metrics.get("tracking_time_s", 0.0) for r in parents)
-    return {"launcher": launcher, "runs": len(children), "wall_s": wall, "train_s": train,
-            "tracking_s": per_run + sweep_level, "tracking_per_run_s": per_run / len(children),
-            "store_creation_s": create_s}
+    first = min((r.info.start_time for r in children), default=None)
+    return {"wall_s": wall, "runs": len(children),
+            "train_s": sum(r.data.metrics.get("train_time_s", 0.0) for r in children),
+            "startup_s": (first / 1000 - started) if first else None,
+            "sweep_dir": Path(command[-1].split("=", 1)[1]), "uri": uri,
+            "stderr": done.stderr, "stdout": done.stdout}
+
+
+def hydra_floor(folder, args):
+    """Hydra's own cost per job: a no-op task over the same config tree, without callbacks."""
+    floor = [sys.executable, "-m", "benchmarks.hydra_floor", "-m", *args,
+             "~hydra.callbacks.netlab", f"hydra.sweep.dir={folder / 'floor'}"]
+    started = time.time()
+    subprocess.run(floor, cwd=folder, env=env_for("sqlite:///unused.db"), check=True,
+                   capture_output=True)
+    return time.time() - started
+
+
+def per_job(folder, quick):
+    """Harness per job on a sweep of epochs=1, beside Hydra's floor."""
+    jobs = H1 if not quick else ["activation=sigmoid,tanh", "width=2,4", "epochs=1"]
+    one = ["activation=tanh", "width=2", "lr=0.1", "epochs=1"]
+    many = sweep(folder / "many", jobs) if _mk(folder / "many") else None
+    single = sweep(folder / "one", one) if _mk(folder / "one") else None
+    n = many["runs"]
+    marginal = ((many["wall_s"] - single["wall_s"]) - (many["train_s"] - single["train_s"])) / (
+        n - 1)
+    floor = (hydra_floor(folder, jobs) - hydra_floor(folder, one)) / (n - 1)
+    return {"jobs": n, "per_job_ms": 1000 * (many["wall_s"] - many["train_s"]) / n,
+            "marginal_ms": 1000 * marginal, "hydra_floor_ms": 1000 * floor,
+            "wall_s": many["wall_s"], "train_s": many["train_s"]}
+
+
+def startup(folder, quick):
+    """Seconds from the command to the first job's training, for a one-job sweep."""
+    _mk(folder)
+    result = sweep(folder, ["epochs=1"])
+    return {"startup_s": result["startup_s"], "wall_s": result["wall_s"]}
+
+
+def results_of(sweep_dir):
+    """{job: (results.yaml text without timing, weights arrays)} of a sweep folder."""
+    import yaml
+
+    jobs = {}
+    for job in sorted(p for p in Path(sweep_dir).iterdir() if p.name.isdigit()):
+        results = yaml.safe_load((job / "results.yaml").read_text())
+        for row in results.get("replicas", [results]):
+            row.pop("train_time_s", None)
+        weights = {}
+        if (job / "weights.npz").exists():
+            with np.load(job / "weights.npz") as arrays:
+                weights = {k: arrays[k] for k in arrays.files}
+        jobs[job.name] = (results, weights)
+    return jobs
+
+
+def parallel(folder, quick):
+    """The default study with 4 seeds, sequential and with 2 joblib workers."""
+    args = ["+experiment=activations", "seed=0,1,2,3"] if not quick else [
+        "+experiment=activations", "epochs=200", "dataset=moons,xor"]
+    seq = sweep(folder / "seq", args) if _mk(folder / "seq") else None
+    par = sweep(folder / "par", [*args, *JOBLIB]) if _mk(folder / "par") else None
+    a, b = results_of(seq["sweep_dir"]), results_of(par["sweep_dir"])
+    identical = a.keys() == b.keys() and all(
+        a[j][0] == b[j][0] and a[j][1].keys() == b[j][1].keys()
+        and all(np.array_equal(a[j][1][k], b[j][1][k]) for k in a[j][1]) for j in a)
+    return {"jobs": seq["runs"], "sequential_s": seq["wall_s"], "joblib_s": par["wall_s"],
+            "speedup": seq["wall_s"] / par["wall_s"], "bit_identical": identical}
+
+
+def share(folder, quick):
+    """Harness and tracking as a share of the wall time after start-up."""
+    out = {}
+    cases = {"default study": ["+experiment=activations"],
+             "6 jobs of ~1 s": ONE_SECOND}
+    if quick:
+        cases = {"default study": ["+experiment=activations", "epochs=300", "dataset=moons"]}
+    for name, args in cases.items():
+        _mk(folder / name)
+        r = sweep(folder / name, args)
+        after = r["wall_s"] - r["startup_s"]
+        out[name] = {"runs": r["runs"], "wall_s": r["wall_s"], "startup_s": r["startup_s"],
+                     "train_s": r["train_s"], "share": (after - r["train_s"]) / after,
+                     "uri": r["uri"]}
+    return out
+
+
+def thousand(folder, quick):
+    """1,000 flower runs as 1,000 jobs and as 100 jobs of 10 replicas, in runs per minute."""
+    seeds = "seed=range(0,10)" if not quick else "seed=range(0,2)"
+    grid = THOUSAND if not quick else ["dataset=flower", "width=2,4", "epochs=50"]
+    out = {}
+    for name, args in (("jobs", [*grid, seeds]),
+                       ("replicas", [*grid, "seeds=10" if not quick else "seeds=2"])):
+        _mk(folder / name)
+        r = sweep(folder / name, args)
+        out[name] = {"runs": r["runs"], "wall_s": r["wall_s"],
+                     "runs_per_min": 60 * r["runs"] / r["wall_s"], "train_s": r["train_s"]}
+    return out
+
+
+def disk(uri, empty_bytes):
+    """Bytes per run of a store, the database (and its WAL) and the artifact folders beside it,
+    less what the same store held empty (MLflow's schema)."""
+    db = Path(uri[len("sqlite:///"):])
+    total = sum(f.stat().st_size for f in db.parent.rglob("*") if f.is_file()) - empty_bytes
+    client = MlflowClient(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              max_results=50000)
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return {"runs": len(children), "bytes": total, "kb_per_run": total / 1024 / len(children)}
+
+
+def empty_store_bytes(folder):
+    """The bytes of a newly created store (its schema)."""
+    _mk(folder)
+    db = Path(new_store(folder)[len("sqlite:///"):])
+    return sum(f.stat().st_size for f in db.parent.rglob("*") if f.is_file())
+
+
+def skip_check_ms(uri, experiment, args):
+    """In process, the median time of the skip check of each job of a sweep (describe its data,
+    hash its identity, look up its group's finished runs)."""
+    from hydra import compose, initialize_config_dir
+
+    from src import identity
+    from src.hydra_glue import sweep_jobs
+    from src.tracking.logger import new_client
+    from src.tracking.store import finished_by_hash, get_or_create_experiment, runs_of_group
+
+    client = new_client(uri)
+    experiment_id = get_or_create_experiment(client, experiment)
+    times = []
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        master = compose("config", overrides=args, return_hydra_config=True)
+        for job in sweep_jobs(master):
+            cfg = compose("config", overrides=job)
+            t0 = time.perf_counter()
+            hashes, _ = identity.of_job(cfg, [cfg.seed])
+            done = finished_by_hash(runs_of_group(client, experiment_id, hashes[0][1]))
+            times.append(time.perf_counter() - t0)
+            assert hashes[0][0] in done, "a finished job not found"
+    return 1000 * float(np.median(times))
+
+
+def big_store(folder, quick):
+    """A finished default study rerun in its own store, then beside 10,000 other runs."""
+    from benchmarks.bigstore import clone_runs
+
+    _mk(folder)
+    args = ["+experiment=activations"] if not quick else ["+experiment=activations", "epochs=50"]
+    first = sweep(folder, args, experiment="activations")
+    alone = sweep(folder, args, experiment="activations", uri=first["uri"])
+    big = folder / "big"
+    big.mkdir()
+    shutil.copytree(Path(first["uri"][len("sqlite:///"):]).parent, big / "mlruns")
+    uri = f"sqlite:///{big / 'mlruns' / 'mlflow.db'}"
+    n = 10000 if not quick else 200
+    clone_runs(uri, "activations", n)
+    crowded = sweep(big, args, experiment="activations", uri=uri)
+    one = sweep(big, [*args, "dataset=moons", "activation=tanh"], experiment="activations",
+                uri=uri)
+    jobs = crowded["stderr"].count("already FINISHED") + crowded["stdout"].count(
+        "already FINISHED")
+    return {"jobs": jobs, "alone_s": alone["wall_s"], "crowded_s": crowded["wall_s"],
+            "other_runs": n, "ratio": crowded["wall_s"] / alone["wall_s"],
+            "skip_ms": 1000 * (crowded["wall_s"] - one["wall_s"]) / max(jobs - 1, 1),
+            "skip_check_ms": skip_check_ms(uri, "activations", args)}
+
+
+def _mk(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def verdict(value, target, higher_is_better=False):
+    """'met' or 'MISSED' for a figure against its target."""
+    if value is None:
+        return "—"
+    ok = value >= target if higher_is_better else value <= target
+    return "met" if ok else "MISSED"
 
 
 def table(results):
-    """The figures as a Markdown table (time shares are of the wall time; with joblib the runs'
-    train and tracking times add up over two processes, so they are CPU-seconds)."""
-    head = ("| launcher | runs | wall s | runs/min | training s | tracking s | tracking share | "
-            "tracking per run s | creating the store s |\n|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {r['launcher']} | {r['runs']} | {r['wall_s']:.1f} "
-            f"| {60 * r['runs'] / r['wall_s']:.1f} "
-            f"| {r['train_s']:.1f} | {r['tracking_s']:.1f} | {r['tracking_s'] / r['wall_s']:.0%} "
-            f"| {r['tracking_per_run_s']:.2f} | {r['store_creation_s']:.1f} |" for r in results]
-    return "\n".join([head, *rows])
+    """The figures as one Markdown table, each beside its target."""
+    rows = ["| measure | figure | target | |", "|---|---|---|---|"]
+
+    def add(name, value, unit, target, higher=False, digits=0):
+        shown = "—" if value is None else f"{value:.{digits}f} {unit}".strip()
+        goal = f"{'≥' if higher else '≤'} {target} {unit}".strip() if target is not None else ""
+        rows.append(f"| {name} | {shown} | {goal} | "
+                    f"{verdict(value, target, higher) if target is not None else ''} |")
+
+    if "per_job" in results:
+        r = results["per_job"]
+        add(f"harness per job, {r['jobs']} jobs of epochs=1, sequential: "
+            "(wall − Σ training) / jobs", r["per_job_ms"], "ms", TARGETS["per_job_ms"])
+        add("… the same, marginal (48 jobs against 1)", r["marginal_ms"], "ms",
+            TARGETS["per_job_ms"])
+        add("Hydra's own floor, same config tree (no-op task, 48 jobs against 1)",
+            r["hydra_floor_ms"], "ms", None)
+    if "startup" in results:
+        add("start-up: command to the first job's training", results["startup"]["startup_s"],
+            "s", TARGETS["startup_s"], digits=2)
+    if "parallel" in results:
+        r = results["parallel"]
+        add(f"joblib (2 workers) against sequential, default study × 4 seeds ({r['jobs']} jobs: "
+            f"{r['sequential_s']:.1f} s → {r['joblib_s']:.1f} s)", r["speedup"], "×",
+            TARGETS["parallel_speedup"], higher=True, digits=2)
+        rows.append(f"| … results and weights bit-identical | "
+                    f"{'yes' if r['bit_identical'] else 'NO'} | yes | "
+                    f"{'met' if r['bit_identical'] else 'MISSED'} |")
+    for name, r in results.get("share", {}).items():
+        add(f"harness + tracking share after start-up, {name} ({r['runs']} runs, "
+            f"{r['wall_s']:.1f} s wall, {r['train_s']:.1f} s training)", 100 * r["share"], "%",
+            100 * TARGETS["share"])
+    for name, r in results.get("thousand", {}).items():
+        how = "1,000 jobs" if name == "jobs" else "100 jobs × seeds=10"
+        add(f"{r['runs']} flower runs as {how} ({r['wall_s']:.0f} s)", r["runs_per_min"],
+            "runs/min", TARGETS["runs_per_min"], higher=True)
+    if "disk" in results:
+        add(f"disk per run ({results['disk']['runs']} runs)", results["disk"]["kb_per_run"], "KB",
+            TARGETS["disk_kb_per_run"])
+    if "big_store" in results:
+        r = results["big_store"]
+        add(f"skipping a finished job beside {r['other_runs']:,} other runs: the whole job "
+            f"({r['jobs']} skipped against 1)", r["skip_ms"], "ms", TARGETS["skip_ms"])
+        add("… of which the skip check itself (in process, median)", r["skip_check_ms"], "ms",
+            TARGETS["skip_ms"], digits=1)
+        add(f"rerun of the finished study: crowded / alone ({r['crowded_s']:.1f} s / "
+            f"{r['alone_s']:.1f} s)", r["ratio"], "×", TARGETS["big_store_ratio"], digits=2)
+    return "\n".join(rows)
 
 
 def main(argv=None):
-    """Run the benchmark and print the table."""
+    """Run the measurements asked for and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--study", default="activations")
-    parser.add_argument("--launchers", default="sequential,joblib")
+    parser.add_argument("--only", default="per_job,startup,parallel,share,thousand,big_store",
+                        help="comma-separated measures (disk is read from the share run)")
+    parser.add_argument("--quick", action="store_true", help="small sweeps, for a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("overrides", nargs="*", help="extra overrides, e.g. epochs=500")
     args = parser.parse_args(argv)
-    results = []
-    for launcher in args.launchers.split(","):
-        with tempfile.TemporaryDirectory(prefix="netlab-bench-") as folder:
-            results.append(sweep(Path(folder), args.study, launcher, args.overrides))
-    print(f"`python -m src.run -m +experiment={args.study} {' '.join(args.overrides)}`".strip())
+    wanted = args.only.split(",")
+    measures = {"per_job": per_job, "startup": startup, "parallel": parallel, "share": share,
+                "thousand": thousand, "big_store": big_store}
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="netlab-bench-") as tmp:
+        empty = empty_store_bytes(Path(tmp) / "empty")
+        for name in wanted:
+            if name in measures:
+                print(f"measuring {name} …", file=sys.stderr, flush=True)
+                results[name] = measures[name](Path(tmp) / name, args.quick)
+        if "share" in results:
+            results["disk"] = disk(next(iter(results["share"].values()))["uri"], empty)
+            for r in results["share"].values():
+                r.pop("uri")
     print(table(results))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":

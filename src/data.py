@@ -11,6 +11,7 @@ cannot be used raises DatasetError, one line naming the key as a config spells i
 Knows nothing of Hydra or MLflow.
 """
 
+import functools
 import hashlib
 import io
 import math
@@ -270,6 +271,18 @@ def _streamed_sha256(path):
         while chunk := f.read(2**24):
             digest.update(chunk)
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _file_hash(path, mtime_ns, size):
+    return _streamed_sha256(path)
+
+
+def file_hash(path):
+    """The content hash of a file (sha256 of its bytes, 16 hex digits), computed once per
+    version of the file in a process: what describe() leaves out for a large file."""
+    stat = Path(path).stat()
+    return _file_hash(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _first_line(error):

@@ -61,7 +61,7 @@ class Replica:
     seed: int
     data_seed: int
     init_seed: int
-    data: data.Dataset
+    data: "data.Dataset" = None  # loaded by load()
     network: Network = None
     history: object = None  # src.nn.History
     diverged_epoch: int | None = None
@@ -74,13 +74,24 @@ class Replica:
         return self.diverged_epoch is not None
 
 
-def prepare(cfg, seeds):
-    """The replicas of cfg for these seeds, each with its seeds derived and its data loaded."""
-    replicas = []
-    for seed in seeds:
-        data_seed, init_seed = derive_seeds(seed, cfg.get("data_seed"))
-        replicas.append(Replica(seed, data_seed, init_seed, load_data(cfg, data_seed)))
+def replicas_of(cfg, seeds):
+    """The replicas of cfg for these seeds, each with its data seed and init seed derived."""
+    return [Replica(seed, *derive_seeds(seed, cfg.get("data_seed"))) for seed in seeds]
+
+
+def load(cfg, replicas):
+    """Load each replica's data (replicas that share a data seed share the dataset)."""
+    loaded = {}
+    for replica in replicas:
+        if replica.data_seed not in loaded:
+            loaded[replica.data_seed] = load_data(cfg, replica.data_seed)
+        replica.data = loaded[replica.data_seed]
     return replicas
+
+
+def prepare(cfg, seeds):
+    """The replicas of cfg for these seeds, their seeds derived and their data loaded."""
+    return load(cfg, replicas_of(cfg, seeds))
 
 
 def train(cfg, replicas, on_epoch=None):

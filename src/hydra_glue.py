@@ -427,14 +427,9 @@ def _fixed_params(config, swept):
 
 def _expected_runs(cfg, job):
     """[(config_hash, label)] of the runs a job's config asks for (one per seed)."""
-    from src import data
-    from src.config import describe_dataset
-
-    info = describe_dataset(cfg.dataset)
-    n_train = data.split_sizes(info.n_rows, cfg.dataset.test_size, cfg.dataset.val_size)[0]
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     label = " ".join(o for o in job if not o.startswith("+experiment="))
-    hashes = identity.of_seeds(identity_keys(cfg), seeds, info.content_hash, n_train)
+    hashes, _ = identity.of_job(cfg, seeds)
     return [(chash, label + (f" seed={seed}" if cfg.seeds > 1 else ""))
             for (chash, _), seed in zip(hashes, seeds, strict=True)]
 

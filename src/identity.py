@@ -70,6 +70,18 @@ def config_hash(config, data_hash=None, code=None, n_train=None):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def of_job(cfg, seeds):
+    """[(config_hash, group_hash)] of a composed job config's runs, one per seed: the data
+    described (not loaded) for its content hash and the size of its training part."""
+    from src import data
+    from src.config import describe_dataset, identity_keys
+
+    info = describe_dataset(cfg.dataset)
+    data_hash = info.content_hash or (data.file_hash(info.path) if info.path else None)
+    n_train = data.split_sizes(info.n_rows, cfg.dataset.test_size, cfg.dataset.val_size)[0]
+    return of_seeds(identity_keys(cfg), seeds, data_hash, n_train), n_train
+
+
 def of_seeds(config, seeds, data_hash=None, n_train=None):
     """[(config_hash, group_hash)] of the runs of config with each seed; the group is the
     configuration without its seed (the runs a report aggregates)."""

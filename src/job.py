@@ -78,13 +78,6 @@ def run_name(context, seed=None):
     return " · ".join(parts) or "defaults"
 
 
-def identities(cfg, replicas):
-    """For each replica: (config_hash, group_hash); the group is the configuration without seed."""
-    d = replicas[0].data
-    return identity.of_seeds(identity_keys(cfg), [r.seed for r in replicas], d.content_hash,
-                             n_train=len(d.y_train))
-
-
 @dataclass
 class Outcome:
     """What a job did: every replica, which were trained (and their RunLoggers), which skipped."""
@@ -118,16 +111,17 @@ def train_and_record(cfg, context):
     )
 
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
-    replicas = experiment.prepare(cfg, seeds)
-    hashes = identities(cfg, replicas)
+    hashes, n_train = identity.of_job(cfg, seeds)  # the data described, not loaded yet
     client = new_client(context.tracking_uri)
     experiment_id = get_or_create_experiment(client, context.experiment)
     group_runs = runs_of_group(client, experiment_id, hashes[0][1])
     done = finished_by_hash(group_runs)
     todo = [i for i, (chash, _) in enumerate(hashes)
             if context.force or not context.multirun or chash not in done]
-    skipped = [i for i in range(len(replicas)) if i not in todo]
-    params, notes = identity.normalise(identity_keys(cfg), n_train=len(replicas[0].data.y_train))
+    skipped = [i for i in range(len(seeds)) if i not in todo]
+    replicas = experiment.replicas_of(cfg, seeds)
+    experiment.load(cfg, [replicas[i] for i in todo])  # only what trains reads its data
+    params, notes = identity.normalise(identity_keys(cfg), n_train=n_train)
     show_seed = cfg.seeds > 1 or "seed" in context.swept
 
     with contextlib.ExitStack() as stack:

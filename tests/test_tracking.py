@@ -154,8 +154,9 @@ def test_log_every_one_logs_every_epoch(uri):
     assert steps == list(range(1, 51))
 
 
-def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
+def test_pyfunc_model_round_trip_and_cli(uri, tmp_path, monkeypatch):
     run, replica = train_and_log(uri, epochs=200)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # for runs:/ URIs and last_logged_model
     data = replica.data
     raw = np.vstack([data.X_train, data.X_test]) * data.scale + data.mean  # as the user has it
     model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")

@@ -4,7 +4,9 @@ Logged as a model from code (network_pyfunc.py, no pickle) with the weights and 
 as its artifacts; loading it needs this project importable (`pip install -e .`, as `make` does).
 """
 
+import contextlib
 import logging
+import os
 from importlib import metadata
 from pathlib import Path
 
@@ -49,10 +51,27 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     Returns MLflow's ModelInfo; the model loads back with mlflow.pyfunc.load_model(model_uri).
     """
     logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)  # an INFO line per model
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    if experiment_id:
-        mlflow.set_experiment(experiment_id=experiment_id)  # where MLflow 3 keeps the model
+    # MLflow 3 keeps the model apart from the run, in the experiment its fluent state names: say
+    # which through the environment for this call only (no global state left behind)
+    with _environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_EXPERIMENT_ID=experiment_id):
+        return _log(run_id, weights_path, preprocessing_path, input_example, name)
+
+
+@contextlib.contextmanager
+def _environment(**variables):
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update({k: str(v) for k, v in variables.items() if v is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _log(run_id, weights_path, preprocessing_path, input_example, name):
     probe = NetworkModel()
     context = mlflow.pyfunc.PythonModelContext(
         artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
