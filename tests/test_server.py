@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def test_runs_log_over_http_to_a_postgres_backed_server(mlflow_server):
     uri, artifacts = mlflow_server
     tracking.open_store(uri)  # reachable: no error
-    run, clf = train_and_log(uri, epochs=200)
+    run, clf = train_and_log(uri, epochs=200, log_every=1)
     client = MlflowClient(uri)
     logged = client.get_run(run.run_id)
     assert logged.info.status == "FINISHED"

@@ -85,7 +85,7 @@ def test_a_cancelled_slurm_job_ends_killed_and_a_rerun_trains_exactly_it(
     code, out, err = sweep([*args, "hydra.sweep.dir=rerun"], tmp_path, **slurm.env)
     assert code == 0, err[-3000:]
     assert f"resuming sweep run {parent.info.run_id}" in err
-    assert "sweep summary: 1 runs (1 finished), 1 skipped (finished before)" in err
+    assert "sweep summary: 1 runs (1 finished), 1 skipped: 1 finished before" in err
     (again,), children = sweep_runs(uri, experiment)
     assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
     new = [r for r in children if r.info.start_time >= since]
