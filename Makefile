@@ -37,16 +37,15 @@ ui: setup
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
 		--host $(HOST) --port $(PORT)
 
-# Hydra's Ray launcher pins cloudpickle<3, which the joblib launcher's joblib cannot share: it lives
-# in a folder of its own, put on PYTHONPATH only for Ray sweeps (see the README)
-RAY_DIR := .ray-packages
-ray: setup $(RAY_DIR)/.installed
-$(RAY_DIR)/.installed:
-	$(BIN)/python -m pip install -q --target $(RAY_DIR) "hydra-ray-launcher==1.2.2" "cloudpickle<3"
+# Hydra's Ray launcher, the `ray` extra, into .venv (it holds joblib below 1.6: see pyproject.toml)
+RAY_STAMP := $(VENV)/.ray-installed
+ray: setup $(RAY_STAMP)
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,ray]'
 	touch $@
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(RAY_DIR) outputs multirun .pytest_cache
+	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -13,7 +13,8 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
    d. every job is handed the sweep's context through Hydra's own `hydra.job.env_set` (in its
       composed config, so it reaches jobs under any launcher, in any process or machine): the
       parent run id, the command typed, the resolved tracking URI, the sweep's size and start.
-3. Each job: src.run.main -> job_context() -> src.job.run() (trains, records, prints one line).
+3. Each job: src.run.main -> run_job() -> job_context(), src.job.run() (trains, records, prints
+   one line); SIGTERM in a job's own process (a scheduler's preemption) ends its runs KILLED.
 4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
    A launcher that gives up (a joblib worker killed): the parent FAILED, its summary, status 1.
@@ -23,6 +24,7 @@ A single run (no -m) goes through on_run_start (validate, memory, store) and the
 import copy
 import functools
 import itertools
+import math
 import os
 import re
 import signal
@@ -38,7 +40,7 @@ from hydra.core.override_parser.types import IntervalSweep
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
 from src import identity, resources
@@ -48,6 +50,7 @@ from src.tracking.logger import COMMAND_ENV, PARENT_ENV, Interrupted, command_li
 from src.tracking.store import TrackingUnavailable, resolve_uri
 
 SIZE_ENV, START_ENV, SWEPT_ENV = "NETLAB_SWEEP_SIZE", "NETLAB_SWEEP_START", "NETLAB_SWEPT"
+TRIALS_ENV = "NETLAB_OPTUNA_TRIALS"  # job number:trial number of the batch, for Optuna sweeps
 SWEEP = {}  # the launching process's sweep: client, parent run id, expected configs, start
 
 
@@ -136,7 +139,9 @@ def compose_job(loader, master_config, sweep_overrides):
 def _load_sweep_config(loader, injected, master_config, sweep_overrides):
     """Hydra's load_sweep_config for the sweep's jobs: composed once per group choice, each job's
     config made once (validation), then handed to Hydra's batch check and to the launcher (the
-    second hand-out gives it away); the sweep's context is set in hydra.job.env_set."""
+    second hand-out gives it away); the sweep's context is set in hydra.job.env_set, and a
+    relative sweep folder is made absolute where the sweep is launched (Ray runs a job in the
+    folder its node was started in)."""
     key = (tuple(master_config.hydra.overrides.hydra), tuple(sweep_overrides))
     entry = _JOBS.get(key)
     if entry is None:
@@ -149,6 +154,10 @@ def _load_sweep_config(loader, injected, master_config, sweep_overrides):
     if injected:
         with open_dict(cfg.hydra.job.env_set):
             cfg.hydra.job.env_set.update(injected)
+    sweep_dir = OmegaConf.select(master_config, "hydra.sweep.dir")
+    if sweep_dir and not os.path.isabs(sweep_dir):  # a Ray worker's cwd is not the sweep's
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
+            cfg.hydra.sweep.dir = os.path.abspath(sweep_dir)
     return cfg
 
 
@@ -234,6 +243,8 @@ class Lifecycle(Callback):
             expected.extend(_expected_runs(cfg, job))
         SWEEP.update(expected=expected if _is_grid(config) else None, since=_now_ms(),
                      started=time.time(), swept=swept_keys(config))
+        if _is_optuna(config):
+            _follow_trials(config, injected)
         _tracking_or_exit(lambda: self._open_sweep(config, injected, len(jobs)))
 
     def _open_sweep(self, config, injected, n_jobs):
@@ -339,6 +350,72 @@ def _is_grid(config):
     return target.endswith("BasicSweeper")
 
 
+def _is_optuna(config):
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    return target.endswith("OptunaSweeper")
+
+
+# ---------------------------------------------------------------- Optuna's trials
+def _follow_trials(config, injected):
+    """Hand each job its Optuna trial's number (tag `optuna.trial`): the sweeper passes a job its
+    overrides only, and numbers jobs per process (two processes sharing a study number theirs
+    alike), but it calls its search-space hook (`custom_search_space`) once per trial, in the
+    order it numbers the jobs it then launches. Also makes Optuna 2's storages work on SQLAlchemy
+    2 (hydra-optuna-sweeper pins optuna<3)."""
+    from hydra.utils import get_method
+
+    sweeper = config.hydra.sweeper
+    user_hook = sweeper.get("custom_search_space")
+    SWEEP.update(trials=[], injected=injected,
+                 user_hook=get_method(user_hook) if user_hook else None,
+                 batch=max(int(sweeper.get("n_jobs") or 1), 1))
+    with read_write(sweeper), open_dict(sweeper):
+        sweeper.custom_search_space = f"{__name__}.remember_trial"
+    if sweeper.get("storage"):
+        optuna_storage_compat()
+
+
+def remember_trial(config, trial):
+    """The Optuna sweeper's search-space hook (in the sweeping process, once per trial, before its
+    job is composed): the trial numbers of the batch's jobs go to them in hydra.job.env_set."""
+    if SWEEP.get("user_hook"):
+        SWEEP["user_hook"](config, trial)
+    numbers = SWEEP["trials"]
+    numbers.append(trial.number)  # the k-th trial of this process is its job number k
+    first = max(len(numbers) - SWEEP["batch"], 0)  # the jobs before this batch have run
+    SWEEP["injected"][TRIALS_ENV] = ",".join(f"{k}:{numbers[k]}"
+                                             for k in range(first, len(numbers)))
+
+
+def optuna_storage_compat():
+    """Optuna 2.10 stamps its storage's schema version on a connection it never commits, which
+    SQLAlchemy 2 rolls back: a new RDB storage then fails (AssertionError in get_current_version).
+    Stamp and read the version in transactions of their own (Optuna >= 3 needs none of this)."""
+    import alembic.migration
+    import optuna
+    import sqlalchemy
+    from optuna.storages._rdb import storage as rdb
+
+    if int(optuna.__version__.split(".")[0]) >= 3 or \
+            int(sqlalchemy.__version__.split(".")[0]) < 2:
+        return
+
+    def _set_alembic_revision(self, revision):
+        with self.engine.begin() as connection:
+            alembic.migration.MigrationContext.configure(connection).stamp(
+                self._create_alembic_script(), revision)
+
+    def get_current_version(self):
+        with self.engine.connect() as connection:
+            version = alembic.migration.MigrationContext.configure(
+                connection).get_current_revision()
+        assert version is not None
+        return version
+
+    rdb._VersionManager._set_alembic_revision = _set_alembic_revision
+    rdb._VersionManager.get_current_version = get_current_version
+
+
 def _overrides(config):
     return [o for o in OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
             if not o.lstrip("+").startswith(("force=", "mlflow."))]
@@ -379,7 +456,12 @@ def job_context(cfg):
     overrides = list(hydra_cfg.overrides.task)
     start = os.environ.get(START_ENV)
     swept = tuple(k for k in os.environ.get(SWEPT_ENV, "").split(",") if k) if multirun else ()
-    return JobContext(
+    tags = {}
+    trials = dict(pair.split(":") for pair in os.environ.get(TRIALS_ENV, "").split(",") if pair)
+    if multirun and str(hydra_cfg.job.num) in trials:
+        tags = {"optuna.trial": trials[str(hydra_cfg.job.num)],
+                "optuna.study": OmegaConf.select(hydra_cfg, "sweeper.study_name", default="")}
+    return JobContext(tags=tags,
         tracking_uri=resolve_uri(cfg.mlflow.tracking_uri),
         experiment=cfg.mlflow.experiment or hydra_cfg.runtime.choices.get("experiment")
         or "netlab",
@@ -389,6 +471,28 @@ def job_context(cfg):
         sweep_size=int(os.environ[SIZE_ENV]) if multirun and SIZE_ENV in os.environ else None,
         sweep_start=float(start) if multirun and start else None,
         output_dir=Path(hydra_cfg.runtime.output_dir), force=bool(cfg.get("force", False)))
+
+
+def run_job(cfg, run):
+    """Run one job (`run(cfg, context)`, src.job.run). In a process of its own (a SLURM job, a Ray
+    or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
+    it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
+    trains it. In the launching process the interrupt goes on to cli(), which ends the sweep."""
+    own = threading_main() and signal.getsignal(signal.SIGTERM) is not _interrupt
+    if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    context = job_context(cfg)
+    try:
+        return run(cfg, context)
+    except Interrupted as error:
+        if "parent" in SWEEP or not context.multirun:
+            raise
+        print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
+              "the sweep trains them)", flush=True)
+        return math.nan
+    finally:
+        if own and previous is not None:  # None: a handler not set from Python, left as is
+            signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- the command line

@@ -13,7 +13,7 @@ from src import hydra_glue, job
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
     """Train the job's replicas, print one line; returns the mean validation accuracy (or NaN)."""
-    return job.run(cfg, hydra_glue.job_context(cfg))
+    return hydra_glue.run_job(cfg, job.run)
 
 
 if __name__ == "__main__":

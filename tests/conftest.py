@@ -7,7 +7,8 @@ import mlflow
 import pytest
 
 from src.tracking.store import open_store
-from tests.servers import mlflow_server, postgres  # noqa: F401 - fixtures for every module
+from tests.clusters import sequential_study  # noqa: F401 - fixtures
+from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
 
 
 @pytest.fixture(scope="session")

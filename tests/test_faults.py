@@ -106,7 +106,8 @@ def test_a_tracking_server_killed_mid_sweep(postgres, tmp_path):
     log says so in one line, the sweep ends with one clear line; with the server back, the same
     command trains exactly the configurations that are missing."""
     n, experiment = 3, "server-killed"
-    server = MlflowServer(postgres, tmp_path / "artifacts", tmp_path / "server").start()
+    server = MlflowServer(postgres.database("server_killed"), tmp_path / "artifacts",
+                          tmp_path / "server").start()
     # MLflow retries a refused request for ~4 min by default; the test does not wait for that
     env = {"MLFLOW_TRACKING_URI": server.uri, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
            "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}

@@ -27,19 +27,11 @@ from src.recording import curve_epochs
 from src.tracking import store
 from src.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
+from tests.servers import require  # noqa: F401 - other test modules import it from here
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "driver"
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-
-
-def require(condition, reason):
-    """Skip with a one-line reason unless condition holds; with CI=true, fail instead."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true, yet {reason}")
-    pytest.skip(reason)
 
 
 def config(*overrides):

@@ -6,6 +6,7 @@ MLflow is imported inside the functions that talk to a store, so resolving a URI
 import os
 import socket
 import sqlite3
+import sys
 import urllib.error
 import urllib.request
 from contextlib import closing
@@ -191,10 +192,32 @@ def _get_or_create_experiment(client, name):
         return experiment.experiment_id
 
 
+# where a scheduler ran the process: SLURM's variables, as `slurm.job_id` …
+SLURM_TAGS = {"SLURM_JOB_ID": "slurm.job_id", "SLURM_ARRAY_JOB_ID": "slurm.array_job_id",
+              "SLURM_ARRAY_TASK_ID": "slurm.array_task_id", "SLURMD_NODENAME": "slurm.node"}
+
+
 def process_tags():
-    """Tags identifying this process, so a later start can tell a dead run from a live one."""
+    """Tags identifying this process, so a later start can tell a dead run from a live one, and
+    where a scheduler ran it: the SLURM job (`slurm.job_id`, `slurm.array_task_id`, …) or the Ray
+    node (`ray.node_id`) whose worker it is."""
     pid = os.getpid()
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), START_TAG: _start_time(pid)}
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), START_TAG: _start_time(pid)}
+    tags.update({tag: os.environ[var] for var, tag in SLURM_TAGS.items() if os.environ.get(var)})
+    tags.update(_ray_tags())
+    return tags
+
+
+def _ray_tags():
+    """{ray.node_id, ray.job_id} inside a Ray worker (Ray is never imported for it)."""
+    ray = sys.modules.get("ray")
+    try:
+        if ray is None or not ray.is_initialized():
+            return {}
+        context = ray.get_runtime_context()
+        return {"ray.node_id": context.get_node_id(), "ray.job_id": context.get_job_id()}
+    except Exception:  # noqa: BLE001 - a tag is not worth failing a run for
+        return {}
 
 
 def _start_time(pid):
