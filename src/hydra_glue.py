@@ -259,6 +259,7 @@ class Lifecycle(Callback):
                                       {"overrides": " ".join(_overrides(config))},
                                       resume=not config.get("force", False))
         SWEEP.update(client=client, parent=parent, experiment=experiment_name(config))
+        _describe_experiment(client, experiment_id, parent)
         injected.update({PARENT_ENV: parent, COMMAND_ENV: command_line(),
                          "MLFLOW_TRACKING_URI": uri, START_ENV: str(SWEEP["started"]),
                          SWEPT_ENV: ",".join(SWEEP["swept"]),
@@ -273,6 +274,27 @@ class Lifecycle(Callback):
         """Summarise the sweep in its parent run, end it FINISHED, say what to do next."""
         if "parent" in SWEEP:
             _tracking_or_exit(lambda: close_sweep("FINISHED"))
+
+
+def _describe_experiment(client, experiment_id, parent):
+    """The experiment's description (MLflow's note): the study's question, the command that ran
+    it, how to read its runs, where its report is."""
+    from src.report.design import question, study_file
+    from src.report.notes import NOTE, experiment_note
+
+    experiment = SWEEP["experiment"]
+    link = f"#/experiments/{experiment_id}/runs/{parent}/artifacts"
+    note = experiment_note(experiment, command_line(), SWEEP["swept"],
+                           question(study_file(experiment)), link)
+    client.set_experiment_tag(experiment_id, NOTE, note)
+
+
+def _summarise_in_note(client, parent, heading):
+    """The sweep run's note: the summary table over seeds of every configuration it holds."""
+    from src.report.notes import NOTE, parent_note
+    from src.tracking.sweep import children
+
+    client.set_tag(parent, NOTE, parent_note(children(client, parent), heading))
 
 
 def close_sweep(status, interrupted=None, error=None):
@@ -290,6 +312,7 @@ def close_sweep(status, interrupted=None, error=None):
             log_best_model(client, parent)
         text = close_parent(client, parent, status, SWEEP.get("expected"), SWEEP.get("since", 0),
                             interrupted=interrupted, error=error)
+        _summarise_in_note(client, parent, text.splitlines()[0])
     except TrackingUnavailable:
         raise
     except Exception as e:  # noqa: BLE001 - one line, and what to do

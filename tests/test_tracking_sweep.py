@@ -12,9 +12,11 @@ import time
 import mlflow
 import numpy as np
 import pytest
+import scipy.stats
 from mlflow import MlflowClient
 
 from src.recording import curve_epochs
+from src.report import design
 from tests.test_tracking import ROOT
 
 pytestmark = pytest.mark.slow
@@ -206,3 +208,30 @@ def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
         bad = run([wrong], tmp_path, module="src.reproduce")
         assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert bad.stderr.startswith("reproduce: ") and "Traceback" not in bad.stderr
+
+
+def test_the_experiment_and_the_sweep_run_explain_themselves_in_their_notes(tmp_path):
+    result = run(["-m", "+experiment=activations", "dataset=moons", "activation=tanh,relu",
+                  "epochs=20", "seeds=3", "hydra.sweep.dir=m"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("activations")
+    (parent,), children = runs_of("activations")
+    note = experiment.tags["mlflow.note.content"]
+    question = design.question(design.study_file("activations"))
+    assert question and question in note and "+experiment=activations" in note
+    assert f"runs/{parent.info.run_id}/artifacts" in note and "`activation`" in note
+    assert parent.data.params["sweep.activation"] == "tanh,relu"
+    assert parent.data.params["epochs"] == "20"  # a fixed value
+    table = parent.data.tags["mlflow.note.content"]
+    assert "| configuration | n | val accuracy | test accuracy | runs |" in table
+    rows = [line for line in table.splitlines() if line.startswith(("| tanh |", "| relu |"))]
+    assert len(rows) == 2  # one row per configuration, its seeds pooled
+    for activation in ("tanh", "relu"):
+        values = [c.data.metrics["val_accuracy"] for c in children
+                  if c.data.params["activation"] == activation]
+        low, high = scipy.stats.t.interval(0.95, 2, loc=np.mean(values),
+                                           scale=scipy.stats.sem(values))
+        (row,) = [r for r in rows if r.startswith(f"| {activation} | 3 | ")]
+        assert f"| {np.mean(values):.3f} ± {(high - low) / 2:.3f} |" in row
+        assert row.endswith("| 3 finished |")
