@@ -25,7 +25,7 @@ sweep: setup
 	$(BIN)/python -m src.run -m +experiment=activations
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/python -m benchmarks.nn

@@ -18,8 +18,9 @@ Achieved GFLOP/s = 6 × number of weights × samples per epoch / seconds per epo
 The last table is the cost of recording the training dynamics (src/nn/dynamics.py: gradient and
 weight norms, saturated or dead shares): our float64 network on W1, W2, W3 and the course network
 C1 (with its validation bookkeeping), trained without probing, probing every epoch, and probing at
-the harness's default resolution (about 200 probe epochs a run: every epoch for runs of ≤ 200
-epochs), alternating, the best of at least 9 repeats of CPU seconds per epoch (the process's:
+a resolution coarser than none but finer than the harness's (200 probe epochs a run, evenly
+spaced: every epoch for runs of ≤ 200 epochs; the harness probes ~64 log-spaced epochs, so costs
+less), alternating, the best of at least 9 repeats of CPU seconds per epoch (the process's:
 steadier than wall-clock when other processes share the cores; interference only adds time).
 """
 
@@ -307,7 +308,7 @@ def time_workload(workload, repeats, epochs, settle=SETTLE_SECONDS):
 # ------------------------------------------------------------------------------------- dynamics
 DYNAMICS_WORKLOADS = ("W1", "W2", "W3", "C1")
 DYNAMICS_REPEATS = 9  # at least: a difference of a few per cent, on a shared machine
-PROBES_PER_RUN = 200  # the harness's default resolution: about 200 probe epochs a run
+PROBES_PER_RUN = 200  # more than the harness's ~64 log-spaced probe epochs: an upper bound
 
 
 def dynamics_runs(wid, epochs):

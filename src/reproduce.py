@@ -137,7 +137,7 @@ def targets(client, run):
 def main(argv=None):
     """Command line entry; exits 0 when everything matches, 1 otherwise."""
     parser = argparse.ArgumentParser(prog="python -m src.reproduce",
-                                     description=__doc__.split("\n")[0])
+                                     description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("run_id", help="a run id or a unique prefix of one")
     parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI, else mlruns/")
     args = parser.parse_args(argv)
