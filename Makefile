@@ -16,15 +16,22 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "netlab needs Python >= 3.11, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+# the test tools (pytest, Playwright, the PostgreSQL driver, ruff) only for those who run the tests
+TEST_STAMP := $(VENV)/.test-installed
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
 
 setup: $(STAMP)
 
 sweep: setup
 	$(BIN)/python -m src.run -m +experiment=activations
 
-test: setup
+# two workers, each test file on one of them (its module fixtures are set up once)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: setup
@@ -40,11 +47,11 @@ ui: setup
 # Hydra's Ray launcher, the `ray` extra, into .venv (it holds joblib below 1.6: see pyproject.toml)
 RAY_STAMP := $(VENV)/.ray-installed
 ray: setup $(RAY_STAMP)
-$(RAY_STAMP): $(STAMP)
+$(RAY_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,ray]'
 	touch $@
 
-lint: setup
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 clean:

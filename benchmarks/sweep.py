@@ -13,7 +13,7 @@ the store's size. One table prints every figure with its target beside it:
   Σtraining₁)) / 47, beside Hydra's own floor from the same config tree (a no-op task, no
   callbacks, 48 jobs against 1).
 - startup: from the command to the first job's training (the first run's creation), one job.
-- parallel: the default study with 4 seeds (48 jobs), sequential and hydra/launcher=joblib with 2
+- parallel: the default study with 4 seeds as 48 jobs of one seed each, sequential and hydra/launcher=joblib with 2
   workers: the speed-up, and whether every job's results.yaml and weights.npz are bit-identical.
 - share: harness and tracking as a share of the wall time after start-up,
   (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
@@ -139,8 +139,8 @@ def results_of(sweep_dir):
 
 def parallel(folder, quick):
     """The default study with 4 seeds, sequential and with 2 joblib workers."""
-    args = ["+experiment=activations", "seed=0,1,2,3"] if not quick else [
-        "+experiment=activations", "epochs=200", "dataset=moons,xor"]
+    args = ["+experiment=activations", "seeds=1", "seed=0,1,2,3"] if not quick else [
+        "+experiment=activations", "seeds=1", "epochs=200", "dataset=moons,xor"]
     seq = sweep(folder / "seq", args) if _mk(folder / "seq") else None
     par = sweep(folder / "par", [*args, *JOBLIB]) if _mk(folder / "par") else None
     a, b = results_of(seq["sweep_dir"]), results_of(par["sweep_dir"])
@@ -154,10 +154,12 @@ def parallel(folder, quick):
 def share(folder, quick):
     """Harness and tracking as a share of the wall time after start-up."""
     out = {}
-    cases = {"default study": ["+experiment=activations"],
+    cases = {"default study, one seed a job": ["+experiment=activations", "seeds=1"],
+             "default study as committed (seeds=10)": ["+experiment=activations"],
              "6 jobs of ~1 s": ONE_SECOND}
     if quick:
-        cases = {"default study": ["+experiment=activations", "epochs=300", "dataset=moons"]}
+        cases = {"default study": ["+experiment=activations", "seeds=1", "epochs=300",
+                                   "dataset=moons"]}
     for name, args in cases.items():
         _mk(folder / name)
         r = sweep(folder / name, args)
@@ -231,7 +233,8 @@ def big_store(folder, quick):
     from benchmarks.bigstore import clone_runs
 
     _mk(folder)
-    args = ["+experiment=activations"] if not quick else ["+experiment=activations", "epochs=50"]
+    args = ["+experiment=activations", "seeds=1"] if not quick else [
+        "+experiment=activations", "seeds=1", "epochs=50"]
     first = sweep(folder, args, experiment="activations")
     alone = sweep(folder, args, experiment="activations", uri=first["uri"])
     big = folder / "big"
