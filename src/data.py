@@ -9,6 +9,9 @@ generating anything and reading a file at most once per process; load() builds i
 cannot be used raises DatasetError, one line naming the key as a config spells it
 (`dataset.label=species: no such column in iris.csv (columns: …)`). Nothing is downloaded.
 Knows nothing of Hydra or MLflow.
+
+Why one file of ~750 lines: it is the table of every dataset, with the one split and scaler they
+all share; a dataset's generator, its description before loading and its checks belong together.
 """
 
 import functools

@@ -19,6 +19,10 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
    A launcher that gives up (a joblib worker killed): the parent FAILED, its summary, status 1.
 A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
+
+Why one file of ~600 lines: it is the only module that knows Hydra's runtime (callbacks,
+HydraConfig, the composition cache, the command line's signals); split, Hydra would leak into the
+modules it was taken out of.
 """
 
 import copy

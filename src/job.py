@@ -9,6 +9,9 @@ the claim on its configuration, so two sweeps started at once on one store train
 configuration once (src/tracking/store.py: claim_lost).
 
 Knows nothing of Hydra: src/hydra_glue.py builds the JobContext from Hydra's config.
+
+Why one file of ~330 lines: what one job does, from skip and claim to the printed line, is one
+sequence that reads top to bottom.
 """
 
 import contextlib

@@ -10,6 +10,9 @@ the mini-batch order, early stopping and divergence, and each one's weights and 
 bit those of the same replica trained alone (see network.py). Replicas are processed in groups
 sized by the network's shape (network.replicas_per_chunk: all at once for small networks, one at a
 time where one replica's batch buffers alone are large), which changes no replica's numbers.
+
+Why one file of ~360 lines: the training loop and what every epoch does (batches, bookkeeping,
+early stopping, divergence per replica) are one procedure.
 """
 
 import math

@@ -8,6 +8,9 @@ Writes cost milliseconds against a store while a small network trains an epoch i
 metrics are kept in memory and sent with log_batch every `flush_seconds` and at the end; files are
 staged in a temporary folder and uploaded in one call when the run closes. Only MlflowClient is
 used (no fluent API state), so one process can hold several runs open at once (replicas).
+
+Why one file of ~330 lines: one run's life in MLflow (open, buffer, stage, close with the truth)
+is one class whose status rules must be read together.
 """
 
 import functools
