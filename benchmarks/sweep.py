@@ -13,8 +13,9 @@ the store's size. One table prints every figure with its target beside it:
   Σtraining₁)) / 47, beside Hydra's own floor from the same config tree (a no-op task, no
   callbacks, 48 jobs against 1).
 - startup: from the command to the first job's training (the first run's creation), one job.
-- parallel: the default study with 4 seeds as 48 jobs of one seed each, sequential and hydra/launcher=joblib with 2
-  workers: the speed-up, and whether every job's results.yaml and weights.npz are bit-identical.
+- parallel: the default study with 4 seeds as 48 jobs of one seed each, sequential and
+  hydra/launcher=joblib with 2 workers: the speed-up, and whether every job's results.yaml and
+  weights.npz are bit-identical.
 - share: harness and tracking as a share of the wall time after start-up,
   (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
   train ~1 s each (moons, 2000 points, width 64, 3000 epochs).
@@ -29,6 +30,7 @@ the store's size. One table prints every figure with its target beside it:
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -161,8 +163,9 @@ def share(folder, quick):
         cases = {"default study": ["+experiment=activations", "seeds=1", "epochs=300",
                                    "dataset=moons"]}
     for name, args in cases.items():
-        _mk(folder / name)
-        r = sweep(folder / name, args)
+        where = folder / re.sub(r"[^A-Za-z0-9]+", "_", name)  # a Hydra override takes no comma
+        _mk(where)
+        r = sweep(where, args)
         after = r["wall_s"] - r["startup_s"]
         out[name] = {"runs": r["runs"], "wall_s": r["wall_s"], "startup_s": r["startup_s"],
                      "train_s": r["train_s"], "share": (after - r["train_s"]) / after,
