@@ -1,5 +1,19 @@
-"""The MLflow UI served by `make ui`, opened in headless Chromium (Debian's, driven by Playwright):
-it lists a sweep's parent run and, expanded, its child runs, at the link `make ui` prints."""
+"""The MLflow UI served by `make ui`, opened in headless Chromium (Debian's, driven by Playwright),
+checked by what is on its pages, at the link `make ui` prints:
+
+- the runs table lists a sweep's parent run and, expanded, its child runs by their short names;
+- the experiment's description (its `mlflow.note.content` tag) unfolds above the table, with
+  "How to read the runs";
+- Group by `activation` puts each child in a group of its own, and the Chart view plots
+  `val_accuracy` per group;
+- the parent run's page shows its params (`sweep.activation` = `tanh,relu`) and its note (the
+  run's description): the summary table, a row per configuration;
+- a child run's `decision_boundary` images (log_image with steps) show on its Model metrics tab
+  with their step slider, and moving the slider shows another step's image.
+
+Screenshots go to the test's tmp_path; with NETLAB_SCREENSHOTS=1 the runs table, the parent run
+and the chart view are also copied to docs/mlflow-{runs,parent,chart}.png.
+"""
 
 import os
 import re
@@ -10,6 +24,11 @@ import sys
 
 import pytest
 
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:
+    expect = sync_playwright = None
+
 from tests.servers import free_port, http_ok, wait_until
 from tests.test_tracking import ROOT, require
 
@@ -17,15 +36,141 @@ pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# MLflow 3's UI opens its assistant panel over the right third of the page on a first visit; these
+# are the localStorage keys it remembers that by (if they change, the panel is closed by its button)
+NO_ASSISTANT = ("localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');"
+                "localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');")
+# the decision_boundary card's image, loaded, from the file of the given step
+SHOWN = """part => [...document.querySelectorAll("[data-testid=experiment-view-compare-runs-card]")]
+    .filter(card => card.querySelector("h4")?.textContent === "decision_boundary")
+    .some(card => [...card.querySelectorAll("img")]
+        .some(img => img.src.includes(part) && img.complete && img.naturalWidth > 0))"""
+SHOWN_IN = 15_000  # ms for what a click unfolds to come into view
+DOCS = {"runs.png": "mlflow-runs.png", "parent.png": "mlflow-parent.png",
+        "chart.png": "mlflow-chart.png"}
 
 
-def test_make_ui_lists_the_sweep_runs(tmp_path):
+def _close_assistant(page):
+    close = page.locator("button[data-component-id='mlflow.assistant.chat_panel.close']")
+    if close.is_visible():
+        close.click()
+
+
+def _screenshot(page, path):
+    """Screenshot without a hovered row or a focus ring: the pointer rests on the sidebar's
+    empty part, nothing has the focus."""
+    page.mouse.move(100, 760)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=path)
+
+
+def _check_runs_table(page, link, shots):
+    """The parent run, expanded: its children by their swept values; the experiment's
+    description. Returns the hrefs of the parent run and of the `tanh` child."""
+    page.goto(link)
+    parent = page.get_by_role("row").filter(has_text="activations").first
+    parent.wait_for(timeout=60_000)
+    _close_assistant(page)
+    parent.locator("button[data-component-id*='runnamecellrenderer']").click()  # expand
+    for name in ("tanh", "relu"):  # the children, named by their swept values
+        page.get_by_role("link", name=name, exact=True).wait_for()
+    page.get_by_text("3 matching runs").wait_for(timeout=10_000)
+    _screenshot(page, shots / "runs.png")
+    parent_href = parent.get_by_role("link").filter(has_text="activations").first.get_attribute(
+        "href")
+    child_href = page.get_by_role("link", name="tanh", exact=True).get_attribute("href")
+
+    # the experiment's description: its first line above the table, the rest behind the chevron
+    # (in the page, yet clipped: in the viewport only once unfolded)
+    how = page.get_by_text("How to read the runs", exact=False)
+    editor = "button[data-component-id='mlflow.experiment.metadata_editor.{}_button']"
+    page.locator(editor.format("expand")).click()
+    expect(how).to_be_in_viewport(timeout=SHOWN_IN)
+    expect(page.get_by_text("Group the table by", exact=False)).to_be_in_viewport(timeout=SHOWN_IN)
+    page.locator(editor.format("collapse")).click()
+    expect(how).not_to_be_in_viewport(timeout=SHOWN_IN)
+    return parent_href, child_href
+
+
+def _check_group_by_and_chart(page, shots):
+    """Group by the `activation` param (the children's; the parent only has `sweep.activation`
+    and lands in "Additional runs"), then the Chart view of val_accuracy, a line per group."""
+    page.get_by_role("button", name="Group by").click()
+    page.get_by_placeholder("Search").last.fill("activation")
+    # the menu lists attributes, then tags, then params (the section whose items end in _330)
+    page.locator("[role=menuitemcheckbox][data-component-id$='groupbyselector.tsx_330']"
+                 ).filter(has_text=re.compile(r"^activation$")).click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Group by: activation").wait_for()
+    for name in ("tanh", "relu"):
+        page.get_by_text(f"Group: {name}", exact=True).wait_for()
+    page.get_by_role("row").filter(has_text="Additional runs").wait_for()  # the parent
+
+    page.locator("label", has=page.locator("input[value=CHART]")).click()  # the Chart view
+    # the chart search is a regular expression (MLflow 3): val_accuracy alone, not best_val_…
+    page.get_by_placeholder("Search metric charts").fill("^val_accuracy$")
+    card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
+        has=page.get_by_role("heading", name="val_accuracy", exact=True))
+    for name in ("tanh", "relu"):  # the legend: one trace per group
+        card.get_by_text(f"{name} (val_accuracy)", exact=True).wait_for()
+    _screenshot(page, shots / "chart.png")
+
+
+def _check_parent_run(page, url, shots):
+    """The sweep run's page: its params (the grid as sweep.*) and its note, the summary table."""
+    page.goto(url)
+    param = page.get_by_role("row").filter(
+        has=page.get_by_role("cell", name="sweep.activation", exact=True))
+    param.get_by_role("cell", name="tanh,relu", exact=True).wait_for()
+    page.get_by_text("Description", exact=True).wait_for()
+    note = page.get_by_role("table").filter(
+        has=page.get_by_role("columnheader", name="configuration", exact=True))
+    note.wait_for()
+    for name in ("tanh", "relu"):  # a row per configuration
+        note.get_by_role("row").filter(has=page.get_by_role("cell", name=name, exact=True)
+                                       ).wait_for()
+    page.get_by_text("Show more", exact=True).click()  # the whole note
+    last_line = page.get_by_text("Student's t interval", exact=False)
+    expect(last_line).to_be_in_viewport(timeout=SHOWN_IN)
+    # the screenshot shows the note and the params: only the accuracy among the metrics
+    page.get_by_placeholder("Search metrics").fill("accuracy")
+    page.get_by_role("cell", name="best_val_accuracy", exact=True).wait_for()
+    page.get_by_text("Description", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+    expect(note).to_be_in_viewport(timeout=SHOWN_IN)
+    expect(param).to_be_in_viewport(timeout=SHOWN_IN)
+    _screenshot(page, shots / "parent.png")
+
+
+def _check_images(page, url, shots):
+    """A child run's Model metrics tab: the decision_boundary images and their step slider,
+    which steps through the logged steps (MLflow opens it on step 0; ours start at epoch 1)."""
+    page.goto(url.rstrip("/") + "/model-metrics")
+    page.get_by_placeholder("Search metric charts").fill("decision_boundary")
+    card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
+        has=page.get_by_role("heading", name="decision_boundary", exact=True))
+    slider = card.get_by_role("slider")
+    slider.wait_for()
+    last = int(slider.get_attribute("aria-valuemax"))
+    assert last == 20, f"the slider ends at step {last}, not at the last epoch (20)"
+    seen = []
+    for _ in range(last + 1):  # ArrowRight moves to the next step that has an image
+        if slider.get_attribute("aria-valuenow") == str(last):
+            break
+        before = slider.get_attribute("aria-valuenow")
+        slider.press("ArrowRight")
+        page.wait_for_function("([s, v]) => s.getAttribute('aria-valuenow') !== v",
+                               arg=[slider.element_handle(), before], timeout=10_000)
+        step = slider.get_attribute("aria-valuenow")
+        # the card shows that step's image (its compressed preview), loaded
+        page.wait_for_function(SHOWN, arg=f"decision_boundary%2Bstep%2B{step}%2B", timeout=10_000)
+        seen.append(int(step))
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == last, seen
+    _screenshot(page, shots / "images.png")
+
+
+def test_make_ui_shows_the_sweep(tmp_path):
     require(os.path.exists(CHROMIUM), f"no {CHROMIUM} (apt-get install chromium)")
     require(shutil.which("make"), "no make")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
     require(sync_playwright, "Playwright's Python package is missing (pip install -e '.[test]')")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -34,6 +179,8 @@ def test_make_ui_lists_the_sweep_runs(tmp_path):
          "mlflow.experiment=activations", "hydra.sweep.dir=m"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
+    shots = tmp_path / "shots"
+    shots.mkdir()
 
     port = free_port()
     ui = subprocess.Popen(["make", "-s", "ui", f"PORT={port}"], cwd=ROOT, env=env, text=True,
@@ -47,20 +194,22 @@ def test_make_ui_lists_the_sweep_runs(tmp_path):
                 link = found.group(1)
                 break
         assert link, "make ui printed no link to the runs table"
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 180, "make ui", ui)
+        base = link.split("/#/")[0]
+        wait_until(lambda: http_ok(f"{base}/health"), 180, "make ui", ui)
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(link)
-            parent = page.get_by_role("row").filter(has_text="activations").first
-            parent.wait_for(timeout=60_000)
-            parent.locator("button[data-component-id*='runnamecellrenderer']").click()  # expand
-            for name in ("tanh", "relu"):  # the children, named by their swept values
-                page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
-            page.get_by_text("3 matching runs").wait_for(timeout=10_000)
-            page.screenshot(path=tmp_path / "runs.png")
-            browser.close()
+            try:
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                context.add_init_script(NO_ASSISTANT)
+                context.set_default_timeout(30_000)
+                page = context.new_page()
+                parent_href, child_href = _check_runs_table(page, link, shots)
+                _check_group_by_and_chart(page, shots)
+                _check_parent_run(page, f"{base}/{parent_href.lstrip('/')}", shots)
+                _check_images(page, f"{base}/{child_href.lstrip('/')}", shots)
+            finally:
+                browser.close()
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         try:
@@ -68,3 +217,7 @@ def test_make_ui_lists_the_sweep_runs(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(ui.pid, signal.SIGKILL)
             ui.wait()
+
+    if os.environ.get("NETLAB_SCREENSHOTS") == "1":
+        for shot, doc in DOCS.items():
+            shutil.copyfile(shots / shot, ROOT / "docs" / doc)
