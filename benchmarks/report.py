@@ -130,30 +130,27 @@ def time_run_plots(repeats=7):
     """{plot: (median ms, PNG KB)} for a run's plots on the trained course network."""
     from hydra import compose, initialize_config_dir
 
+    from src import config as _schemas  # noqa: F401 - registers the config schemas
+    from src import experiment
     from src.figures import run_plots
-    from src.run import train_job
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["dataset=flower", "dataset.n_samples=400", "width=4",
                                            "lr=1.2", "epochs=5000", "init=normal"])
-    result = train_job(cfg)
-    data, model, grid = result["data"], result["model"], result["boundaries"]
+    (replica,) = experiment.train(cfg, experiment.prepare(cfg, [cfg.seed]))
+    data, network, grid = replica.data, replica.network, replica.boundaries
     X = np.vstack([data.X_train, data.X_val, data.X_test])
-    y = np.searchsorted(model.classes_, np.concatenate([data.y_train, data.y_val, data.y_test]))
-    history = {k: getattr(result["history"], k)
-               for k in ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy")}
-    with tempfile.TemporaryDirectory() as folder:
-        grid.save(Path(folder) / "b.npz")
-        snap = snapshots.load(Path(folder) / "b.npz")
-    plots = {
-        "learning curves": lambda: run_plots.learning_curves(history, "flower · tanh · 4 units"),
+    y = np.concatenate([data.y_train, data.y_val, data.y_test])
+    frames = grid.as_dict()
+    plots = {  # what recording.record draws for a 2-D run (and the confusion matrix of others)
         "decision boundary": lambda: run_plots.decision_boundary(
-            grid.x0, grid.x1, grid.at_end(model.network_, result["epochs_run"]), X, y, "flower"),
+            grid.x0, grid.x1, grid.at_end(network, replica.metrics["epochs_run"]), X, y, "flower"),
         "confusion matrix": lambda: run_plots.confusion_matrix(
-            data.y_test, model.predict(data.X_test), title="flower"),
-        "hidden units": lambda: run_plots.hidden_units(model.network_, data.X_train,
-                                                       data.y_train, "flower · 4 units"),
-        "16 boundary images (step slider)": lambda: run_plots.snapshot_images(snap, "flower"),
+            data.y_test, experiment.predict(replica, data.X_test), title="flower"),
+        "hidden units": lambda: run_plots.hidden_units(network, data.X_train, data.y_train,
+                                                       "flower · 4 units"),
+        "boundary images, all 16 recorded frames (a run draws its 8)":
+            lambda: run_plots.snapshot_images(frames, "flower"),
     }
     found = {}
     for name, draw in plots.items():

@@ -81,10 +81,9 @@ def record(run, cfg, replica, model=False):
         recorded = frames["epochs"]  # every other of the ~16 log-spaced epochs, first and last
         pick = np.unique(np.linspace(0, len(recorded) - 1, min(SLIDER_FRAMES, len(recorded)))
                          .round().astype(int)) if len(recorded) else []
-        keep = {int(recorded[i]) for i in pick}
-        for epoch, image in run_plots.snapshot_images(frames, run.run_name):
-            if epoch in keep:
-                run.add_image("decision_boundary", image, epoch)
+        chosen = {**frames, "epochs": recorded[pick], "proba": frames["proba"][pick]}
+        for epoch, image in run_plots.snapshot_images(chosen, run.run_name):  # only those kept
+            run.add_image("decision_boundary", image, epoch)
     if replica.diverged:
         run.diverged(replica.diverged_epoch)
         return
