@@ -17,8 +17,8 @@ from tests.test_run import ROOT, read_jobs
 
 # the default study, shortened: two of its datasets and two of its activations (four jobs: two
 # rounds on two cores), short runs
-STUDY = ["-m", "+experiment=activations", "dataset=moons,xor", "activation=sigmoid,relu",
-         "epochs=200", "dataset.n_samples=120"]
+STUDY = ["-m", "+experiment=activations", "seeds=1", "dataset=moons,xor",
+         "activation=sigmoid,relu", "epochs=200", "dataset.n_samples=120"]
 N_JOBS = 4
 # jobs long enough (seconds of training) to be stopped while they train
 LONG = ["dataset.n_samples=120", "epochs=20000"]

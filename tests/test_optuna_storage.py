@@ -20,7 +20,7 @@ TRIALS = 2  # per process
 def test_two_processes_share_one_study_each_trial_one_run(postgres, mlflow_server, tmp_path):
     uri, _ = mlflow_server
     storage = postgres.database("optuna_shared")
-    args = ["-m", "+experiment=optuna", f"hydra.sweeper.n_trials={TRIALS}", "epochs=5",
+    args = ["-m", "+experiment=optuna", "seeds=1", f"hydra.sweeper.n_trials={TRIALS}", "epochs=5",
             f"hydra.sweeper.storage={storage}", f"mlflow.tracking_uri={uri}"]
     procs, logs = [], []
     try:

@@ -138,13 +138,14 @@ def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
 @pytest.mark.slow
 def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launchers(tmp_path):
     # the default study on one dataset, with mini-batches so that the shuffling seed matters too
-    args = ["-m", "+experiment=activations", "dataset=spiral", "optimizer=sgd", "batch_size=32",
-            "epochs=30"]
+    args = ["-m", "+experiment=activations", "seeds=1", "dataset=spiral", "optimizer=sgd",
+            "batch_size=32", "epochs=30"]
     code, out, err = run([*args, "hydra.sweep.dir=sequential"], tmp_path)
     assert code == 0, err
     lines = job_lines(out)
     assert [line.split(":")[0] for line in lines] == [
-        f"#{i} [{i + 1}/3] dataset=spiral activation={a} optimizer=sgd batch_size=32 epochs=30"
+        f"#{i} [{i + 1}/3] dataset=spiral activation={a} seeds=1 optimizer=sgd batch_size=32"
+        " epochs=30"
         for i, a in enumerate(("sigmoid", "tanh", "relu"))]
     assert all(" train " in line and " val " in line and " test " in line for line in lines)
     assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
@@ -174,8 +175,8 @@ def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
 
 @pytest.mark.slow
 def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):
-    code, out, err = run(["-m", "+experiment=optuna", "hydra.sweeper.n_trials=3", "epochs=5",
-                          "hydra.sweep.dir=o"], tmp_path)
+    code, out, err = run(["-m", "+experiment=optuna", "seeds=1", "hydra.sweeper.n_trials=3",
+                          "epochs=5", "hydra.sweep.dir=o"], tmp_path)
     assert code == 0, err
     assert len(job_lines(out)) == 3
     best = OmegaConf.load(tmp_path / "o" / "optimization_results.yaml")
