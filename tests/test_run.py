@@ -3,6 +3,7 @@ rejected overrides, divergence and determinism. Every subprocess runs in a tempo
 Hydra writes (outputs/, multirun/) can be checked there."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,9 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
         " epochs=30"
         for i, a in enumerate(("sigmoid", "tanh", "relu"))]
     assert all(" train " in line and " val " in line and " test " in line for line in lines)
+    # each job's line says what is left, from the sweep's pace; the last one has nothing left
+    assert [re.search(r"  ETA \d+ (s|min)$", line) is not None for line in lines] == \
+        [True, True, False]
     assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
     # a store of its own, so that the second sweep does not find the first one's finished runs
     code, out, err = run([*args, "hydra.sweep.dir=parallel", "hydra/launcher=joblib",
