@@ -103,8 +103,9 @@ def run_sweep(args, cwd, timeout=300, **env):
         return code, sweep.stdout, sweep.stderr
 
 
-def runs_of(experiment, uri):
-    """(parents, children) of experiment in the store at uri (both empty if it is not there)."""
+def runs_of(experiment, uri=None):
+    """(parents, children) of experiment in the store at uri, else the test's own store (both
+    empty if the experiment is not there)."""
     client = MlflowClient(uri)
     found = client.get_experiment_by_name(experiment)
     runs = client.search_runs([found.experiment_id], max_results=1000) if found else []

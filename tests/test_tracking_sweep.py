@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 
 from src.recording import curve_epochs
 from src.report import design
+from tests.sweeps import runs_of
 from tests.test_tracking import ROOT
 
 pytestmark = pytest.mark.slow
@@ -33,16 +34,6 @@ def run(args, cwd, timeout=300, module="src.run"):
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def runs_of(experiment, uri=None):
-    """(parents, children) of an experiment in the test's store (or the store at uri)."""
-    client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], max_results=1000) if found else []
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return parents, children
 
 
 def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_path):
