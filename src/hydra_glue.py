@@ -293,12 +293,11 @@ def _describe_experiment(client, experiment_id, parent):
     client.set_experiment_tag(experiment_id, NOTE, note)
 
 
-def _summarise_in_note(client, parent, heading):
+def _summarise_in_note(client, parent, runs, heading):
     """The sweep run's note: the summary table over seeds of every configuration it holds."""
     from src.report.notes import NOTE, parent_note
-    from src.tracking.sweep import children
 
-    client.set_tag(parent, NOTE, parent_note(children(client, parent), heading))
+    client.set_tag(parent, NOTE, parent_note(runs, heading))
 
 
 def close_sweep(status, interrupted=None, error=None):
@@ -307,16 +306,17 @@ def close_sweep(status, interrupted=None, error=None):
     it). error: why the sweep stopped. A store that fails here is said in one line."""
     from src.recording import log_best_model
     from src.tracking.store import TrackingUnavailable, failure_line
-    from src.tracking.sweep import close_parent
+    from src.tracking.sweep import close_parent, settle_children
 
     parent = SWEEP.pop("parent")
     client = SWEEP["client"]
     try:
+        runs = settle_children(client, parent, interrupted)  # read once: a sweep may hold 1,000s
         if status == "FINISHED":
-            log_best_model(client, parent)
-        text = close_parent(client, parent, status, SWEEP.get("expected"), SWEEP.get("since", 0),
-                            interrupted=interrupted, error=error)
-        _summarise_in_note(client, parent, text.splitlines()[0])
+            log_best_model(client, parent, runs)
+        text = close_parent(client, parent, runs, status, SWEEP.get("expected"),
+                            SWEEP.get("since", 0), error=error)
+        _summarise_in_note(client, parent, runs, text.splitlines()[0])
     except TrackingUnavailable:
         raise
     except Exception as e:  # noqa: BLE001 - one line, and what to do

@@ -189,8 +189,8 @@ def train_and_record(cfg, context):
                     curves(epoch, record, active)
                     bar.update()
 
-                # the training dynamics are computed at the epochs the curves are logged at
-                experiment.train(cfg, trained, on_epoch=on_epoch, probe=curves.epochs.__contains__)
+                # the training dynamics are computed at a quarter of the curves' epochs
+                experiment.train(cfg, trained, on_epoch=on_epoch, probe=curves.probed.__contains__)
         for r, (replica, logger) in enumerate(zip(trained, loggers, strict=True)):
             curves.finish(r, replica.history, replica.diverged_epoch)
             try:

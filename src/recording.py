@@ -29,6 +29,18 @@ def curve_epochs(epochs, log_every=None):
     return set(snapshots.log_spaced_epochs(epochs, n=CURVE_POINTS))
 
 
+DYNAMICS_EVERY = 4  # the dynamics at every 4th curve epoch (~16 points) and the last
+
+
+def dynamics_epochs(curve):
+    """The epochs the training dynamics are probed at: every DYNAMICS_EVERY-th of the curve
+    epochs, and the last. A subset of the curve's, so each is logged; a quarter of the rows:
+    per-layer statistics are many keys, and each row of a metric's history costs the store
+    ~250 bytes."""
+    ordered = sorted(curve)
+    return set(ordered[::DYNAMICS_EVERY]) | set(ordered[-1:])
+
+
 class Curves:
     """The per-epoch observer: buffers each replica's figures into its run at curve_epochs();
     finish() adds each replica's last epoch (end of training, early stop or divergence), so a
@@ -37,6 +49,7 @@ class Curves:
     def __init__(self, loggers, epochs, log_every=None):
         self.loggers = loggers  # one RunLogger per replica
         self.epochs = curve_epochs(epochs, log_every)
+        self.probed = dynamics_epochs(self.epochs)  # where experiment.train adds the dynamics
         self.logged = [0] * len(loggers)  # the last epoch written, per replica
 
     def __call__(self, epoch, record, active):
@@ -119,23 +132,25 @@ def _plot(run, name, image):
         colors=64, method=Image.Quantize.FASTOCTREE)))
 
 
-def log_best_model(client, parent):
-    """Log the pyfunc model of a sweep's best run (by validation accuracy); returns its run id.
+def log_best_model(client, parent, runs):
+    """Log the pyfunc model of the best of a sweep's child runs (by validation accuracy), unless
+    an earlier attempt of the sweep logged it already; returns its run id.
 
     Every run keeps its weights and preprocessing; only the best of a sweep (and every single
     run) is also a pyfunc model: logging one costs more than training a small network."""
     import tempfile
 
     from src.tracking.model import log_network_model
-    from src.tracking.sweep import children
 
-    finished = [r for r in children(client, parent)
+    finished = [r for r in runs
                 if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
     if not finished:
         return None
     best = max(finished, key=lambda r: (r.data.metrics["val_accuracy"],
                                         r.data.metrics.get("test_accuracy", 0)))
     run_id = best.info.run_id
+    if client.get_run(parent).data.tags.get("best_run") == run_id:
+        return run_id  # a rerun that changed nothing: its model is there
     with tempfile.TemporaryDirectory(prefix="netlab-best-") as folder:
         weights = client.download_artifacts(run_id, "weights.npz", folder)
         preprocessing = client.download_artifacts(run_id, PREPROCESSING, folder)

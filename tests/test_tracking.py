@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from mlflow import MlflowClient
 
 from src import experiment, job
-from src.recording import curve_epochs
+from src.recording import curve_epochs, dynamics_epochs
 from src.tracking import store
 from src.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
@@ -125,6 +125,11 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
         assert steps[:10] == list(range(1, 11)) and steps[-1] == 1000 and 40 <= len(steps) <= 64
         gaps = np.diff(steps)
         assert gaps[-1] > 50 * gaps[0]
+    # the per-layer dynamics at a quarter of those epochs (~16 rows a key), the last among them
+    probed = [m.step for m in client.get_metric_history(run.run_id, "grad_norm_1")]
+    assert probed == sorted(dynamics_epochs(curve_epochs(1000)))
+    assert set(probed) < set(curve_epochs(1000)) and 10 <= len(probed) <= 20 and \
+        probed[-1] == 1000
     history = client.get_metric_history(run.run_id, "val_loss")
     assert history[-1].value == replica.history.val_loss[-1]
     assert logged.data.metrics["test_accuracy"] > 0.8

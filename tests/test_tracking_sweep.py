@@ -83,6 +83,14 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
     example = np.asarray(model.input_example)
     n_features = 4 if best.data.params["dataset.name"] == "iris" else 2
     assert example.shape == (5, n_features) and model.predict(example).shape == (5,)
+    # the same command again skips every job, and logs no second model of the same best run
+    again = run(["-m", "dataset=moons,iris", "activation=tanh,relu", "epochs=40",
+                 "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "mlflow.experiment=study",
+                 f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)
+    assert "resuming sweep run " + parent.info.run_id in again.stderr
+    assert again.returncode == 0 and "4 skipped: 4 finished before" in again.stderr
+    assert len(client.get_run(best.info.run_id).outputs.model_outputs) == 1
+    assert client.get_run(parent.info.run_id).data.tags["best_run"] == best.info.run_id
     mlflow.set_tracking_uri(None)
 
 

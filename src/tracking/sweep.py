@@ -46,25 +46,32 @@ def children(client, parent):
                               max_results=50000)
 
 
-def close_parent(client, parent, status="FINISHED", expected=None, since=0, seconds=0.0,
-                 interrupted=None, error=None):
-    """Summarise the sweep in its parent run and end it with status; returns the summary text.
-
-    expected: [(config_hash, label)] of every run the sweep asked for (when known in advance);
-    since: when this attempt of the sweep started (ms): a configuration whose FINISHED run (in this
-    sweep or any other of the experiment) started before was skipped. Runs of this sweep left
-    RUNNING by a process that died (a killed worker) are marked KILLED first; after an interrupt
-    (`interrupted`: its reason, e.g. 'interrupted by Ctrl-C'), this process's too. error: why the
-    sweep stopped, as the parent's `error` tag. If the summary cannot be written, the parent
-    still ends (FAILED, saying why) and TrackingUnavailable says what went wrong.
-    """
-    t0 = time.perf_counter()
+def settle_children(client, parent, interrupted=None):
+    """The child runs of a sweep's parent, read once its runs left RUNNING by a process that died
+    (a killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
+    process's too."""
     experiment_id = client.get_run(parent).info.experiment_id
     mark_stale_runs_killed(client, experiment_id,
                            interrupted or "its process died during the sweep",
                            own=interrupted is not None,
                            where=f" and tags.mlflow.parentRunId = '{parent}'")
-    runs = children(client, parent)
+    return children(client, parent)
+
+
+def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0, seconds=0.0,
+                 error=None):
+    """Summarise the sweep in its parent run and end it with status; returns the summary text.
+
+    expected: [(config_hash, label)] of every run the sweep asked for (when known in advance);
+    runs: its child runs (settle_children); since: when this attempt of the sweep started (ms): a
+    configuration whose FINISHED run (in this sweep or any other of the experiment) started before
+    was skipped. error: why the sweep stopped, as the parent's `error` tag. If the summary cannot
+    be written, the parent still ends (FAILED, saying why) and TrackingUnavailable says what went
+    wrong.
+    """
+    t0 = time.perf_counter()
+    experiment_id = runs[0].info.experiment_id if runs else \
+        client.get_run(parent).info.experiment_id
     now = [r for r in runs if r.info.start_time >= since]
     asked = dict(reversed(expected or []))  # config_hash -> its first label
     duplicates = len(expected or []) - len(asked)
