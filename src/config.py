@@ -140,7 +140,7 @@ class Config:
     memory_limit: float | None = None  # GB a job may use; null: half of the available memory
     baseline: dict[str, Any] | None = None  # a study's reference config for its report
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
-    log_every: int | None = None  # log curves every n-th epoch; null: ~64 log-spaced
+    log_every: int | None = None  # log curves every n-th epoch; null: ~32 log-spaced
 
 
 # How a job runs or is logged, not what it trains: never part of a run's identity, never a param.

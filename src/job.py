@@ -189,7 +189,7 @@ def train_and_record(cfg, context):
                     curves(epoch, record, active)
                     bar.update()
 
-                # the training dynamics are computed at a quarter of the curves' epochs
+                # the training dynamics are computed at every other epoch the curves are logged at
                 experiment.train(cfg, trained, on_epoch=on_epoch, probe=curves.probed.__contains__)
         for r, (replica, logger) in enumerate(zip(trained, loggers, strict=True)):
             curves.finish(r, replica.history, replica.diverged_epoch)

@@ -17,7 +17,8 @@ from src.tracking.logger import training_code_diff
 from src.tracking.model import PREPROCESSING, save_preprocessing
 
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-CURVE_POINTS = 64  # per curve by default, log-spaced: dense where training changes fastest
+CURVE_POINTS = 32  # per curve by default, log-spaced: dense where training changes fastest
+# (each point of each metric is a row of ~250 bytes in the store: 32 keep a run small and fast)
 FINAL_METRICS = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
 
 
@@ -29,14 +30,13 @@ def curve_epochs(epochs, log_every=None):
     return set(snapshots.log_spaced_epochs(epochs, n=CURVE_POINTS))
 
 
-DYNAMICS_EVERY = 4  # the dynamics at every 4th curve epoch (~16 points) and the last
+DYNAMICS_EVERY = 2  # the dynamics at every other curve epoch (~15 points) and the last
 
 
 def dynamics_epochs(curve):
     """The epochs the training dynamics are probed at: every DYNAMICS_EVERY-th of the curve
-    epochs, and the last. A subset of the curve's, so each is logged; a quarter of the rows:
-    per-layer statistics are many keys, and each row of a metric's history costs the store
-    ~250 bytes."""
+    epochs, and the last. A subset of the curve's, so each is logged; half the rows: per-layer
+    statistics are many keys, and each row of a metric's history costs the store ~250 bytes."""
     ordered = sorted(curve)
     return set(ordered[::DYNAMICS_EVERY]) | set(ordered[-1:])
 

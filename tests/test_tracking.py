@@ -118,17 +118,17 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
         assert tags[key], key
     assert not {"seeds", "log_every", "gradcheck", "memory_limit"} & set(
         logged.data.params), "control keys are not params"
-    # 1000 epochs -> ~64 log-spaced epochs: every one early on, sparser later, the last always
+    # 1000 epochs -> ~32 log-spaced epochs: every one early on, sparser later, the last always
     for key in EPOCH_METRICS:
         steps = [m.step for m in client.get_metric_history(run.run_id, key)]
         assert steps == sorted(curve_epochs(1000)), key
-        assert steps[:10] == list(range(1, 11)) and steps[-1] == 1000 and 40 <= len(steps) <= 64
+        assert steps[:6] == list(range(1, 7)) and steps[-1] == 1000 and 25 <= len(steps) <= 32
         gaps = np.diff(steps)
         assert gaps[-1] > 50 * gaps[0]
-    # the per-layer dynamics at a quarter of those epochs (~16 rows a key), the last among them
+    # the per-layer dynamics at every other of those epochs (~15 rows a key), the last among them
     probed = [m.step for m in client.get_metric_history(run.run_id, "grad_norm_1")]
     assert probed == sorted(dynamics_epochs(curve_epochs(1000)))
-    assert set(probed) < set(curve_epochs(1000)) and 10 <= len(probed) <= 20 and \
+    assert set(probed) < set(curve_epochs(1000)) and 12 <= len(probed) <= 17 and \
         probed[-1] == 1000
     history = client.get_metric_history(run.run_id, "val_loss")
     assert history[-1].value == replica.history.val_loss[-1]
