@@ -6,7 +6,7 @@ Each function returns a PIL image; save_png() writes one. Nothing here knows MLf
 """
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from src.snapshots import predicted_class
 
@@ -103,14 +103,25 @@ def _points(draw, origin, side, x0, x1, X, y, radius=3):
                      width=1)
 
 
-def boundary_image(x0, x1, proba, X=None, y=None, title=None, size=360):
+def points_layer(x0, x1, X, y, size):
+    """The points X (m, 2) coloured by class y, on a transparent layer over a size × size px plane
+    of grid x0, x1 (supersampled): drawn once, laid over each frame of a run."""
+    s = SUPERSAMPLE
+    layer = Image.new("RGBA", (size * s, size * s), (0, 0, 0, 0))
+    _points(ImageDraw.Draw(layer), (0, 0), size * s, x0, x1, X, y, radius=3 if size >= 300 else 2)
+    return layer
+
+
+def boundary_image(x0, x1, proba, X=None, y=None, title=None, size=360, points=None):
     """The decision boundary from a recorded grid: x0 (r,), x1 (r,), proba (n_out, r, r), with the
-    points X (m, 2) coloured by their class index y; a title strip on top. size × size px plane."""
+    points X (m, 2) coloured by their class index y (or `points`, their points_layer); a title
+    strip on top. size × size px plane."""
     s = SUPERSAMPLE
     head = 26 if title else 0
     image, draw = canvas(size, size + head)
     image.paste(_plane(x0, x1, proba, size), (0, head * s))
-    _points(draw, (0, head * s), size * s, x0, x1, X, y, radius=3 if size >= 300 else 2)
+    points = points_layer(x0, x1, X, y, size) if points is None else points
+    image.paste(points, (0, head * s), points)  # only the points' own pixels
     if title:
         text(draw, (size * s / 2, 5 * s), fit(title, 12, (size - 6) * s), 12, "ma")
     return finish(image)
@@ -242,12 +253,13 @@ def snapshot_images(snap, title=None, size=160, colors=32):
     """[(epoch, PIL image)] of a snapshots dict's finite frames (src.snapshots.load), each titled
     with its epoch: what `mlflow.log_image(image, key=…, step=epoch)` shows with its step slider.
     Reduced to a palette of `colors` (the bands need few): ~4 KB as PNG at the default size."""
-    images = []
+    images, points = [], points_layer(snap["x0"], snap["x1"], snap["X"], snap["y"], size)
     for epoch, proba in zip(snap["epochs"].tolist(), snap["proba"], strict=True):
         if not np.isfinite(proba).all():
             continue
         name = f"{title} · epoch {epoch}" if title else f"epoch {epoch}"
-        image = boundary_image(snap["x0"], snap["x1"], proba, snap["X"], snap["y"], name, size)
+        image = boundary_image(snap["x0"], snap["x1"], proba, title=name, size=size,
+                               points=points)
         if colors:
             image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
         images.append((int(epoch), image))
