@@ -249,7 +249,10 @@ class Lifecycle(Callback):
                      started=time.time(), swept=swept_keys(config))
         if _is_optuna(config):
             _follow_trials(config, injected)
+        warming = _warm_workers(config)  # every job is valid: start the workers meanwhile
         _tracking_or_exit(lambda: self._open_sweep(config, injected, len(jobs)))
+        if warming is not None:
+            warming.join()
 
     def _open_sweep(self, config, injected, n_jobs):
         from src.tracking.sweep import open_parent
@@ -590,6 +593,44 @@ def threading_main():
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+def _warm_workers(config):
+    """Under the joblib launcher, start its worker processes now, each importing what a job needs,
+    while this process opens the store and the parent run; returns the thread to join before the
+    launch (None under another launcher). The launcher's own Parallel(**the same options) then
+    reuses these workers: loky keeps one executor per process for calls with equal options."""
+    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
+    if not target.endswith("JoblibLauncher"):
+        return None
+    import threading
+
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed
+
+    options = {k: v for k, v in OmegaConf.to_container(config.hydra.launcher, resolve=True)
+               .items() if k != "_target_"}
+    options["backend"] = "loky"  # as the launcher sets it
+    process_joblib_cfg(options)
+
+    def warm():
+        try:
+            Parallel(**options)(delayed(_ready_worker)() for _ in range(_workers(config)))
+        except Exception:  # noqa: BLE001 - the launch itself will say what is wrong
+            pass
+
+    thread = threading.Thread(target=warm, name="netlab-warm-workers", daemon=True)
+    thread.start()
+    return thread
+
+
+def _ready_worker():
+    """In a launcher's worker: import what a job needs (the job's code, scikit-learn's datasets,
+    MLflow's database store); returns the worker's pid."""
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    import src.run  # noqa: F401
+
+    return os.getpid()
 
 
 def _stop_workers():

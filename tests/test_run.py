@@ -167,6 +167,39 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
         assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
 
 
+def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
+    # the sweep starts the launcher's workers (importing a job's code) while it opens the store;
+    # Hydra's joblib launcher then calls Parallel as below and must get those same processes
+    from hydra.utils import instantiate
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
+
+    from src import hydra_glue
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        config = compose("config", overrides=["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                         return_hydra_config=True)
+    try:
+        hydra_glue._warm_workers(config).join()
+        warmed = set(reusable_executor._executor._processes)
+        assert len(warmed) == 2
+        options = dict(instantiate(config.hydra.launcher).joblib)  # as the launcher's launch()
+        options["backend"] = "loky"
+        process_joblib_cfg(options)
+        used = Parallel(**options)(delayed(os.getpid)() for _ in range(6))
+        assert set(used) <= warmed
+        # and they imported what a job needs before the first job arrived
+        loaded = Parallel(**options)(delayed(lambda: "mlflow" in sys.modules and
+                                             "src.job" in sys.modules)() for _ in range(2))
+        assert all(loaded)
+    finally:
+        hydra_glue._stop_workers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        sequential = compose("config", return_hydra_config=True)
+    assert hydra_glue._warm_workers(sequential) is None  # the basic launcher: nothing started
+
+
 def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
     code, out, err = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300",
                           "hydra.sweep.dir=s"], tmp_path)
