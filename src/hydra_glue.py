@@ -628,6 +628,7 @@ def _ready_worker():
     """In a launcher's worker: import what a job needs (the job's code, scikit-learn's datasets,
     MLflow's database store); returns the worker's pid."""
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
     import src.run  # noqa: F401
 
     return os.getpid()
