@@ -12,7 +12,8 @@ the store's size. One table prints every figure with its target beside it:
   sequential: (wall − Σ training) / jobs, and the marginal cost ((wall₄₈ − wall₁) − (Σtraining₄₈ −
   Σtraining₁)) / 47, beside Hydra's own floor from the same config tree (a no-op task, no
   callbacks, 48 jobs against 1).
-- startup: from the command to the first job's training (the first run's creation), one job.
+- startup: from the command to the first job's training (the first run's creation), one job;
+  beside it the floor: importing what that job needs (Hydra, scikit-learn's data, MLflow's store).
 - parallel: the default study with 4 seeds as 48 jobs of one seed each, sequential and
   hydra/launcher=joblib with 2 workers: the speed-up, and whether every job's results.yaml and
   weights.npz are bit-identical.
@@ -20,7 +21,8 @@ the store's size. One table prints every figure with its target beside it:
   (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
   train ~1 s each (moons, 2000 points, width 64, 3000 epochs).
 - thousand: 1,000 runs of the flower (5 widths × 5 lr × 4 activations × 10 seeds, 500 epochs) as
-  1,000 jobs and as 100 jobs of seeds=10, in runs per minute.
+  1,000 jobs, as 100 jobs of seeds=10, and as those 100 jobs on 2 joblib workers, in runs per
+  minute.
 - disk: the store's bytes (database and artifacts) per run, after the default study.
 - big_store: the default study rerun (everything already finished, so every job is skipped) in
   its own store and beside 10,000 other runs in the same experiment (benchmarks/bigstore.py clones
@@ -119,7 +121,22 @@ def startup(folder, quick):
     """Seconds from the command to the first job's training, for a one-job sweep."""
     _mk(folder)
     result = sweep(folder, ["epochs=1"])
-    return {"startup_s": result["startup_s"], "wall_s": result["wall_s"]}
+    return {"startup_s": result["startup_s"], "wall_s": result["wall_s"],
+            "imports_s": import_floor()}
+
+
+IMPORTS = ("hydra", "sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing",
+           "mlflow.store.tracking.sqlalchemy_store")
+
+
+def import_floor():
+    """Seconds a fresh interpreter takes to import what the first job needs before it trains:
+    Hydra, scikit-learn's data functions (the data) and MLflow's store (the run that claims it)."""
+    code = ("import time; t = time.perf_counter(); import " + ", ".join(IMPORTS)
+            + "; print(time.perf_counter() - t)")
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout) for _ in range(3)]
+    return min(times)
 
 
 def results_of(sweep_dir):
@@ -178,8 +195,9 @@ def thousand(folder, quick):
     seeds = "seed=range(0,10)" if not quick else "seed=range(0,2)"
     grid = THOUSAND if not quick else ["dataset=flower", "width=2,4", "epochs=50"]
     out = {}
-    for name, args in (("jobs", [*grid, seeds]),
-                       ("replicas", [*grid, "seeds=10" if not quick else "seeds=2"])):
+    replicas = [*grid, "seeds=10" if not quick else "seeds=2"]
+    for name, args in (("jobs", [*grid, seeds]), ("replicas", replicas),
+                       ("replicas_joblib", [*replicas, *JOBLIB])):
         _mk(folder / name)
         r = sweep(folder / name, args)
         out[name] = {"runs": r["runs"], "wall_s": r["wall_s"],
@@ -291,6 +309,8 @@ def table(results):
     if "startup" in results:
         add("start-up: command to the first job's training", results["startup"]["startup_s"],
             "s", TARGETS["startup_s"], digits=2)
+        add("… the floor: importing " + ", ".join(IMPORTS) + " in a fresh interpreter",
+            results["startup"]["imports_s"], "s", None, digits=2)
     if "parallel" in results:
         r = results["parallel"]
         add(f"joblib (2 workers) against sequential, default study × 4 seeds ({r['jobs']} jobs: "
@@ -304,7 +324,8 @@ def table(results):
             f"{r['wall_s']:.1f} s wall, {r['train_s']:.1f} s training)", 100 * r["share"], "%",
             100 * TARGETS["share"])
     for name, r in results.get("thousand", {}).items():
-        how = "1,000 jobs" if name == "jobs" else "100 jobs × seeds=10"
+        how = {"jobs": "1,000 jobs", "replicas": "100 jobs × seeds=10",
+               "replicas_joblib": "100 jobs × seeds=10, joblib 2 workers"}[name]
         add(f"{r['runs']} flower runs as {how} ({r['wall_s']:.0f} s)", r["runs_per_min"],
             "runs/min", TARGETS["runs_per_min"], higher=True)
     if "disk" in results:

@@ -26,9 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn import datasets as skd
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 
 # ---------------------------------------------------------------- 2-D teaching sets
@@ -123,6 +120,19 @@ def missing(name, key):
 
 
 # ---------------------------------------------------------------- the table of datasets
+class _Sklearn:
+    """A function of sklearn.datasets, imported when first called: scikit-learn takes seconds to
+    import, and describing a dataset (checking a config) needs only the table below."""
+
+    def __init__(self, name):
+        self.__module__, self.__name__ = "sklearn.datasets", name  # as the function names itself
+
+    def __call__(self, *args, **kwargs):
+        from sklearn import datasets
+
+        return getattr(datasets, self.__name__)(*args, **kwargs)
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a dataset comes from: its generator (or loader) and default parameters."""
@@ -140,29 +150,30 @@ def _pairs(n_samples):
 
 
 GENERATED = {
-    "moons": Source(skd.make_moons, {"n_samples": 500, "noise": 0.2}),
-    "circles": Source(skd.make_circles, {"n_samples": 500, "noise": 0.1, "factor": 0.5}),
-    "blobs": Source(
-        skd.make_blobs, {"n_samples": 500, "n_features": 2, "centers": 3, "cluster_std": 1.0}
-    ),
+    "moons": Source(_Sklearn("make_moons"), {"n_samples": 500, "noise": 0.2}),
+    "circles": Source(_Sklearn("make_circles"), {"n_samples": 500, "noise": 0.1, "factor": 0.5}),
+    "blobs": Source(_Sklearn("make_blobs"),
+                    {"n_samples": 500, "n_features": 2, "centers": 3, "cluster_std": 1.0}),
     "classification": Source(
-        skd.make_classification,
+        _Sklearn("make_classification"),
         {"n_samples": 500, "n_features": 2, "n_informative": 2, "n_redundant": 0,
          "n_classes": 2, "n_clusters_per_class": 1, "class_sep": 1.0, "flip_y": 0.01},
     ),
     "gaussian_quantiles": Source(
-        skd.make_gaussian_quantiles, {"n_samples": 500, "n_features": 2, "n_classes": 3}
+        _Sklearn("make_gaussian_quantiles"), {"n_samples": 500, "n_features": 2, "n_classes": 3}
     ),
     "flower": Source(make_flower, {"n_samples": 400, "noise": 0.2}, seeded_by="rng", rows=_pairs),
     "xor": Source(make_xor, {"n_samples": 500, "noise": 0.1}, seeded_by="rng"),
     "spiral": Source(make_spiral, {"n_samples": 500, "noise": 0.1}, seeded_by="rng", rows=_pairs),
 }
 TABLES = {  # with (rows, features, rows of each class), so configs are checked without loading
-    "iris": Source(skd.load_iris, generated=False, seeded_by=None, table=(150, 4, (50, 50, 50))),
-    "wine": Source(skd.load_wine, generated=False, seeded_by=None, table=(178, 13, (59, 71, 48))),
-    "breast_cancer": Source(skd.load_breast_cancer, generated=False, seeded_by=None,
+    "iris": Source(_Sklearn("load_iris"), generated=False, seeded_by=None,
+                   table=(150, 4, (50, 50, 50))),
+    "wine": Source(_Sklearn("load_wine"), generated=False, seeded_by=None,
+                   table=(178, 13, (59, 71, 48))),
+    "breast_cancer": Source(_Sklearn("load_breast_cancer"), generated=False, seeded_by=None,
                             table=(569, 30, (212, 357))),
-    "digits": Source(skd.load_digits, generated=False, seeded_by=None,
+    "digits": Source(_Sklearn("load_digits"), generated=False, seeded_by=None,
                      table=(1797, 64, (178, 182, 177, 183, 181, 182, 181, 179, 174, 180))),
 }
 
@@ -695,6 +706,9 @@ def load(name, seed=0, test_size=0.2, val_size=0.2, **params):
     params override the generator's defaults (n_samples, noise, …), or name a file and its columns
     (path, label, features); seed fixes generation and split. Raises DatasetError (a ValueError).
     """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     source = _source(name)
     _check_params(name, source, params)
     _check_sizes(test_size, val_size)

@@ -49,7 +49,6 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src import identity, resources
 from src.config import ConfigError, identity_keys, one_line, reject, validate
-from src.job import JobContext
 from src.tracking.logger import COMMAND_ENV, PARENT_ENV, Interrupted, command_line
 from src.tracking.store import TrackingUnavailable, resolve_uri
 
@@ -481,6 +480,8 @@ def _expected_runs(cfg, job):
 # ---------------------------------------------------------------- a job's context
 def job_context(cfg):
     """The JobContext of the running Hydra job (HydraConfig and the sweep's env_set)."""
+    from src.job import JobContext  # the job's code, imported where a job runs
+
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     overrides = list(hydra_cfg.overrides.task)
@@ -628,7 +629,11 @@ def _ready_worker():
     """In a launcher's worker: import what a job needs (the job's code, scikit-learn's datasets,
     MLflow's database store); returns the worker's pid."""
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    import sklearn.datasets  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
 
+    import src.job  # noqa: F401
     import src.run  # noqa: F401
 
     return os.getpid()

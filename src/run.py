@@ -7,12 +7,14 @@ Hydra's lifecycle src/hydra_glue.py.
 
 import hydra
 
-from src import hydra_glue, job
+from src import hydra_glue
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
     """Train the job's replicas, print one line; returns the mean validation accuracy (or NaN)."""
+    from src import job  # imported by the process that runs a job: the launcher checks first
+
     return hydra_glue.run_job(cfg, job.run)
 
 

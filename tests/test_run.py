@@ -190,8 +190,8 @@ def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
         used = Parallel(**options)(delayed(os.getpid)() for _ in range(6))
         assert set(used) <= warmed
         # and they imported what a job needs before the first job arrived
-        loaded = Parallel(**options)(delayed(lambda: "mlflow" in sys.modules and
-                                             "src.job" in sys.modules)() for _ in range(2))
+        loaded = Parallel(**options)(delayed(lambda: {"mlflow", "sklearn.datasets", "src.job"}
+                                             <= set(sys.modules))() for _ in range(2))
         assert all(loaded)
     finally:
         hydra_glue._stop_workers()

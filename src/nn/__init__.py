@@ -3,7 +3,6 @@ MLflow."""
 
 from .activations import ACTIVATIONS, Activation
 from .constraints import CONSTRAINTS, HyperparameterError, check, default, describe
-from .estimator import NetClassifier
 from .gradcheck import GradientCheckError, gradcheck
 from .initializers import INITIALIZERS
 from .io import load_weights, save_weights
@@ -12,6 +11,17 @@ from .memory import memory_bytes
 from .network import Network, layer_sizes
 from .optimizers import OPTIMIZERS
 from .training import Diverged, History, TrainingConfig, evaluate, train
+
+
+def __getattr__(name):
+    """NetClassifier, imported when first asked for: the estimator brings scikit-learn, which
+    takes seconds to import and nothing else here needs."""
+    if name == "NetClassifier":
+        from .estimator import NetClassifier
+
+        return NetClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACTIVATIONS", "CONSTRAINTS", "INITIALIZERS", "OPTIMIZERS", "Activation", "Diverged",

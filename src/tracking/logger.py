@@ -7,7 +7,9 @@ cannot be written as it closes, it ends FAILED with the reason. A run whose bloc
 Writes cost milliseconds against a store while a small network trains an epoch in microseconds, so
 metrics are kept in memory and sent with log_batch every `flush_seconds` and at the end; files are
 staged in a temporary folder and uploaded in one call when the run closes. Only MlflowClient is
-used (no fluent API state), so one process can hold several runs open at once (replicas).
+used (no fluent API state), so one process can hold several runs open at once (replicas). MLflow
+is imported when a client is made or a run opens, not with this module: the launching process
+checks every job's config first.
 
 Why one file of ~330 lines: one run's life in MLflow (open, buffer, stage, close with the truth)
 is one class whose status rules must be read together.
@@ -26,9 +28,6 @@ import traceback
 import uuid
 from importlib import metadata
 from pathlib import Path
-
-from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
 
 from src import identity
 from src.paths import PROJECT_ROOT
@@ -135,6 +134,8 @@ class RunLogger:
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self):
+        from mlflow.entities import Param
+
         t0 = time.perf_counter()
         sqlite_pragmas()
         tags = {**environment_tags(), "command": command_line(), **process_tags(),
@@ -153,6 +154,8 @@ class RunLogger:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        from mlflow.entities import Metric, RunTag
+
         if self.status == "DELETED":  # abandoned: nothing to write
             self._staging.cleanup()
             return False
@@ -217,6 +220,8 @@ class RunLogger:
     # --------------------------------------------------------------- metrics and tags
     def log_metrics(self, metrics, step=0):
         """Buffer a dict of metrics at a step (NaN and inf skipped), written at the next flush."""
+        from mlflow.entities import Metric
+
         t0 = time.perf_counter()
         now = int(time.time() * 1000)
         self._pending.extend(Metric(k, float(v), now, int(step)) for k, v in metrics.items()
@@ -236,6 +241,8 @@ class RunLogger:
 
     def set_tags(self, tags):
         """Set tags on the run now."""
+        from mlflow.entities import RunTag
+
         t0 = time.perf_counter()
         self.client.log_batch(self.run_id, tags=[RunTag(k, short(v)) for k, v in tags.items()],
                               synchronous=True)
@@ -326,6 +333,8 @@ def _unwritten(error):
 def new_client(uri):
     """An MlflowClient for the store at uri (SQLite commits made cheap first, the store's
     errors left to the caller to say in one line)."""
+    from mlflow import MlflowClient
+
     sqlite_pragmas()
     quiet_store_logs()
     return MlflowClient(uri)
