@@ -173,7 +173,7 @@ def train_and_record(cfg, context):
             loggers.append(stack.enter_context(logger))  # the run exists: the claim
         lost = claim_lost(client, experiment_id, hashes[0][1],
                           {hashes[i][0]: lg.run_id for i, lg in zip(todo, loggers, strict=True)},
-                          rerun=context.force or not context.multirun)
+                          rerun=context.force or not context.multirun) if todo else {}
         elsewhere = {}  # replica index -> the run of another process that trains it
         for i, logger in zip(todo, loggers, strict=True):
             if hashes[i][0] in lost:  # another sweep claimed it first: leave it to that one
