@@ -96,6 +96,21 @@ def test_artifacts_go_beside_the_sqlite_file(uri, tmp_path, monkeypatch):
     assert (tmp_path / "mlruns" / EXPERIMENT / run.run_id / "artifacts" / "weights.npz").is_file()
 
 
+def test_a_sqlite_store_is_in_wal_mode_and_its_tags_indexed_for_the_skip_check(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    db = tmp_path / "mlflow.db"
+    store.open_store(f"sqlite:///{db}")
+    store.open_store(f"sqlite:///{db}")  # opening again is harmless
+    with closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        # the lookup of a configuration's runs by tag (MLflow's search joins on it) uses the index
+        plan = connection.execute("EXPLAIN QUERY PLAN SELECT run_uuid FROM tags "
+                                  "WHERE key = ? AND value = ?", ("group_hash", "x")).fetchall()
+    assert any(store.TAG_INDEX in row[-1] for row in plan), plan
+
+
 def test_unreachable_server_is_one_line_and_fast():
     t0 = time.monotonic()
     with pytest.raises(store.TrackingUnavailable) as info:
