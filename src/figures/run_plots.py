@@ -17,9 +17,12 @@ from .style import class_rgb, rgb
 TRAIN, VAL = rgb("#9ecae1"), rgb("#08519c")
 
 
+PNG_LEVEL = 3  # zlib level: on these flat-coloured plots as fast as level 1, and ~15 % smaller
+
+
 def save_png(image, path):
-    """Write a PIL image as PNG, fast (zlib level 1) — fits RunLogger.add_file's write(path)."""
-    image.save(path, format="PNG", compress_level=1)
+    """Write a PIL image as PNG (zlib level PNG_LEVEL) — fits RunLogger.add_file's write(path)."""
+    image.save(path, format="PNG", compress_level=PNG_LEVEL)
 
 
 def learning_curves(history, title=None, max_points=400):

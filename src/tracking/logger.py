@@ -274,7 +274,7 @@ class RunLogger:
         t0 = time.perf_counter()
         stem = (f"images/{key.replace('/', '~')}+step+{int(step)}+timestamp+"
                 f"{int(time.time() * 1000)}+{uuid.uuid4()}")
-        image.save(self._staged(f"{stem}.png"), format="PNG", compress_level=1)
+        image.save(self._staged(f"{stem}.png"), format="PNG", compress_level=3)  # see save_png
         preview = image if max(image.size) <= PREVIEW else compress_image_size(image, PREVIEW)
         preview.convert("RGB").save(self._staged(f"{stem}+compressed.webp"), lossless=True)
         self._images = True
