@@ -308,14 +308,15 @@ def close_sweep(status, interrupted=None, error=None):
     it). error: why the sweep stopped. A store that fails here is said in one line."""
     from src.recording import log_best_model
     from src.tracking.store import TrackingUnavailable, failure_line
-    from src.tracking.sweep import close_parent, settle_children
+    from src.tracking.sweep import children, close_parent, settle_children
 
     parent = SWEEP.pop("parent")
     client = SWEEP["client"]
     try:
-        runs = settle_children(client, parent, interrupted)  # read once: a sweep may hold 1,000s
+        runs = children(client, parent)  # read once or twice: a sweep may hold 1,000s of runs
         if status == "FINISHED":
             log_best_model(client, parent, runs)
+        runs = settle_children(client, parent, runs, interrupted)
         text = close_parent(client, parent, runs, status, SWEEP.get("expected"),
                             SWEEP.get("since", 0), error=error)
         _summarise_in_note(client, parent, runs, text.splitlines()[0])

@@ -250,10 +250,15 @@ def test_run_of_a_killed_process_is_marked_killed(uri, tmp_path):
     experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
     assert store.mark_stale_runs_killed(client, experiment_id) == []  # alive: left alone
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    # killed but not yet reaped (a worker whose node just went away): a zombie runs nothing
+    deadline = time.monotonic() + 30
+    while store._state(proc.pid) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store._state(proc.pid) == "Z"
     assert client.get_run(run_id).info.status == "RUNNING"
     assert store.mark_stale_runs_killed(client, experiment_id) == [run_id]
     assert client.get_run(run_id).info.status == "KILLED"
+    proc.wait(timeout=30)
 
 
 def test_finished_runs_are_found_by_their_configuration(uri):

@@ -227,6 +227,14 @@ def _ray_tags():
         return {}
 
 
+def _state(pid):
+    """A process's state letter from /proc (R, S, Z for a zombie, …; '' where unknown)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 def _start_time(pid):
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
@@ -245,6 +253,8 @@ def is_alive(tags):
         return False
     except PermissionError:
         return True
+    if _state(int(pid)) in ("Z", "X"):  # killed, not yet reaped: it runs nothing any more
+        return False
     return not start or _start_time(int(pid)) in ("", start)
 
 

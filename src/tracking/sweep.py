@@ -46,16 +46,16 @@ def children(client, parent):
                               max_results=50000)
 
 
-def settle_children(client, parent, interrupted=None):
-    """The child runs of a sweep's parent, read once its runs left RUNNING by a process that died
-    (a killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
-    process's too."""
+def settle_children(client, parent, runs, interrupted=None):
+    """runs, the child runs of a sweep's parent, once those left RUNNING by a process that died (a
+    killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
+    process's too. Read again only if any was marked."""
     experiment_id = client.get_run(parent).info.experiment_id
-    mark_stale_runs_killed(client, experiment_id,
-                           interrupted or "its process died during the sweep",
-                           own=interrupted is not None,
-                           where=f" and tags.mlflow.parentRunId = '{parent}'")
-    return children(client, parent)
+    stale = mark_stale_runs_killed(client, experiment_id,
+                                   interrupted or "its process died during the sweep",
+                                   own=interrupted is not None,
+                                   where=f" and tags.mlflow.parentRunId = '{parent}'")
+    return children(client, parent) if stale else runs
 
 
 def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0, seconds=0.0,
