@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from mlflow import MlflowClient
 
+from src.hydra_glue import JOB_LIBRARIES
 from src.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,8 +126,7 @@ def startup(folder, quick):
             "imports_s": import_floor()}
 
 
-IMPORTS = ("hydra", "sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing",
-           "mlflow.store.tracking.sqlalchemy_store")
+IMPORTS = ("hydra", *JOB_LIBRARIES)
 
 
 def import_floor():

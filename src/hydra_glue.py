@@ -626,17 +626,19 @@ def _warm_workers(config):
     return thread
 
 
+# the libraries a job imports before it trains: scikit-learn for its data, MLflow's database store
+# for the runs that claim it (benchmarks/sweep.py times them as start-up's floor)
+JOB_LIBRARIES = ("sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing",
+                 "mlflow.store.tracking.sqlalchemy_store")
+
+
 def _ready_worker():
-    """In a launcher's worker: import what a job needs (the job's code, scikit-learn's datasets,
-    MLflow's database store); returns the worker's pid."""
-    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-    import sklearn.datasets  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
-    import sklearn.preprocessing  # noqa: F401
+    """In a launcher's worker: import what a job needs (JOB_LIBRARIES and the job's code);
+    returns the worker's pid."""
+    import importlib
 
-    import src.job  # noqa: F401
-    import src.run  # noqa: F401
-
+    for module in (*JOB_LIBRARIES, "src.job", "src.run"):
+        importlib.import_module(module)
     return os.getpid()
 
 
