@@ -264,17 +264,17 @@ class RunLogger:
         """Stage a text artifact."""
         self._staged(name).write_text(text)
 
-    def add_image(self, key, image, step):
+    def add_image(self, key, image, step, save_png):
         """Stage a PIL image of `key` at `step` as MLflow's log_image(key=, step=) stores it (the
-        image and its compressed preview, under images/), so the UI's step slider shows it; sent
-        with the other files, not one upload per image."""
+        image, written by save_png(image, path), and its compressed preview, under images/), so
+        the UI's step slider shows it; sent with the other files, not one upload per image."""
         from mlflow.tracking.multimedia import COMPRESSED_IMAGE_SIZE as PREVIEW
         from mlflow.tracking.multimedia import compress_image_size
 
         t0 = time.perf_counter()
         stem = (f"images/{key.replace('/', '~')}+step+{int(step)}+timestamp+"
                 f"{int(time.time() * 1000)}+{uuid.uuid4()}")
-        image.save(self._staged(f"{stem}.png"), format="PNG", compress_level=3)  # see save_png
+        save_png(image, self._staged(f"{stem}.png"))
         preview = image if max(image.size) <= PREVIEW else compress_image_size(image, PREVIEW)
         preview.convert("RGB").save(self._staged(f"{stem}+compressed.webp"), lossless=True)
         self._images = True
