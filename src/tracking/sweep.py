@@ -46,12 +46,16 @@ def children(client, parent):
                               max_results=50000)
 
 
+def _experiment_of(client, parent, runs):
+    """The experiment id of a sweep: its runs', else its parent run's."""
+    return runs[0].info.experiment_id if runs else client.get_run(parent).info.experiment_id
+
+
 def settle_children(client, parent, runs, interrupted=None):
     """runs, the child runs of a sweep's parent, once those left RUNNING by a process that died (a
     killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
     process's too. Read again only if any was marked."""
-    experiment_id = client.get_run(parent).info.experiment_id
-    stale = mark_stale_runs_killed(client, experiment_id,
+    stale = mark_stale_runs_killed(client, _experiment_of(client, parent, runs),
                                    interrupted or "its process died during the sweep",
                                    own=interrupted is not None,
                                    where=f" and tags.mlflow.parentRunId = '{parent}'")
@@ -70,8 +74,7 @@ def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0
     wrong.
     """
     t0 = time.perf_counter()
-    experiment_id = runs[0].info.experiment_id if runs else \
-        client.get_run(parent).info.experiment_id
+    experiment_id = _experiment_of(client, parent, runs)
     now = [r for r in runs if r.info.start_time >= since]
     asked = dict(reversed(expected or []))  # config_hash -> its first label
     duplicates = len(expected or []) - len(asked)
