@@ -57,8 +57,10 @@ def test_a_cancelled_slurm_job_ends_killed_and_a_rerun_trains_exactly_it(
     with open(tmp_path / "first.log", "w") as log:
         proc = start_sweep([*args, "hydra.sweep.dir=first"], tmp_path, log, **slurm.env)
         try:
-            victim = wait_for_run(uri, experiment, lambda r: r.data.params["activation"] == "relu",
-                                  300, proc, "for relu RUNNING")
+            # a run exists a moment before its params are written: wait for both
+            victim = wait_for_run(uri, experiment,
+                                  lambda r: r.data.params.get("activation") == "relu", 300, proc,
+                                  "for relu RUNNING")
             tags = victim.data.tags
             slurm.run("scancel", f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}")
             assert proc.wait(timeout=300) == 0
