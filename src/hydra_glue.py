@@ -298,8 +298,9 @@ def _describe_experiment(client, experiment_id, parent):
 def _summarise_in_note(client, parent, runs, heading):
     """The sweep run's note: the summary table over seeds of every configuration it holds."""
     from src.report.notes import NOTE, parent_note
+    from src.tracking.store import set_shared_tag
 
-    client.set_tag(parent, NOTE, parent_note(runs, heading))
+    set_shared_tag(client, parent, NOTE, parent_note(runs, heading))
 
 
 def close_sweep(status, interrupted=None, error=None):

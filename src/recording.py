@@ -141,6 +141,7 @@ def log_best_model(client, parent, runs):
     import tempfile
 
     from src.tracking.model import log_network_model
+    from src.tracking.store import set_shared_tag
 
     finished = [r for r in runs
                 if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
@@ -159,7 +160,7 @@ def log_best_model(client, parent, runs):
         log_network_model(run_id, weights, preprocessing, example,
                           experiment_id=best.info.experiment_id,
                           tracking_uri=client.tracking_uri)
-    client.set_tag(parent, "best_run", run_id)
+    set_shared_tag(client, parent, "best_run", run_id)
     return run_id
 
 
