@@ -16,13 +16,13 @@ from contextlib import closing
 PARENT = "mlflow.parentRunId"
 
 
-def _clone(con, source, new, tags):
-    """Copy run `source` to run id `new`; tags: {key: new value} replaced in the copy."""
+def _clone(con, source, new, tags, shift_ms):
+    """Copy run `source` to run id `new`, shift_ms earlier; tags: {key: new value} replaced."""
     con.execute(
         "insert into runs select ?, name || ' clone', source_type, source_name, "
-        "entry_point_name, user_id, status, start_time - 1000, end_time, source_version, "
+        "entry_point_name, user_id, status, start_time - ?, end_time - ?, source_version, "
         "lifecycle_stage, replace(artifact_uri, ?, ?), experiment_id, deleted_time "
-        "from runs where run_uuid = ?", (new, source, new, source))
+        "from runs where run_uuid = ?", (new, shift_ms, shift_ms, source, new, source))
     for key, value in con.execute("select key, value from tags where run_uuid = ?",
                                   (source,)).fetchall():
         con.execute("insert into tags values (?, ?, ?)", (key, tags.get(key, value), new))
@@ -44,15 +44,19 @@ def clone_runs(uri, experiment, n):
             "and t.key = ? where r.experiment_id = ? and r.status = 'FINISHED' and r.run_uuid "
             "not in (select run_uuid from tags where key = 'netlab.role' and value = 'sweep')",
             (PARENT, experiment_id)).fetchall()
+        first, last = con.execute("select min(start_time), max(coalesce(end_time, start_time)) "
+                                  "from runs where experiment_id = ?", (experiment_id,)).fetchone()
+        span = last - first + 1000  # ms: a cloned sweep ends a second before the next begins
         parents = {}
         for i in range(n):
             source, parent = sources[i % len(sources)]
+            shift = (i // len(sources) + 1) * span
             if i % len(sources) == 0:  # a new sweep begins
                 parents = {}
             if parent is not None and parent not in parents:
                 parents[parent] = uuid.uuid4().hex
-                _clone(con, parent, parents[parent], {"sweep_hash": uuid.uuid4().hex[:16]})
+                _clone(con, parent, parents[parent], {"sweep_hash": uuid.uuid4().hex[:16]}, shift)
             _clone(con, source, uuid.uuid4().hex,
                    {"config_hash": uuid.uuid4().hex[:16], "group_hash": uuid.uuid4().hex[:16],
-                    PARENT: parents.get(parent)})
+                    PARENT: parents.get(parent)}, shift)
     return n

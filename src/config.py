@@ -277,6 +277,7 @@ def _structured_nodes(cfg, path=""):
 def validate_dataset(ds):
     """Check the dataset group's values; the split must leave every class in each part."""
     p = "dataset."
+    present = set(ds.keys())  # `key in ds` raises and catches inside OmegaConf when it is not
     for key in ds:
         if OmegaConf.is_missing(ds, key):  # e.g. dataset=csv without dataset.path
             error = data.missing(ds.name, key)
@@ -286,26 +287,26 @@ def validate_dataset(ds):
     _number_in(ds, "val_size", 0, 1, prefix=p, open_low=True)
     _require(ds.test_size + ds.val_size < 1, p + "val_size", ds.val_size,
              f"less than 1 - test_size = {1 - ds.test_size:g} (so the training part is not empty)")
-    if "noise" in ds:
+    if "noise" in present:
         _require(_is_number(ds.noise) and ds.noise >= 0, p + "noise", ds.noise,
                  "a finite number >= 0")
-    if "factor" in ds:
+    if "factor" in present:
         _number_in(ds, "factor", 0, 1, prefix=p)
-    if "cluster_std" in ds:
+    if "cluster_std" in present:
         _require(_is_number(ds.cluster_std) and ds.cluster_std > 0, p + "cluster_std",
                  ds.cluster_std, "a finite number > 0")
-    if "class_sep" in ds:
+    if "class_sep" in present:
         _require(_is_number(ds.class_sep) and ds.class_sep > 0, p + "class_sep", ds.class_sep,
                  "a finite number > 0")
-    if "flip_y" in ds:
+    if "flip_y" in present:
         _number_in(ds, "flip_y", 0, 1, prefix=p, closed_high=True)
     for key in ("n_features", "n_informative", "n_clusters_per_class"):
-        if key in ds:
+        if key in present:
             _int_at_least(ds, key, 1, prefix=p)
     for key in ("centers", "n_classes"):
-        if key in ds:
+        if key in present:
             _int_at_least(ds, key, 2, prefix=p)
-    if "n_redundant" in ds:
+    if "n_redundant" in present:
         _int_at_least(ds, "n_redundant", 0, prefix=p)
         _require(ds.n_informative + ds.n_redundant <= ds.n_features, p + "n_redundant",
                  ds.n_redundant, f"at most n_features - n_informative = "
@@ -313,7 +314,7 @@ def validate_dataset(ds):
         _require(ds.n_classes * ds.n_clusters_per_class <= 2**ds.n_informative, p + "n_classes",
                  ds.n_classes, f"at most 2**n_informative / n_clusters_per_class = "
                  f"{2**ds.n_informative // ds.n_clusters_per_class}")
-    if "n_samples" in ds:
+    if "n_samples" in present:
         _int_at_least(ds, "n_samples", 1, prefix=p)
     describe_dataset(ds)
 

@@ -5,9 +5,14 @@ experiment src/experiment.py (seeds, data, network, training, measurement), and 
 Hydra's lifecycle src/hydra_glue.py.
 """
 
-import hydra
+import gc
 
-from src import hydra_glue
+if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
+    gc.disable()  # (hydra_glue.cli resumes it; see hydra_glue.collector_paused)
+
+import hydra  # noqa: E402
+
+from src import hydra_glue  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

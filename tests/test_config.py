@@ -230,3 +230,5 @@ def test_a_job_composed_from_its_group_choice_is_what_hydra_composes(hydra_ready
         ours = compose_job(loader, cfg, list(job))
         assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydra_own), job
         assert OmegaConf.is_struct(ours) == OmegaConf.is_struct(hydra_own)
+        assert OmegaConf.get_type(ours) is OmegaConf.get_type(hydra_own)  # the typed schema
+        assert OmegaConf.is_readonly(ours.hydra) == OmegaConf.is_readonly(hydra_own.hydra)
