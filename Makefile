@@ -42,7 +42,7 @@ ui: setup
 	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m src.tracking.ui --host $(HOST) --port $(PORT) \
 		--experiment $(STUDY)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
-		--host $(HOST) --port $(PORT)
+		--app-name netlab --host $(HOST) --port $(PORT)
 
 # Hydra's Ray launcher, the `ray` extra, into .venv (it holds joblib below 1.6: see pyproject.toml)
 RAY_STAMP := $(VENV)/.ray-installed

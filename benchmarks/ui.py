@@ -4,7 +4,7 @@
 
 In a temporary folder, a small real sweep (`python -m src.run -m activation=sigmoid,tanh,relu
 dataset=moons,xor epochs=20 seeds=1`, experiment `activations`) fills a SQLite store; the UI is
-started on it as `make ui` starts it (`mlflow ui --workers 1`, MLflow's job runner off), the link
+started on it with `make ui` (MLflow's server app, its imports frozen out of the collector), the link
 `make ui` prints (src/tracking/ui.py's runs_link) is opened in headless Chromium (Debian's, driven
 by Playwright, 1400×900), and the time from page.goto(link) to the first run row of the table
 being visible is measured: cold (a new browser context, the server's first page) and warm (a new
@@ -67,16 +67,13 @@ def runs_in_experiment(uri, experiment):
 
 
 def start_ui(uri, port, log):
-    """`mlflow ui` on the store as `make ui` starts it, in a process group of its own; returns
-    (process, seconds until /health answered)."""
-    mlflow = Path(sys.executable).parent / "mlflow"
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    """`make ui` on the store, in a process group of its own; returns (process, seconds until
+    /health answered)."""
     started = time.perf_counter()
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(mlflow), "ui", "--backend-store-uri", uri, "--workers", "1", "--host",
-             "127.0.0.1", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            ["make", "-s", "ui", f"PORT={port}", f"STORE={uri}", f"STUDY={EXPERIMENT}"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = started + SERVER_READY_S
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
