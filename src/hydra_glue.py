@@ -28,7 +28,6 @@ modules it was taken out of.
 import contextlib
 import copy
 import functools
-import gc
 import itertools
 import math
 import os
@@ -50,7 +49,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
-from src import identity, resources
+from src import collector, identity, resources
 from src.config import ConfigError, identity_keys, one_line, reject, validate
 from src.tracking.logger import COMMAND_ENV, PARENT_ENV, Interrupted, command_line
 from src.tracking.store import TrackingUnavailable, resolve_uri
@@ -245,7 +244,7 @@ class Lifecycle(Callback):
             reject(error)
         except MemoryError as error:
             raise SystemExit(f"config error: {error}") from None
-        with collector_paused():  # MLflow's imports
+        with collector.paused():  # MLflow's imports
             _tracking_or_exit(lambda: _prepare_store(config))
 
     @_exit_on_error
@@ -274,7 +273,7 @@ class Lifecycle(Callback):
         if _is_optuna(config):
             _follow_trials(config, injected)
         warming = _warm_workers(config)  # every job is valid: start the workers meanwhile
-        with collector_paused():  # MLflow's imports
+        with collector.paused():  # MLflow's imports
             _tracking_or_exit(lambda: self._open_sweep(config, injected, len(jobs)))
         if warming is not None:
             warming.join()
@@ -542,7 +541,7 @@ def run_job(cfg, run):
         previous = signal.signal(signal.SIGTERM, _interrupt)
     context = job_context(cfg)
     try:
-        with collector_paused() if not _JOBS_RUN else contextlib.nullcontext():
+        with collector.paused() if not _JOBS_RUN else contextlib.nullcontext():
             _JOBS_RUN.append(context.job_num)  # a process's first job imports what jobs need
             return run(cfg, context)
     except Interrupted as error:
@@ -556,31 +555,7 @@ def run_job(cfg, run):
             signal.signal(signal.SIGTERM, previous)
 
 
-# ---------------------------------------------------------------- the garbage collector
-# A sweep's process imports Hydra, MLflow, scikit-learn and matplotlib: ~10^6 objects that live as
-# long as the process. CPython's collector rescans every one at each full collection, and importing
-# them triggers many: ~1 s of a sweep's start here. So the collector is paused while they are made
-# (the command's imports, opening the store, a process's first job, a joblib worker's warm-up) and
-# what is alive then is frozen (gc.freeze: left out of every later collection, never freed);
-# collection goes on as usual for everything made after. Composing and checking the jobs runs with
-# the collector on: a 1,000-job sweep's configs leave ~500,000 objects of garbage.
 _JOBS_RUN = []  # the jobs this process has run (its first runs with the collector paused)
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Run the block with the garbage collector off, then freeze what is alive and resume it."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        resume_collector()
-
-
-def resume_collector():
-    """Freeze what is alive (left out of later collections) and turn the collector on."""
-    gc.freeze()
-    gc.enable()
 
 
 # ---------------------------------------------------------------- the command line
@@ -596,7 +571,7 @@ def cli(main):
     """Run the Hydra entry main(); errors Hydra or validation raise end as one line (status 1),
     Ctrl-C and SIGTERM end the sweep's runs KILLED, print one line, exit 130 / 143; a sweep the
     launcher gives up on (a worker process died) ends FAILED, its summary printed, status 1."""
-    resume_collector()  # src.run paused it for the command's imports
+    collector.resume()  # src.run paused it for the command's imports
     if threading_main():
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
@@ -694,7 +669,7 @@ def _ready_worker():
     returns the worker's pid."""
     import importlib
 
-    with collector_paused():
+    with collector.paused():
         for module in (*JOB_LIBRARIES, "src.job", "src.run"):
             importlib.import_module(module)
     return os.getpid()

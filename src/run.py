@@ -8,7 +8,7 @@ Hydra's lifecycle src/hydra_glue.py.
 import gc
 
 if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
-    gc.disable()  # (hydra_glue.cli resumes it; see hydra_glue.collector_paused)
+    gc.disable()  # (hydra_glue.cli resumes it: see src/collector.py)
 
 import hydra  # noqa: E402
 

@@ -6,14 +6,20 @@ experiments/<study>/ (a committed study) or reports/<experiment>/ (any other exp
 git-ignored) or --out DIR, and logs the same files under `report/` in the sweep's parent run.
 """
 
-import argparse
-import shlex
-import sys
+import gc
 
-from src.figures.style import DPI, FORMATS
+if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
+    gc.disable()  # (main() resumes it: see src/collector.py)
 
-from .build import build
-from .design import parse_baseline
+import argparse  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+
+from src import collector  # noqa: E402
+from src.figures.style import DPI, FORMATS  # noqa: E402
+
+from .build import build  # noqa: E402
+from .design import parse_baseline  # noqa: E402
 
 
 def parse_args(argv):
@@ -47,6 +53,7 @@ def parse_args(argv):
 
 def main(argv=None):
     """Entry point: build the report, print where it went (errors as one line)."""
+    collector.resume()
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.dpi < 20 or args.dpi > 1200:

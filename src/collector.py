@@ -1,0 +1,31 @@
+"""Python's garbage collector around imports: paused while a process imports, then what it holds
+frozen out of later collections.
+
+A netlab process imports Hydra, MLflow, scikit-learn, pandas or matplotlib: ~10^6 objects that
+live as long as the process. CPython's collector rescans every one of them at each full
+collection, and importing them triggers many (~1 s of a sweep's start on a 2-core machine), as do
+the ORM objects of a runs search (a tracking server's search of 100 runs took twice as long). So
+the collector is paused while they are made, and what is alive then is frozen (gc.freeze: left out
+of every later collection, never freed); collection goes on as usual for everything made after.
+"""
+
+import contextlib
+import gc
+
+
+@contextlib.contextmanager
+def paused():
+    """Run the block with the garbage collector off, then freeze what is alive and resume it."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        resume()
+
+
+def resume():
+    """If the collector is paused: freeze what is alive (left out of later collections) and turn
+    it back on."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
