@@ -9,6 +9,7 @@ the collector is paused while they are made, and what is alive then is frozen (g
 of every later collection, never freed); collection goes on as usual for everything made after.
 """
 
+import atexit
 import contextlib
 import gc
 
@@ -29,3 +30,12 @@ def resume():
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
+        if not _UNFREEZE_AT_EXIT:
+            atexit.register(gc.unfreeze)
+            _UNFREEZE_AT_EXIT.append(True)
+
+
+# At exit, frozen objects are given back to the collector: the last collection, as the interpreter
+# shuts down, is what closes a SQLite store's pooled connections (they sit in reference cycles), and
+# the last connection to close checkpoints the store's write-ahead log into it and deletes the log.
+_UNFREEZE_AT_EXIT = []
