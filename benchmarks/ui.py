@@ -137,7 +137,7 @@ def table(results):
             rows.append(f"| {name}, {what[store]} | {r['runs']:,} | {r[key]:.2f} | "
                         f"≤ {TARGET_S:g} s | {ok} |")
     for store, r in stores:
-        rows.append(f"| `mlflow ui` start to /health, {what[store]} | {r['runs']:,} | "
+        rows.append(f"| `make ui` start to /health, {what[store]} | {r['runs']:,} | "
                     f"{r['server_ready_s']:.1f} | — | |")
     return "\n".join(rows)
 

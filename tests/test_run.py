@@ -159,6 +159,9 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
                          MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'parallel.db'}")
     assert code == 0, err
     assert "Joblib.Parallel(n_jobs=2," in out + err and len(job_lines(out)) == 3
+    # every process closed its connections at exit, so the store's write-ahead log was checkpointed
+    # into it and deleted (the garbage collector's frozen objects are given back at exit)
+    assert (tmp_path / "parallel.db").exists() and not (tmp_path / "parallel.db-wal").exists()
     sequential, parallel = read_jobs(tmp_path / "sequential"), read_jobs(tmp_path / "parallel")
     assert sorted(sequential) == list(range(3)) and sorted(parallel) == list(range(3))
     for job in range(3):
