@@ -103,8 +103,8 @@ def swept_keys(config):
 # config is a copy of it with the job's value overrides applied as Hydra applies them
 # (tests/test_config.py checks every study's every job against Hydra's own composition). The copy
 # is unpickled from the base pickled once (~1.5 ms a job; copy.deepcopy takes ~8 ms), and each
-# distinct override line is parsed once (Hydra's grammar: ~1 ms a line): 1,000 jobs are checked in
-# a few seconds.
+# distinct override line is parsed once (Hydra's grammar: ~1 ms a line): a 1,000-job sweep reaches
+# its first job in ~18 s, was ~28 s.
 _BASES = {}  # (hydra overrides, group overrides) -> a copier of that group choice's config
 _JOBS = {}  # (hydra overrides, job overrides) -> [config, times handed out]
 
@@ -128,7 +128,7 @@ def _copier(base):
     plugin scan has reloaded the launcher's config module since the config was made)."""
     try:
         blob = pickle.dumps(base)
-    except pickle.PicklingError:
+    except (pickle.PicklingError, TypeError, AttributeError):
         return functools.partial(copy.deepcopy, base)
     return functools.partial(pickle.loads, blob)
 
