@@ -6,7 +6,13 @@ live as long as the process. CPython's collector rescans every one of them at ea
 collection, and importing them triggers many (~1 s of a sweep's start on a 2-core machine), as do
 the ORM objects of a runs search (a tracking server's search of 100 runs took twice as long). So
 the collector is paused while they are made, and what is alive then is frozen (gc.freeze: left out
-of every later collection, never freed); collection goes on as usual for everything made after.
+of every later collection); collection goes on as usual for everything made after.
+
+A freeze keeps everything alive at that moment until the process exits, not only what imports
+made: in a sweep's launching process that includes the checked configs of the jobs not launched
+yet (src/hydra_glue.py keeps them from the check to the launch), so their memory is not given back
+as they run; it was in use at the check anyway. At exit the frozen objects are given back to the
+collector (below).
 """
 
 import atexit
@@ -16,12 +22,15 @@ import gc
 
 @contextlib.contextmanager
 def paused():
-    """Run the block with the garbage collector off, then freeze what is alive and resume it."""
-    gc.disable()
+    """Run the block with the garbage collector off, then freeze what is alive and resume it
+    (unless it was already off: an enclosing pause resumes it)."""
+    was_on = gc.isenabled()
     try:
+        gc.disable()
         yield
     finally:
-        resume()
+        if was_on:
+            resume()
 
 
 def resume():

@@ -25,7 +25,6 @@ HydraConfig, the composition cache, the command line's signals); split, Hydra wo
 modules it was taken out of.
 """
 
-import contextlib
 import copy
 import functools
 import itertools
@@ -128,7 +127,7 @@ def _copier(base):
     plugin scan has reloaded the launcher's config module since the config was made)."""
     try:
         blob = pickle.dumps(base)
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # noqa: BLE001 - whatever pickle cannot do, a deep copy does
         return functools.partial(copy.deepcopy, base)
     return functools.partial(pickle.loads, blob)
 
@@ -541,9 +540,7 @@ def run_job(cfg, run):
         previous = signal.signal(signal.SIGTERM, _interrupt)
     context = job_context(cfg)
     try:
-        with collector.paused() if not _JOBS_RUN else contextlib.nullcontext():
-            _JOBS_RUN.append(context.job_num)  # a process's first job imports what jobs need
-            return run(cfg, context)
+        return run(cfg, context)
     except Interrupted as error:
         if "parent" in SWEEP or not context.multirun:
             raise
@@ -553,9 +550,6 @@ def run_job(cfg, run):
     finally:
         if own and previous is not None:  # None: a handler not set from Python, left as is
             signal.signal(signal.SIGTERM, previous)
-
-
-_JOBS_RUN = []  # the jobs this process has run (its first runs with the collector paused)
 
 
 # ---------------------------------------------------------------- the command line
@@ -662,17 +656,24 @@ def _warm_workers(config):
 # for the runs that claim it (benchmarks/sweep.py times them as start-up's floor)
 JOB_LIBRARIES = ("sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing",
                  "mlflow.store.tracking.sqlalchemy_store")
+JOB_CODE = ("src.job", "src.run", "mlflow.entities")
 
 
 def _ready_worker():
-    """In a launcher's worker: import what a job needs (JOB_LIBRARIES and the job's code);
-    returns the worker's pid."""
+    """In a launcher's worker: import what a job needs; returns the worker's pid."""
+    import_job_code()
+    return os.getpid()
+
+
+@functools.cache
+def import_job_code():
+    """Import what a job needs (JOB_LIBRARIES, the job's code and what it draws and records with),
+    once a process, with the garbage collector paused (src/collector.py)."""
     import importlib
 
     with collector.paused():
-        for module in (*JOB_LIBRARIES, "src.job", "src.run"):
+        for module in (*JOB_LIBRARIES, *JOB_CODE):
             importlib.import_module(module)
-    return os.getpid()
 
 
 def _stop_workers():

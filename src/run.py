@@ -18,7 +18,8 @@ from src import hydra_glue  # noqa: E402
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
     """Train the job's replicas, print one line; returns the mean validation accuracy (or NaN)."""
-    from src import job  # imported by the process that runs a job: the launcher checks first
+    hydra_glue.import_job_code()  # in the process that runs a job (the launcher checks first)
+    from src import job
 
     return hydra_glue.run_job(cfg, job.run)
 

@@ -1,8 +1,9 @@
 """Experiment tracking in MLflow. Knows nothing of backprop or Hydra: it records what it is given.
 
 store: where runs go and keeping the store sound; logger.RunLogger: one run; sweep: a sweep's parent
-run; model: the network as a pyfunc model; ui: the UI's link. MLflow is imported by the modules
-that talk to a store (store.py only inside its functions), so `import src.tracking.store` is cheap.
+run; model: the network as a pyfunc model; ui: the UI's link and the server app `make ui` serves.
+MLflow is imported by the modules that talk to a store (store.py only inside its functions), so
+`import src.tracking.store` is cheap.
 """
 
 import os

@@ -10,13 +10,13 @@ Python's garbage collector (src/collector.py): a runs search of 100 runs answers
 
 import argparse
 
-from mlflow import MlflowClient
-
 from .store import resolve_uri
 
 
 def runs_link(base_url, tracking_uri, experiment):
     """The runs-table URL of `experiment` in the UI at base_url, or None if it has no runs yet."""
+    from mlflow import MlflowClient  # here: the server imports this module for server_app
+
     found = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
     return f"{base_url}/#/experiments/{found.experiment_id}/runs" if found else None
 
