@@ -138,8 +138,9 @@ def compose_job(loader, master_config, sweep_overrides):
 
     hydra_overrides = tuple(master_config.hydra.overrides.hydra)
     parsed = [_parsed(line) for line in sweep_overrides]
-    groups = tuple(o.input_line for o in parsed if _is_group(loader, o))
-    values = [o for o in parsed if not _is_group(loader, o)]
+    picks = [_is_group(loader, o) for o in parsed]  # asks Hydra's config repository: once each
+    groups = tuple(o.input_line for o, pick in zip(parsed, picks, strict=True) if pick)
+    values = [o for o, pick in zip(parsed, picks, strict=True) if not pick]
     key = (hydra_overrides, groups)
     if key not in _BASES:
         _BASES[key] = _copier(ConfigLoaderImpl.load_sweep_config(loader, master_config,
