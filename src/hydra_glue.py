@@ -312,12 +312,13 @@ def _describe_experiment(client, experiment_id, parent):
     it, how to read its runs, where its report is."""
     from src.report.design import question, study_file
     from src.report.notes import NOTE, experiment_note
+    from src.tracking.store import set_shared_tag
 
     experiment = SWEEP["experiment"]
     link = f"#/experiments/{experiment_id}/runs/{parent}/artifacts"
     note = experiment_note(experiment, command_line(), SWEEP["swept"],
                            question(study_file(experiment)), link)
-    client.set_experiment_tag(experiment_id, NOTE, note)
+    set_shared_tag(client.set_experiment_tag, experiment_id, NOTE, note)
 
 
 def _summarise_in_note(client, parent, runs, heading):
@@ -325,7 +326,7 @@ def _summarise_in_note(client, parent, runs, heading):
     from src.report.notes import NOTE, parent_note
     from src.tracking.store import set_shared_tag
 
-    set_shared_tag(client, parent, NOTE, parent_note(runs, heading))
+    set_shared_tag(client.set_tag, parent, NOTE, parent_note(runs, heading))
 
 
 def close_sweep(status, interrupted=None, error=None):

@@ -160,7 +160,7 @@ def log_best_model(client, parent, runs):
         log_network_model(run_id, weights, preprocessing, example,
                           experiment_id=best.info.experiment_id,
                           tracking_uri=client.tracking_uri)
-    set_shared_tag(client, parent, "best_run", run_id)
+    set_shared_tag(client.set_tag, parent, "best_run", run_id)
     return run_id
 
 

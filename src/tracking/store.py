@@ -278,16 +278,17 @@ def mark_stale_runs_killed(client, experiment_id, reason="process ended while ru
     return stale
 
 
-def set_shared_tag(client, run_id, key, value):
-    """Set a tag on a run other processes may tag at the same moment (a sweep's parent run, shared
-    by two sweeps of one study): MLflow's database store checks, then inserts, so the loser of a
-    race gets a unique-constraint error; the tag is there then, and a second try updates it."""
+def set_shared_tag(set_tag, owner, key, value):
+    """Set a tag with set_tag (a client's set_tag or set_experiment_tag) on a run or experiment
+    that other processes may tag at the same moment (a study's experiment and a sweep's parent run,
+    shared by two sweeps of one study): MLflow's database store checks, then inserts, so the loser
+    of a race gets a unique-constraint error; the tag is there then, and a second try updates it."""
     try:
-        client.set_tag(run_id, key, value)
+        set_tag(owner, key, value)
     except Exception as error:  # noqa: BLE001 - only the insert race is retried
         if "unique constraint" not in str(error).lower():
             raise
-        client.set_tag(run_id, key, value)
+        set_tag(owner, key, value)
 
 
 def runs_of_group(client, experiment_id, group_hash):
