@@ -1,6 +1,7 @@
 """Hydra's own cost per job, for benchmarks/sweep.py: a no-op task over netlab's config tree.
 
-    python -m benchmarks.hydra_floor -m <the sweep's overrides> ~hydra.callbacks.netlab
+    python -m benchmarks.hydra_floor -m <the sweep's overrides> ~hydra.callbacks.netlab \
+        hydra/launcher=basic   (Hydra's own launcher, not netlab's default)
 """
 
 import hydra

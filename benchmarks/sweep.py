@@ -96,7 +96,8 @@ def sweep(folder, args, experiment="bench", uri=None, module="src.run"):
 def hydra_floor(folder, args):
     """Hydra's own cost per job: a no-op task over the same config tree, without callbacks."""
     floor = [sys.executable, "-m", "benchmarks.hydra_floor", "-m", *args,
-             "~hydra.callbacks.netlab", f"hydra.sweep.dir={folder / 'floor'}"]
+             "~hydra.callbacks.netlab", "hydra/launcher=basic",  # Hydra's own launcher
+             f"hydra.sweep.dir={folder / 'floor'}"]
     started = time.time()
     subprocess.run(floor, cwd=folder, env=env_for("sqlite:///unused.db"), check=True,
                    capture_output=True)

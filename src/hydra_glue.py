@@ -28,6 +28,7 @@ modules it was taken out of.
 import copy
 import functools
 import itertools
+import logging
 import math
 import os
 import pickle
@@ -290,6 +291,11 @@ class Lifecycle(Callback):
                                       {"overrides": " ".join(_overrides(config))},
                                       resume=not config.get("force", False))
         SWEEP.update(client=client, parent=parent, experiment=experiment_name(config))
+        if resumed and not config.get("force", False):  # what the launcher need not start again
+            from src.tracking.store import finished_by_hash
+            from src.tracking.sweep import children
+
+            SWEEP["finished"] = finished_by_hash(children(client, parent, status="FINISHED"))
         _describe_experiment(client, experiment_id, parent)
         injected.update({PARENT_ENV: parent, COMMAND_ENV: command_line(),
                          "MLFLOW_TRACKING_URI": uri, START_ENV: str(SWEEP["started"]),
@@ -506,11 +512,12 @@ def _expected_runs(cfg, job):
 
 
 # ---------------------------------------------------------------- a job's context
-def job_context(cfg):
-    """The JobContext of the running Hydra job (HydraConfig and the sweep's env_set)."""
+def job_context(cfg, hydra_cfg=None):
+    """The JobContext of the running Hydra job (HydraConfig, or the job's hydra_cfg, and the
+    sweep's env_set)."""
     from src.job import JobContext  # the job's code, imported where a job runs
 
-    hydra_cfg = HydraConfig.get()
+    hydra_cfg = hydra_cfg if hydra_cfg is not None else HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     overrides = list(hydra_cfg.overrides.task)
     start = os.environ.get(START_ENV)
@@ -532,7 +539,7 @@ def job_context(cfg):
         output_dir=Path(hydra_cfg.runtime.output_dir), force=bool(cfg.get("force", False)))
 
 
-def run_job(cfg, run):
+def run_job(cfg, run, hydra_cfg=None):
     """Run one job (`run(cfg, context)`, src.job.run). In a process of its own (a SLURM job, a Ray
     or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
     it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
@@ -540,7 +547,7 @@ def run_job(cfg, run):
     own = threading_main() and signal.getsignal(signal.SIGTERM) is not _interrupt
     if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
         previous = signal.signal(signal.SIGTERM, _interrupt)
-    context = job_context(cfg)
+    context = job_context(cfg, hydra_cfg)
     try:
         return run(cfg, context)
     except Interrupted as error:
@@ -552,6 +559,138 @@ def run_job(cfg, run):
     finally:
         if own and previous is not None:  # None: a handler not set from Python, left as is
             signal.signal(signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------- netlab's launcher
+# `hydra/launcher=netlab`, conf/config.yaml's default (registered by hydra_plugins/netlab_launcher):
+# Hydra's basic launcher, jobs one after the other in this process, with two differences measured
+# by benchmarks/sweep.py:
+# - a job of a resumed sweep whose every run FINISHED in it (read once, as the sweep resumed) is
+#   not started: it prints its line and writes its results.yaml from those runs (src.job.skip),
+#   ~5 ms where Hydra's run_job and the job's own look at the store took ~120 ms;
+# - a started job's config is copied twice, not four times (`_run_job`): the config is the job's
+#   own (compose_job made it), so the copy of its hydra node HydraConfig keeps is also the job's
+#   hydra_cfg, and HydraConfig is set once, after the job's folder is known (~15 ms a job).
+log = logging.getLogger(__name__)
+
+
+def launch(launcher, job_overrides, initial_job_idx):
+    """Hydra's BasicLauncher.launch, each job started by _run_job, or not at all (_finished_job)."""
+    from hydra.core.utils import configure_log, filter_overrides, setup_globals
+
+    setup_globals()
+    config, hydra_context = launcher.config, launcher.hydra_context
+    configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+    Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+    log.info(f"Launching {len(job_overrides)} jobs locally")
+    runs = []
+    for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
+        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+        cfg = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+        with open_dict(cfg):
+            cfg.hydra.job.id = idx
+            cfg.hydra.job.num = idx
+        runs.append(_finished_job(cfg) or _run_job(hydra_context, launcher.task_function, cfg))
+        configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+    return runs
+
+
+def _output_dir(cfg):
+    """A sweep job's folder: hydra.sweep.dir / hydra.sweep.subdir, absolute."""
+    return os.path.abspath(os.path.join(str(OmegaConf.select(cfg, "hydra.sweep.dir")),
+                                        str(OmegaConf.select(cfg, "hydra.sweep.subdir"))))
+
+
+def _finished_job(cfg):
+    """The JobReturn of a job whose every run FINISHED in the sweep this process resumes, not
+    started (its line and results.yaml written as the job writes them); None for any other job."""
+    from hydra.core.utils import JobReturn, JobStatus, env_override
+
+    finished = SWEEP.get("finished")
+    if not finished or cfg.get("force", False):
+        return None
+    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    hashes, _ = identity.of_job(cfg, seeds)
+    if not all(chash in finished for chash, _ in hashes):
+        return None
+    try:
+        output_dir = _output_dir(cfg)
+    except OmegaConfBaseException:  # a folder named by ${hydra:…}: only a started job has it
+        return None
+    with read_write(cfg.hydra.runtime), open_dict(cfg.hydra.runtime):
+        cfg.hydra.runtime.output_dir = output_dir
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    import_job_code()
+    from src import job
+
+    done = {chash: finished[chash] for chash, _ in hashes}
+    with env_override(cfg.hydra.job.env_set):
+        value = run_job(cfg, functools.partial(job.skip, hashes=hashes, done=done), cfg.hydra)
+    ret = JobReturn(overrides=list(cfg.hydra.overrides.task), cfg=cfg, hydra_cfg=cfg,
+                    working_dir=os.getcwd(), task_name=cfg.hydra.job.name,
+                    status=JobStatus.COMPLETED)
+    ret.return_value = value
+    return ret
+
+
+def _run_job(hydra_context, task_function, config):
+    """hydra.core.utils.run_job for a job config of the launcher's own, with two copies of it
+    instead of four (above); otherwise step for step as Hydra's."""
+    from hydra import version
+    from hydra.core.utils import (
+        JobReturn,
+        JobRuntime,
+        JobStatus,
+        _flush_loggers,
+        _save_config,
+        configure_log,
+        env_override,
+    )
+
+    callbacks = hydra_context.callbacks
+    old_cwd, orig_hydra_cfg = os.getcwd(), HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(config)  # for ${hydra:…} in the job's folder
+    output_dir = _output_dir(config)
+    hydra_cfg = HydraConfig.instance().cfg  # its own copy of config's hydra node
+    for node in (config.hydra.runtime, hydra_cfg.hydra.runtime):
+        with read_write(node), open_dict(node):
+            node.output_dir = output_dir
+    chdir = hydra_cfg.hydra.job.chdir
+    if chdir is None:  # as Hydra decides it (without its warning for version_base < 1.2)
+        chdir = not version.base_at_least("1.2")
+    try:
+        ret = JobReturn()
+        task_cfg = copy.deepcopy(config)
+        with read_write(task_cfg), open_dict(task_cfg):
+            del task_cfg["hydra"]
+        ret.cfg, ret.hydra_cfg = task_cfg, hydra_cfg
+        ret.overrides = OmegaConf.to_container(config.hydra.overrides.task)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        if chdir:
+            os.chdir(output_dir)
+        ret.working_dir = output_dir if chdir else os.getcwd()
+        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        if config.hydra.output_subdir is not None:
+            hydra_output = Path(output_dir) / Path(config.hydra.output_subdir)
+            _save_config(task_cfg, "config.yaml", hydra_output)
+            _save_config(hydra_cfg, "hydra.yaml", hydra_output)
+            _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_output)
+        with env_override(hydra_cfg.hydra.job.env_set):
+            callbacks.on_job_start(config=config, task_function=task_function)
+            try:
+                ret.return_value = task_function(task_cfg)
+                ret.status = JobStatus.COMPLETED
+            except Exception as e:  # noqa: BLE001 - as Hydra: the JobReturn holds it
+                ret.return_value = e
+                ret.status = JobStatus.FAILED
+        ret.task_name = JobRuntime.instance().get("name")
+        _flush_loggers()
+        callbacks.on_job_end(config=config, job_return=ret)
+        return ret
+    finally:
+        HydraConfig.instance().cfg = orig_hydra_cfg
+        if chdir:
+            os.chdir(old_cwd)
 
 
 # ---------------------------------------------------------------- the command line

@@ -39,11 +39,14 @@ def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None,
     return parent, False
 
 
-def children(client, parent):
-    """The child runs of a sweep's parent run."""
+def children(client, parent, status=None):
+    """The child runs of a sweep's parent run (those with `status` only, if given), newest
+    first."""
     experiment_id = client.get_run(parent).info.experiment_id
-    return client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
-                              max_results=50000)
+    query = f"tags.mlflow.parentRunId = '{parent}'" + (
+        f" and attributes.status = '{status}'" if status else "")
+    return client.search_runs([experiment_id], query, max_results=50000,
+                              order_by=["attributes.start_time DESC"])
 
 
 def _experiment_of(client, parent, runs):
