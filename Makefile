@@ -52,7 +52,7 @@ $(RAY_STAMP): $(TEST_STAMP)
 	touch $@
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks hydra_plugins
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -15,14 +15,16 @@ The life of `python -m src.run -m …` (the Lifecycle callback is wired in conf/
       parent run id, the command typed, the resolved tracking URI, the sweep's size and start.
 3. Each job: src.run.main -> run_job() -> job_context(), src.job.run() (trains, records, prints
    one line); SIGTERM in a job's own process (a scheduler's preemption) ends its runs KILLED.
+   Under netlab's launcher (the default, launch()), a resumed sweep's finished jobs are not
+   started: src.job.skip() prints their line from the runs read as the sweep resumed.
 4. Lifecycle.on_multirun_end: the summary in the parent run, which ends FINISHED; what next.
    Interrupted (Ctrl-C, SIGTERM): cli() ends the parent KILLED, prints one line, exits 130 / 143.
    A launcher that gives up (a joblib worker killed): the parent FAILED, its summary, status 1.
 A single run (no -m) goes through on_run_start (validate, memory, store) and the same job code.
 
-Why one file of ~600 lines: it is the only module that knows Hydra's runtime (callbacks,
-HydraConfig, the composition cache, the command line's signals); split, Hydra would leak into the
-modules it was taken out of.
+Why one file of ~800 lines: it is the only module that knows Hydra's runtime (callbacks, the
+default launcher, HydraConfig, the composition cache, the command line's signals); split, Hydra
+would leak into the modules it was taken out of.
 """
 
 import copy
