@@ -26,8 +26,9 @@ the store's size. One table prints every figure with its target beside it:
 - disk: the store's bytes (database and artifacts) per run, after the default study.
 - big_store: the default study rerun (everything already finished, so every job is skipped) in
   its own store and beside 10,000 other runs in the same experiment (benchmarks/bigstore.py clones
-  them): the time per skipped job (the whole command, 12 jobs against 1, which includes composing
-  each job's config; and the launcher's own time per job, from its log lines), the skip check a
+  them): the time per skipped job (the whole command, 12 jobs against 1, each command resuming
+  its own sweep, which includes composing each job's config; and the launcher's own time per job
+  after the first, from its log lines), the skip check a
   job makes when it is started (under a parallel launcher, or in a sweep not resumed), and the
   ratio of the two reruns.
 """
@@ -258,11 +259,12 @@ HYDRA_JOB_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\]\[HYD
 
 
 def launch_ms(stdout):
-    """Milliseconds per job between the launcher's first and last `#n : …` lines (Hydra's log,
-    stamped to the millisecond): what the launch loop spends on each job, nothing before it."""
+    """Milliseconds per job between the launcher's second and last `#n : …` lines (Hydra's log,
+    stamped to the millisecond): what the launch loop spends on each job after the first (which
+    imports the job's code), nothing before the loop."""
     stamps = [time.mktime(time.strptime(day, "%Y-%m-%d %H:%M:%S")) + int(ms) / 1000
               for day, ms in HYDRA_JOB_LINE.findall(stdout)]
-    return 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else None
+    return 1000 * (stamps[-1] - stamps[1]) / (len(stamps) - 2) if len(stamps) > 2 else None
 
 
 def big_store(folder, quick):
@@ -281,8 +283,9 @@ def big_store(folder, quick):
     n = 10000 if not quick else 200
     clone_runs(uri, "activations", n)
     crowded = sweep(big, args, experiment="activations", uri=uri)
-    one = sweep(big, [*args, "dataset=moons", "activation=tanh"], experiment="activations",
-                uri=uri)
+    single = [*args, "dataset=moons", "activation=tanh"]  # one of the study's finished jobs
+    sweep(big, single, experiment="activations", uri=uri)  # a sweep of its own (its parent run)
+    one = sweep(big, single, experiment="activations", uri=uri)  # resumed, as `crowded` is
     jobs = crowded["stderr"].count("already FINISHED") + crowded["stdout"].count(
         "already FINISHED")
     return {"jobs": jobs, "alone_s": alone["wall_s"], "crowded_s": crowded["wall_s"],
@@ -352,8 +355,8 @@ def table(results):
         r = results["big_store"]
         add(f"skipping a finished job beside {r['other_runs']:,} other runs: the whole job "
             f"({r['jobs']} skipped against 1)", r["skip_ms"], "ms", TARGETS["skip_ms"])
-        add("… of which the launcher's, per skipped job (between its first and last jobs' log "
-            "lines)", r["launch_ms"], "ms", TARGETS["skip_ms"], digits=1)
+        add("… of which the launcher's, per skipped job after the first (its log lines' "
+            "times)", r["launch_ms"], "ms", TARGETS["skip_ms"], digits=1)
         add("… the skip check a started job makes (in process, median)", r["skip_check_ms"],
             "ms", TARGETS["skip_ms"], digits=1)
         add(f"rerun of the finished study: crowded / alone ({r['crowded_s']:.1f} s / "
