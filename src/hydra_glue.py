@@ -292,8 +292,10 @@ class Lifecycle(Callback):
         parent, resumed = open_parent(client, experiment_id, name, sweep_hash, params,
                                       {"overrides": " ".join(_overrides(config))},
                                       resume=not config.get("force", False))
-        SWEEP.update(client=client, parent=parent, experiment=experiment_name(config))
-        if resumed and not config.get("force", False):  # what the launcher need not start again
+        SWEEP.update(client=client, parent=parent, experiment=experiment_name(config), uri=uri)
+        SWEEP.pop("finished", None)
+        if resumed and not config.get("force", False) and _is_netlab_launcher(config):
+            # what netlab's launcher need not start again (launch())
             from src.tracking.store import finished_by_hash
             from src.tracking.sweep import children
 
@@ -346,6 +348,7 @@ def close_sweep(status, interrupted=None, error=None):
     from src.tracking.sweep import children, close_parent, settle_children
 
     parent = SWEEP.pop("parent")
+    SWEEP.pop("finished", None)
     client = SWEEP["client"]
     try:
         runs = children(client, parent)  # read once or twice: a sweep may hold 1,000s of runs
@@ -413,6 +416,11 @@ def _is_grid(config):
     """Whether the sweep's jobs are known in advance (Hydra's basic sweeper, not Optuna)."""
     target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
     return target.endswith("BasicSweeper")
+
+
+def _is_netlab_launcher(config):
+    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
+    return target.endswith("NetlabLauncher")
 
 
 def _is_optuna(config):
@@ -569,11 +577,13 @@ def run_job(cfg, run, hydra_cfg=None):
 # by benchmarks/sweep.py:
 # - a job of a resumed sweep whose every run FINISHED in it (read once, as the sweep resumed) is
 #   not started: it prints its line and writes its results.yaml from those runs (src.job.skip),
-#   ~5 ms where Hydra's run_job and the job's own look at the store took ~120 ms;
+#   ~6 ms where Hydra's run_job and the job's own look at the store took ~120 ms. Only where a
+#   started job would do nothing more: it logs to the sweep's experiment and store, is not forced,
+#   and asks for no .hydra/ folder, other callback, change of directory or ${hydra:…} folder;
 # - a started job's config is copied twice, not four times (`_run_job`): the config is the job's
 #   own (compose_job made it), so the copy of its hydra node HydraConfig keeps is also the job's
-#   hydra_cfg, and HydraConfig is set once, after the job's folder is known (~15 ms a job).
-log = logging.getLogger(__name__)
+#   hydra_cfg, and HydraConfig is set once, where Hydra sets it twice (~15 ms a job).
+log = logging.getLogger("hydra_plugins.netlab_launcher")  # as Hydra's launcher plugins name theirs
 
 
 def launch(launcher, job_overrides, initial_job_idx):
@@ -605,34 +615,47 @@ def _output_dir(cfg):
 
 def _finished_job(cfg):
     """The JobReturn of a job whose every run FINISHED in the sweep this process resumes, not
-    started (its line and results.yaml written as the job writes them); None for any other job."""
+    started (its line and results.yaml written as the job writes them); None for any other job.
+    Its cfg keeps its hydra node (a started job's JobReturn has them apart); nothing reads them."""
     from hydra.core.utils import JobReturn, JobStatus, env_override
 
     finished = SWEEP.get("finished")
-    if not finished or cfg.get("force", False):
+    if not finished or not _may_leave_unstarted(cfg):
         return None
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     hashes, _ = identity.of_job(cfg, seeds)
     if not all(chash in finished for chash, _ in hashes):
         return None
-    try:
-        output_dir = _output_dir(cfg)
-    except OmegaConfBaseException:  # a folder named by ${hydra:…}: only a started job has it
-        return None
+    output_dir = _output_dir(cfg)
     with read_write(cfg.hydra.runtime), open_dict(cfg.hydra.runtime):
         cfg.hydra.runtime.output_dir = output_dir
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    import_job_code()
-    from src import job
-
-    done = {chash: finished[chash] for chash, _ in hashes}
-    with env_override(cfg.hydra.job.env_set):
-        value = run_job(cfg, functools.partial(job.skip, hashes=hashes, done=done), cfg.hydra)
     ret = JobReturn(overrides=list(cfg.hydra.overrides.task), cfg=cfg, hydra_cfg=cfg,
-                    working_dir=os.getcwd(), task_name=cfg.hydra.job.name,
-                    status=JobStatus.COMPLETED)
-    ret.return_value = value
+                    working_dir=os.getcwd(), task_name=cfg.hydra.job.name)
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        import_job_code()
+        from src import job
+
+        done = {chash: finished[chash] for chash, _ in hashes}
+        with env_override(cfg.hydra.job.env_set):
+            ret.return_value = run_job(cfg, functools.partial(job.skip, hashes=hashes, done=done),
+                                       cfg.hydra)
+        ret.status = JobStatus.COMPLETED
+    except Exception as e:  # noqa: BLE001 - as Hydra's run_job: the JobReturn holds it
+        ret.return_value = e
+        ret.status = JobStatus.FAILED
     return ret
+
+
+def _may_leave_unstarted(cfg):
+    """Whether a job whose runs all finished may be left unstarted: a started job would do no more
+    than say so (it logs to the sweep's experiment and store, is not forced, and asks for no
+    .hydra/ folder, other callback, change of directory, or folder named by ${hydra:…})."""
+    hydra = cfg.hydra
+    return (not cfg.get("force", False) and experiment_name(cfg) == SWEEP.get("experiment")
+            and resolve_uri(cfg.mlflow.get("tracking_uri")) == SWEEP.get("uri")
+            and hydra.output_subdir is None and set(hydra.callbacks or {}) <= {"netlab"}
+            and not hydra.job.chdir and "${hydra:" not in OmegaConf.to_yaml(hydra.sweep))
 
 
 def _run_job(hydra_context, task_function, config):

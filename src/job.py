@@ -10,7 +10,7 @@ configuration once (src/tracking/store.py: claim_lost).
 
 Knows nothing of Hydra: src/hydra_glue.py builds the JobContext from Hydra's config.
 
-Why one file of ~330 lines: what one job does, from skip and claim to the printed line, is one
+Why one file of ~340 lines: what one job does, from skip and claim to the printed line, is one
 sequence that reads top to bottom.
 """
 

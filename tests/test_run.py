@@ -172,38 +172,48 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
 
 @pytest.mark.slow
 def test_netlab_launcher_does_not_start_a_resumed_sweeps_finished_jobs(tmp_path):
-    # a sweep, then the same command twice (each resumes it): every job already FINISHED, which
-    # Hydra's own basic launcher starts (the job finds its runs in the store) and netlab's (the
-    # default, hydra_plugins/netlab_launcher) does not start at all, its line and results.yaml
-    # made from the runs read as the sweep resumed: the same lines, the same results
-    # (netlab's launcher against the others for jobs it starts: the joblib test above)
+    # a sweep, one of its runs then marked KILLED, and the same command twice (each resumes it):
+    # netlab's launcher (the default, hydra_plugins/netlab_launcher) starts the job of the KILLED
+    # run (which trains it again) and the job whose other seed it is (which finds both finished
+    # then), and does not start the two others, their lines and results.yaml made from the runs
+    # read as the sweep resumed; Hydra's own basic launcher, rerun after it, starts every job and
+    # each finds its runs in the store: the same lines, naming the same runs, the same results
+    from mlflow import MlflowClient
+
     args = ["-m", "activation=sigmoid,tanh", "seeds=1,2", "epochs=5", "dataset.n_samples=120"]
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
 
     def sweep(folder, *extra):
         code, out, err = run([*args, f"hydra.sweep.dir={folder}", *extra], tmp_path,
-                             MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'm.db'}")
+                             MLFLOW_TRACKING_URI=uri)
         assert code == 0, err
-        return [re.sub(r"[0-9a-f]{32}", "RUN", re.sub(r"  ETA .*$|  \([0-9.]+ s\)", "", line))
-                for line in job_lines(out)]
+        return [re.sub(r"  ETA .*$|  \([0-9.]+ s\)", "", line) for line in job_lines(out)]
 
     def results(folder):
         found = {}
         for job in sorted(p for p in (tmp_path / folder).iterdir() if p.name.isdigit()):
             text = (job / "results.yaml").read_text()
             found[int(job.name)] = (re.sub(r"train_time_s: .*", "", text),
-                                    (job / "run.log").exists())
+                                    (job / "run.log").exists())  # Hydra's job log: started
         return found
 
     first = sweep("first")
-    assert len(first) == 4 and "[1 skipped (finished before)]" in first[1]  # job 0's seed 0
+    assert len(first) == 4 and "[1 skipped (finished before)]" in first[3]  # job 2's seed 0
+    client = MlflowClient(uri)
+    (killed,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id],
+                                   "tags.job_num = '2'")  # tanh, seed 0
+    client.set_terminated(killed.info.run_id, "KILLED")
     ours, hydras = sweep("ours"), sweep("hydras", "hydra/launcher=basic")
-    assert ours == hydras and all("already FINISHED" in line or "2 skipped" in line
-                                  for line in ours)
+    assert " train " in ours[2] and "already FINISHED" in hydras[2]  # trained again, by ours
+    assert [ours[0], ours[1], ours[3]] == [hydras[0], hydras[1], hydras[3]]
+    assert "already FINISHED" in ours[0] and all("2 skipped" in ours[i] for i in (1, 3))
     a, b = results("ours"), results("hydras")
     assert a.keys() == b.keys() == {0, 1, 2, 3}
-    for job in a:
+    assert [a[job][1] for job in a] == [False, False, True, True]
+    assert all(b[job][1] for job in b)
+    assert "trained: true" in a[2][0] and "trained: false" in b[2][0]
+    for job in (0, 1, 3):
         assert a[job][0] == b[job][0] and "trained: false" in a[job][0]
-        assert not a[job][1] and b[job][1]  # started by Hydra's launcher only (its job log)
 
 
 def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
