@@ -275,17 +275,21 @@ def big_store(folder, quick):
     args = ["+experiment=activations", "seeds=1"] if not quick else [
         "+experiment=activations", "seeds=1", "epochs=50"]
     first = sweep(folder, args, experiment="activations")
-    alone = sweep(folder, args, experiment="activations", uri=first["uri"])
+    alone = fastest(sweep(folder, args, experiment="activations", uri=first["uri"])
+                    for _ in range(REPEATS))
     big = folder / "big"
     big.mkdir()
     shutil.copytree(Path(first["uri"][len("sqlite:///"):]).parent, big / "mlruns")
     uri = f"sqlite:///{big / 'mlruns' / 'mlflow.db'}"
     n = 10000 if not quick else 200
     clone_runs(uri, "activations", n)
-    crowded = sweep(big, args, experiment="activations", uri=uri)
     single = [*args, "dataset=moons", "activation=tanh"]  # one of the study's finished jobs
     sweep(big, single, experiment="activations", uri=uri)  # a sweep of its own (its parent run)
-    one = sweep(big, single, experiment="activations", uri=uri)  # resumed, as `crowded` is
+    crowded, one = [], []  # each command resumes its sweep; alternated, the fastest of each kept
+    for _ in range(REPEATS):
+        crowded.append(sweep(big, args, experiment="activations", uri=uri))
+        one.append(sweep(big, single, experiment="activations", uri=uri))
+    crowded, one = fastest(crowded), fastest(one)
     jobs = crowded["stderr"].count("already FINISHED") + crowded["stdout"].count(
         "already FINISHED")
     return {"jobs": jobs, "alone_s": alone["wall_s"], "crowded_s": crowded["wall_s"],
@@ -293,6 +297,14 @@ def big_store(folder, quick):
             "skip_ms": 1000 * (crowded["wall_s"] - one["wall_s"]) / max(jobs - 1, 1),
             "launch_ms": launch_ms(crowded["stdout"]),
             "skip_check_ms": skip_check_ms(uri, "activations", args)}
+
+
+REPEATS = 3  # the big store's reruns: whole commands of ~6 s, whose time varies by ~0.3 s
+
+
+def fastest(results):
+    """The fastest of sweep() results."""
+    return min(results, key=lambda r: r["wall_s"])
 
 
 def _mk(folder):
@@ -354,12 +366,14 @@ def table(results):
     if "big_store" in results:
         r = results["big_store"]
         add(f"skipping a finished job beside {r['other_runs']:,} other runs: the whole job "
-            f"({r['jobs']} skipped against 1)", r["skip_ms"], "ms", TARGETS["skip_ms"])
+            f"({r['jobs']} skipped against 1, fastest of {REPEATS} each)", r["skip_ms"], "ms",
+            TARGETS["skip_ms"])
         add("… of which the launcher's, per skipped job after the first (its log lines' "
             "times)", r["launch_ms"], "ms", TARGETS["skip_ms"], digits=1)
         add("… the skip check a started job makes (in process, median)", r["skip_check_ms"],
             "ms", TARGETS["skip_ms"], digits=1)
-        add(f"rerun of the finished study: crowded / alone ({r['crowded_s']:.1f} s / "
+        add(f"rerun of the finished study: crowded / alone, fastest of {REPEATS} "
+            f"({r['crowded_s']:.1f} s / "
             f"{r['alone_s']:.1f} s)", r["ratio"], "×", TARGETS["big_store_ratio"], digits=2)
     return "\n".join(rows)
 
