@@ -577,7 +577,7 @@ def run_job(cfg, run, hydra_cfg=None):
 # by benchmarks/sweep.py:
 # - a job of a resumed sweep whose every run FINISHED in it (read once, as the sweep resumed) is
 #   not started: it prints its line and writes its results.yaml from those runs (src.job.skip),
-#   ~6 ms where Hydra's run_job and the job's own look at the store took ~120 ms. Only where a
+#   ~7 ms where Hydra's run_job and the job's own look at the store took ~120 ms. Only where a
 #   started job would do nothing more: it logs to the sweep's experiment and store, is not forced,
 #   and asks for no .hydra/ folder, other callback, change of directory or ${hydra:…} folder;
 # - a started job's config is copied twice, not four times (`_run_job`): the config is the job's
