@@ -356,6 +356,11 @@ def reject(error, context=""):
     raise SystemExit(f"config error: {context}{one_line(error)}") from None
 
 
+def job_seeds(cfg):
+    """The seeds a job's config trains: seed, seed+1, …, seed+seeds−1 (a replica and run each)."""
+    return [cfg.seed + k for k in range(cfg.seeds)]
+
+
 def identity_keys(cfg):
     """The resolved config as a plain dict without the control keys: what a run's training is."""
     return {k: OmegaConf.to_container(cfg[k], resolve=True) if isinstance(cfg[k], DictConfig)

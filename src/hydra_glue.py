@@ -52,7 +52,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
 from src import collector, identity, resources
-from src.config import ConfigError, identity_keys, one_line, reject, validate
+from src.config import ConfigError, identity_keys, job_seeds, one_line, reject, validate
 from src.tracking.logger import COMMAND_ENV, PARENT_ENV, Interrupted, command_line
 from src.tracking.store import TrackingUnavailable, resolve_uri
 
@@ -273,7 +273,7 @@ class Lifecycle(Callback):
             expected.extend(_expected_runs(cfg, job))
         SWEEP.update(expected=expected if _is_grid(config) else None, since=_now_ms(),
                      started=time.time(), swept=swept_keys(config))
-        if _is_optuna(config):
+        if _plugin_is(config, "sweeper", "OptunaSweeper"):
             _follow_trials(config, injected)
         warming = _warm_workers(config)  # every job is valid: start the workers meanwhile
         with collector.paused():  # MLflow's imports
@@ -294,8 +294,8 @@ class Lifecycle(Callback):
                                       resume=not config.get("force", False))
         SWEEP.update(client=client, parent=parent, experiment=experiment_name(config), uri=uri)
         SWEEP.pop("finished", None)
-        if resumed and not config.get("force", False) and _is_netlab_launcher(config):
-            # what netlab's launcher need not start again (launch())
+        if resumed and not config.get("force", False) and \
+                _plugin_is(config, "launcher", "NetlabLauncher"):  # what it need not start again
             from src.tracking.store import finished_by_hash
             from src.tracking.sweep import children
 
@@ -412,20 +412,15 @@ def _now_ms():
     return int(time.time() * 1000)
 
 
+def _plugin_is(config, kind, name):
+    """Whether config's Hydra plugin of kind ("sweeper", "launcher") is the class called name."""
+    target = OmegaConf.select(config, f"hydra.{kind}._target_", default="") or ""
+    return target.endswith(name)
+
+
 def _is_grid(config):
     """Whether the sweep's jobs are known in advance (Hydra's basic sweeper, not Optuna)."""
-    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
-    return target.endswith("BasicSweeper")
-
-
-def _is_netlab_launcher(config):
-    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
-    return target.endswith("NetlabLauncher")
-
-
-def _is_optuna(config):
-    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
-    return target.endswith("OptunaSweeper")
+    return _plugin_is(config, "sweeper", "BasicSweeper")
 
 
 # ---------------------------------------------------------------- Optuna's trials
@@ -514,7 +509,7 @@ def _fixed_params(config, swept):
 
 def _expected_runs(cfg, job):
     """[(config_hash, label)] of the runs a job's config asks for (one per seed)."""
-    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    seeds = job_seeds(cfg)
     label = " ".join(o for o in job if not o.startswith("+experiment="))
     hashes, _ = identity.of_job(cfg, seeds)
     return [(chash, label + (f" seed={seed}" if cfg.seeds > 1 else ""))
@@ -622,7 +617,7 @@ def _finished_job(cfg):
     finished = SWEEP.get("finished")
     if not finished or not _may_leave_unstarted(cfg):
         return None
-    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    seeds = job_seeds(cfg)
     hashes, _ = identity.of_job(cfg, seeds)
     if not all(chash in finished for chash, _ in hashes):
         return None
@@ -794,8 +789,7 @@ def _warm_workers(config):
     while this process opens the store and the parent run; returns the thread to join before the
     launch (None under another launcher). The launcher's own Parallel(**the same options) then
     reuses these workers: loky keeps one executor per process for calls with equal options."""
-    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
-    if not target.endswith("JoblibLauncher"):
+    if not _plugin_is(config, "launcher", "JoblibLauncher"):
         return None
     import threading
 

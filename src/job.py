@@ -25,7 +25,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from src import experiment, identity
-from src.config import identity_keys
+from src.config import identity_keys, job_seeds
 from src.recording import Curves, record
 
 SHORT_KEYS = {"dataset", "activation", "optimizer", "init"}  # values that name themselves
@@ -122,7 +122,7 @@ def skip(cfg, context, hashes, done):
     """run() for a job whose every replica FINISHED before, their runs known (done: config_hash ->
     run, hashes: as identity.of_job gives them): the same line and results.yaml, nothing trained
     and the store not asked again (src/hydra_glue.py's launcher knows them in a resumed sweep)."""
-    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    seeds = job_seeds(cfg)
     outcome = Outcome(experiment.replicas_of(cfg, seeds), hashes, [], [],
                       list(range(len(seeds))), done)
     return report(cfg, context, outcome)
@@ -150,7 +150,7 @@ def train_and_record(cfg, context):
     )
 
     check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
-    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    seeds = job_seeds(cfg)
     hashes, n_train = identity.of_job(cfg, seeds)  # the data described, not loaded yet
     client = new_client(context.tracking_uri)
     experiment_id = get_or_create_experiment(client, context.experiment)
