@@ -39,7 +39,7 @@ bench: setup
 
 # MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
 ui: setup
-	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m src.tracking.ui --host $(HOST) --port $(PORT) \
+	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m netlab.tracking.ui --host $(HOST) --port $(PORT) \
 		--experiment $(STUDY)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
 		--app-name netlab --host $(HOST) --port $(PORT)
@@ -52,7 +52,7 @@ $(RAY_STAMP): $(TEST_STAMP)
 	touch $@
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks hydra_plugins
+	$(BIN)/ruff check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

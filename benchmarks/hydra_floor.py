@@ -6,7 +6,7 @@
 
 import hydra
 
-import src.config  # noqa: F401 - registers the schemas the config tree is typed with
+import netlab.config  # noqa: F401 - registers the schemas the config tree is typed with
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

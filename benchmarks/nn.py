@@ -10,12 +10,12 @@ repeat) after one warm-up round, and each figure is the median over the repeats 
 epoch, so ratios between them hold on a noisy machine. A repeat runs a fixed number of epochs, fewer
 than benchmarks.md's count for the slow workloads (the table shows both): the figure is per epoch.
 
-Peers: our network (``src.nn.train``, float64 and float32), scikit-learn's MLPClassifier configured
+Peers: our network (``netlab.nn.train``, float64 and float32), scikit-learn's MLPClassifier configured
 as benchmarks.md says, PyTorch on the CPU in float32 and float64 when it is installed (skipped
 with a note otherwise), and NumPy's own square matmul as the physical reference for GEMM-bound work.
 Achieved GFLOP/s = 6 × number of weights × samples per epoch / seconds per epoch.
 
-The last table is the cost of recording the training dynamics (src/nn/dynamics.py: gradient and
+The last table is the cost of recording the training dynamics (src/netlab/nn/dynamics.py: gradient and
 weight norms, saturated or dead shares): our float64 network on W1, W2, W3 and the course network
 C1 (with its validation bookkeeping), trained without probing, probing every epoch, and probing at
 a resolution coarser than none but finer than the harness's (200 probe epochs a run, evenly
@@ -45,7 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from src.nn import Network, TrainingConfig, layer_sizes, train
+from netlab.nn import Network, TrainingConfig, layer_sizes, train
 
 try:
     import torch
@@ -135,7 +135,7 @@ def make_problem(workload):
 
 
 def ours(workload, problem, dtype):
-    """Our network through src.nn.train, the data as NetClassifier passes it: X.T, (n[0], m)."""
+    """Our network through netlab.nn.train, the data as NetClassifier passes it: X.T, (n[0], m)."""
     net = Network(problem.sizes, workload.activation, dtype=dtype)
     X = problem.X.astype(dtype).T
 

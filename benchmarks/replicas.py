@@ -4,7 +4,7 @@
                                   [--json PATH]
 
 Two workloads of ../shared/benchmarks.md, each replica with its own data and seed, as `seeds=N`
-trains them (replica k: the data of seed k, split as src.data.load splits it, and initial weights
+trains them (replica k: the data of seed k, split as netlab.data.load splits it, and initial weights
 and shuffling from seed k):
 
 - C1, the course network: flower (400 points; 240 train, 80 validation), 2 → 4 tanh → 1 sigmoid,
@@ -13,7 +13,7 @@ and shuffling from seed k):
   Xavier initial weights, lr 0.1, full-batch gradient descent, 200 epochs.
 
 Both with the per-epoch bookkeeping a run does: training and validation loss and accuracy every
-epoch, and a callback. For N replicas, "stacked" is one src.nn.train call on a Network of N
+epoch, and a callback. For N replicas, "stacked" is one netlab.nn.train call on a Network of N
 replicas, "one after another" is N calls on networks of one, in the same process; the figure is
 seconds per replica for the workload's full epoch count, the median of the repeats after one
 warm-up round (each repeat runs `epochs per repeat` epochs and is scaled to the full count: an
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import threadpoolctl
 
-from src.data import load
-from src.nn import Network, TrainingConfig, train
+from netlab.data import load
+from netlab.nn import Network, TrainingConfig, train
 
 TARGETS = {("C1", 10): 3.0, ("C1", 100): 4.0, ("W2", 10): 1.0, ("W2", 100): 1.0}
 
@@ -46,7 +46,7 @@ TARGETS = {("C1", 10): 3.0, ("C1", 100): 4.0, ("W2", 10): 1.0, ("W2", 100): 1.0}
 class Workload:
     id: str
     dataset: str
-    params: dict  # src.data.load's parameters
+    params: dict  # netlab.data.load's parameters
     hidden: tuple
     activation: str
     init: str

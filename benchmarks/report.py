@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from mlflow.entities import Metric, Param
 
-from src import snapshots
-from src.identity import config_hash
-from src.nn import Network, save_weights
-from src.tracking.store import open_store
+from netlab import snapshots
+from netlab.identity import config_hash
+from netlab.nn import Network, save_weights
+from netlab.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 15.0
@@ -130,9 +130,9 @@ def time_run_plots(repeats=7):
     """{plot: (median ms, PNG KB)} for a run's plots on the trained course network."""
     from hydra import compose, initialize_config_dir
 
-    from src import config as _schemas  # noqa: F401 - registers the config schemas
-    from src import experiment
-    from src.figures import run_plots
+    from netlab import config as _schemas  # noqa: F401 - registers the config schemas
+    from netlab import experiment
+    from netlab.figures import run_plots
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["dataset=flower", "dataset.n_samples=400", "width=4",

@@ -47,8 +47,8 @@ from pathlib import Path
 import numpy as np
 from mlflow import MlflowClient
 
-from src.hydra_glue import JOB_LIBRARIES
-from src.tracking.store import open_store
+from netlab.hydra_glue import JOB_LIBRARIES
+from netlab.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 H1 = ["activation=sigmoid,tanh,relu", "width=2,4,8,16", "lr=0.01,0.1,1,10", "epochs=1"]
@@ -234,10 +234,10 @@ def skip_check_ms(uri, experiment, args):
     hash its identity, look up its group's finished runs)."""
     from hydra import compose, initialize_config_dir
 
-    from src import identity
-    from src.hydra_glue import sweep_jobs
-    from src.tracking.logger import new_client
-    from src.tracking.store import finished_by_hash, get_or_create_experiment, runs_of_group
+    from netlab import identity
+    from netlab.hydra_glue import sweep_jobs
+    from netlab.tracking.logger import new_client
+    from netlab.tracking.store import finished_by_hash, get_or_create_experiment, runs_of_group
 
     client = new_client(uri)
     experiment_id = get_or_create_experiment(client, experiment)

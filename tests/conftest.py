@@ -6,7 +6,7 @@ from contextlib import closing
 import mlflow
 import pytest
 
-from src.tracking.store import open_store
+from netlab.tracking.store import open_store
 from tests.clusters import sequential_study  # noqa: F401 - fixtures
 from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
 

@@ -1,16 +1,16 @@
 """Runs logged into real stores for the report's tests: trained networks, or chosen numbers.
 
-train_and_log() trains and logs a real job through the harness's own code (src/job.py: its runs
+train_and_log() trains and logs a real job through the harness's own code (src/netlab/job.py: its runs
 carry the curves, the training dynamics at the curve epochs, the boundary snapshots, weights and
 plots); log_numbers() logs a run with chosen metrics and no training.
 """
 
 from hydra import compose, initialize_config_dir
 
-from src import identity, job
-from src.paths import PROJECT_ROOT
-from src.tracking.logger import RunLogger, new_client
-from src.tracking.store import get_or_create_experiment, open_store
+from netlab import identity, job
+from netlab.paths import PROJECT_ROOT
+from netlab.tracking.logger import RunLogger, new_client
+from netlab.tracking.store import get_or_create_experiment, open_store
 
 
 def config(*overrides):

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from src.paths import PROJECT_ROOT
-from src.report.output import MANIFEST
+from netlab.paths import PROJECT_ROOT
+from netlab.report.output import MANIFEST
 from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
 from tests.test_report import assert_image_ok, section, table_rows

@@ -1,4 +1,4 @@
-"""Composition of every config and study with hydra.compose; the value checks of src/config.py."""
+"""Composition of every config and study with hydra.compose; the value checks of src/netlab/config.py."""
 
 from pathlib import Path
 
@@ -9,9 +9,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from src import config, data
-from src.config import ConfigError, one_line, validate
-from src.hydra_glue import sweep_jobs
+from netlab import config, data
+from netlab.config import ConfigError, one_line, validate
+from netlab.hydra_glue import sweep_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -163,7 +163,7 @@ TOO_BIG = [
 
 @pytest.mark.parametrize("overrides,key", TOO_BIG)
 def test_a_job_that_cannot_fit_in_memory_is_refused_naming_its_key(hydra_ready, overrides, key):
-    from src import resources
+    from netlab import resources
 
     cfg = make(*overrides.split())
     validate(cfg)
@@ -178,7 +178,7 @@ def test_a_job_that_cannot_fit_in_memory_is_refused_naming_its_key(hydra_ready, 
 
 
 def test_parallel_workers_must_fit_together(hydra_ready):
-    from src import resources
+    from netlab import resources
 
     cfg = make("width=2000", "dataset.n_samples=20000")
     need = resources.estimate(cfg).total
@@ -218,7 +218,7 @@ def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, ov
 def test_a_job_composed_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
-    from src.hydra_glue import compose_job
+    from netlab.hydra_glue import compose_job
 
     cfg = make(f"+experiment={study}", hydra=True)
     loader = GlobalHydra.instance().config_loader()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from src.nn import (
+from netlab.nn import (
     ACTIVATIONS,
     CONSTRAINTS,
     Activation,
@@ -19,8 +19,8 @@ from src.nn import (
     default,
     describe,
 )
-from src.nn.activations import tanh, tanh_derivative
-from src.nn.optimizers import make_optimizer
+from netlab.nn.activations import tanh, tanh_derivative
+from netlab.nn.optimizers import make_optimizer
 
 GOOD = [
     ("learning_rate", 0.1, 0.1),

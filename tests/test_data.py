@@ -1,4 +1,4 @@
-"""src/data.py: every dataset, its split and standardisation, the three teaching sets, the user's
+"""src/netlab/data.py: every dataset, its split and standardisation, the three teaching sets, the user's
 own files (CSV, Parquet, .npz), describe() and its one-line errors — in process and through
 `python -m src.run`."""
 
@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from src import config, data
+from netlab import config, data
 from tests.conftest import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
-from src.nn import ACTIVATIONS, NetClassifier, Network, TrainingConfig, train
-from src.nn.dynamics import MAX_SAMPLES, keys, saturated_share
-from src.nn.losses import one_hot
+from netlab.nn import ACTIVATIONS, NetClassifier, Network, TrainingConfig, train
+from netlab.nn.dynamics import MAX_SAMPLES, keys, saturated_share
+from netlab.nn.losses import one_hot
 
 X, Y = make_moons(200, noise=0.2, random_state=0)
 

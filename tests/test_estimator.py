@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from src.nn import Diverged, NetClassifier, estimator
+from netlab.nn import Diverged, NetClassifier, estimator
 
 
 @pytest.fixture(scope="module")

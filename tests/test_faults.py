@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 from mlflow import MlflowClient
 
-from src.tracking.store import artifact_location, get_or_create_experiment
+from netlab.tracking.store import artifact_location, get_or_create_experiment
 from tests.conftest import copy_store
 from tests.servers import MlflowServer
 from tests.sweeps import (

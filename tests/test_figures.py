@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src import experiment, snapshots
-from src.figures import run_plots, style
+from netlab import experiment, snapshots
+from netlab.figures import run_plots, style
 from tests.logged_runs import config
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
-from src.nn import (
+from netlab.nn import (
     ACTIVATIONS,
     Activation,
     GradientCheckError,
@@ -21,8 +21,8 @@ from src.nn import (
     gradcheck,
     train,
 )
-from src.nn.activations import tanh
-from src.nn.losses import one_hot
+from netlab.nn.activations import tanh
+from netlab.nn.losses import one_hot
 
 EPS = 1e-6  # finite-difference step
 KINK_MARGIN = 1e-3  # |Z| of every hidden pre-activation must exceed this for relu / leaky_relu

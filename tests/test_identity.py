@@ -1,9 +1,9 @@
-"""A run's identity (src/identity.py): what changes training changes the hash, nothing else does."""
+"""A run's identity (src/netlab/identity.py): what changes training changes the hash, nothing else does."""
 
 import shutil
 
-from src import identity
-from src.paths import PROJECT_ROOT
+from netlab import identity
+from netlab.paths import PROJECT_ROOT
 from tests.test_tracking_sweep import run, runs_of
 
 BASE = {"activation": "tanh", "width": 8, "depth": 1, "lr": 0.5, "epochs": 100,
@@ -49,12 +49,12 @@ def test_the_code_hash_follows_training_code_only(tmp_path):
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
-    (tmp_path / "src" / "report.py").write_text("# not training code\n")
+    (tmp_path / "src" / "netlab" / "report.py").write_text("# not training code\n")
     before = identity.code_hash.__wrapped__(tmp_path)
     assert before == identity.code_hash.__wrapped__(PROJECT_ROOT)  # contents, not location
-    (tmp_path / "src" / "report.py").write_text("# edited\n")
+    (tmp_path / "src" / "netlab" / "report.py").write_text("# edited\n")
     assert identity.code_hash.__wrapped__(tmp_path) == before
-    network = tmp_path / "src" / "nn" / "network.py"
+    network = tmp_path / "src" / "netlab" / "nn" / "network.py"
     network.write_text(network.read_text() + "\n# a comment is an edit of training code too\n")
     assert identity.code_hash.__wrapped__(tmp_path) != before
 

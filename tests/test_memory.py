@@ -6,8 +6,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import src.nn.network as network
-from src.nn import Network, TrainingConfig, memory_bytes, train
+import netlab.nn.network as network
+from netlab.nn import Network, TrainingConfig, memory_bytes, train
 
 CASES = {
     "full_batch_sgd": dict(sizes=(5, 64, 1), m=3000, m_val=0, batch=None, R=1, opt="sgd",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
-from src.nn import (
+from netlab.nn import (
     ACTIVATIONS,
     INITIALIZERS,
     Diverged,
@@ -22,8 +22,8 @@ from src.nn import (
     save_weights,
     train,
 )
-from src.nn.activations import sigmoid
-from src.nn.losses import mean_cross_entropy, one_hot, softmax
+from netlab.nn.activations import sigmoid
+from netlab.nn.losses import mean_cross_entropy, one_hot, softmax
 
 
 @contextmanager
@@ -69,7 +69,7 @@ def test_forward_shapes_and_probabilities(sizes):
 
 def test_prediction_in_column_batches_matches_one_batch(monkeypatch):
     """Predictions run EVAL_COLUMNS samples at a time; the pieces fit together."""
-    import src.nn.network as network
+    import netlab.nn.network as network
 
     rng = np.random.default_rng(0)
     net = Network((3, 6, 4), "tanh", replicas=2).initialize("xavier", [1, 2])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs, make_moons
 
-import src.nn.network as network
-from src.nn import ACTIVATIONS, Network, TrainingConfig, evaluate, train
+import netlab.nn.network as network
+from netlab.nn import ACTIVATIONS, Network, TrainingConfig, evaluate, train
 
 R = 3
 SETTINGS = {

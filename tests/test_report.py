@@ -1,7 +1,7 @@
 """Study reports built from real runs in temporary SQLite stores (no mocks).
 
 `sweep`: a small real sweep through `python -m src.run -m` (2 datasets × 2 activations × 2 seeds),
-reported by the real command line. `faults`: trained runs logged as src/run.py logs them, one
+reported by the real command line. `faults`: trained runs logged as src/netlab/run.py logs them, one
 finished, one diverged, one failed, one from another commit and dataset config. `helps`: runs
 logged with chosen numbers (12 seeds × 3 values of l2, one draw of the data) and a study file
 naming a baseline. `depths` and `rates`: trained runs that also log the per-layer dynamics.
@@ -18,14 +18,14 @@ import scipy.stats
 from mlflow import MlflowClient
 from PIL import Image
 
-from src import identity, snapshots
-from src.config import identity_keys
-from src.paths import PROJECT_ROOT
-from src.report.build import build
-from src.report.output import MANIFEST, default_folder
-from src.report.study import load_study
-from src.snapshots import log_spaced_epochs
-from src.tracking.logger import RunLogger, new_client
+from netlab import identity, snapshots
+from netlab.config import identity_keys
+from netlab.paths import PROJECT_ROOT
+from netlab.report.build import build
+from netlab.report.output import MANIFEST, default_folder
+from netlab.report.study import load_study
+from netlab.snapshots import log_spaced_epochs
+from netlab.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
 from tests.logged_runs import config, log_numbers, new_sweep, train_and_log
 

@@ -18,11 +18,11 @@ import scipy.stats
 from mlflow import MlflowClient
 from statsmodels.stats.multitest import multipletests
 
-from src.paths import PROJECT_ROOT
-from src.report import stats
-from src.report.build import build
-from src.report.histories import histories
-from src.report.study import load_study
+from netlab.paths import PROJECT_ROOT
+from netlab.report import stats
+from netlab.report.build import build
+from netlab.report.histories import histories
+from netlab.report.study import load_study
 from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
 from tests.test_report import assert_image_ok, section, table_rows

@@ -1,4 +1,4 @@
-"""src/run.py through the real command line: single runs, multiruns, the joblib launcher, Optuna,
+"""src/netlab/run.py through the real command line: single runs, multiruns, the joblib launcher, Optuna,
 rejected overrides, divergence and determinism. Every subprocess runs in a temporary folder, so what
 Hydra writes (outputs/, multirun/) can be checked there."""
 
@@ -13,8 +13,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from src import experiment
-from src.experiment import derive_seeds
+from netlab import experiment
+from netlab.experiment import derive_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -224,7 +224,7 @@ def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
     from joblib import Parallel, delayed
     from joblib.externals.loky import reusable_executor
 
-    from src import hydra_glue
+    from netlab import hydra_glue
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         config = compose("config", overrides=["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
@@ -239,7 +239,7 @@ def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
         used = Parallel(**options)(delayed(os.getpid)() for _ in range(6))
         assert set(used) <= warmed
         # and they imported what a job needs before the first job arrived
-        loaded = Parallel(**options)(delayed(lambda: {"mlflow", "sklearn.datasets", "src.job"}
+        loaded = Parallel(**options)(delayed(lambda: {"mlflow", "sklearn.datasets", "netlab.job"}
                                              <= set(sys.modules))() for _ in range(2))
         assert all(loaded)
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from src.tracking import store as tracking
+from netlab.tracking import store as tracking
 from tests.test_tracking import EXPERIMENT, ROOT, require, train_and_log
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_runs_log_over_http_to_a_postgres_backed_server(mlflow_server):
 
 def test_sweep_logs_over_http(mlflow_server, tmp_path):
     uri, _ = mlflow_server
-    require(Path(ROOT, "src", "run.py").exists(), "the sweep harness (src/run.py) is not there yet")
+    require(Path(ROOT, "src", "netlab", "run.py").exists(), "the sweep harness (src/netlab/run.py) is not there yet")
     experiment = "server-sweep"
     result = subprocess.run(
         [sys.executable, "-m", "src.run", "-m", "activation=tanh,relu", "epochs=30",

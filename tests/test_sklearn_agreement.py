@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from src.nn import NetClassifier
+from netlab.nn import NetClassifier
 
 N_EPOCHS = 10
 LEARNING_RATE = 0.3

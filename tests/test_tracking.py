@@ -1,6 +1,6 @@
 """Tracking against real MLflow stores (a temporary SQLite store per test).
 
-Runs are trained and logged in process by the real job code (src/job.py: experiment, recording,
+Runs are trained and logged in process by the real job code (src/netlab/job.py: experiment, recording,
 RunLogger) from a composed config; RunLogger alone is tested where its own behaviour is the point.
 test_tracking_sweep.py runs the real command line.
 """
@@ -22,10 +22,10 @@ from hydra import compose, initialize_config_dir
 from joblib import Parallel, delayed
 from mlflow import MlflowClient
 
-from src import experiment, job
-from src.recording import curve_epochs, dynamics_epochs
-from src.tracking import store
-from src.tracking.logger import RunLogger, new_client
+from netlab import experiment, job
+from netlab.recording import curve_epochs, dynamics_epochs
+from netlab.tracking import store
+from netlab.tracking.logger import RunLogger, new_client
 from tests.conftest import copy_store
 from tests.servers import require  # noqa: F401 - other test modules import it from here
 
@@ -236,8 +236,8 @@ def test_diverging_run_ends_failed_with_its_curve(uri):
 def test_run_of_a_killed_process_is_marked_killed(uri, tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
-        from src.tracking.logger import RunLogger, new_client
-        from src.tracking.store import get_or_create_experiment
+        from netlab.tracking.logger import RunLogger, new_client
+        from netlab.tracking.store import get_or_create_experiment
         client = new_client({uri!r})
         with RunLogger(client, get_or_create_experiment(client, {EXPERIMENT!r})) as run:
             print(run.run_id, flush=True)

@@ -15,8 +15,8 @@ import pytest
 import scipy.stats
 from mlflow import MlflowClient
 
-from src.recording import curve_epochs
-from src.report import design
+from netlab.recording import curve_epochs
+from netlab.report import design
 from tests.sweeps import runs_of
 from tests.test_tracking import ROOT
 
@@ -190,7 +190,7 @@ def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
     assert again.data.tags["config_hash"] == first.data.tags["config_hash"]
     assert f"run {again.info.run_id}" in single.stdout and "artifacts download" in single.stdout
     # reproduce by the 8 characters the report prints
-    reproduced = run([again.info.run_id[:8]], tmp_path, module="src.reproduce")
+    reproduced = run([again.info.run_id[:8]], tmp_path, module="netlab.reproduce")
     assert reproduced.returncode == 0, reproduced.stdout + reproduced.stderr[-3000:]
     assert "matches bit for bit" in reproduced.stdout
     client = MlflowClient()
@@ -199,12 +199,12 @@ def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
     assert len(copies) == 1
     assert copies[0].data.tags["config_hash"] == again.data.tags["config_hash"]
     # a sweep's parent reproduces its sweep's runs
-    whole = run([parent.info.run_id], tmp_path, module="src.reproduce")
+    whole = run([parent.info.run_id], tmp_path, module="netlab.reproduce")
     assert whole.returncode == 0, whole.stdout + whole.stderr[-3000:]
     assert whole.stdout.count("matches bit for bit") == 2
     # every error is one line
     for wrong in ("0000", "not-an-id"):
-        bad = run([wrong], tmp_path, module="src.reproduce")
+        bad = run([wrong], tmp_path, module="netlab.reproduce")
         assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert bad.stderr.startswith("reproduce: ") and "Traceback" not in bad.stderr
 

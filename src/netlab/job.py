@@ -1,0 +1,342 @@
+"""One job of a sweep (or a single run): which replicas to train, their runs, the training, what
+they record, and the line the job prints.
+
+A job with `seed=s seeds=N` trains N replicas, seeds s … s+N−1, each its own run with the config
+hash the single run of that seed would have. In a sweep, a replica whose configuration already has
+a FINISHED run in the experiment is skipped (`+force=true` trains it again); a single run always
+trains, and says which earlier run it repeats. Each run is created RUNNING before training: that is
+the claim on its configuration, so two sweeps started at once on one store train each
+configuration once (src/netlab/tracking/store.py: claim_lost).
+
+Knows nothing of Hydra: src/netlab/hydra_glue.py builds the JobContext from Hydra's config.
+
+Why one file of ~340 lines: what one job does, from skip and claim to the printed line, is one
+sequence that reads top to bottom.
+"""
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from netlab import experiment, identity
+from netlab.config import identity_keys, job_seeds
+from netlab.recording import Curves, record
+
+SHORT_KEYS = {"dataset", "activation", "optimizer", "init"}  # values that name themselves
+
+
+@dataclass
+class JobContext:
+    """Where a job logs, and what it is within its sweep."""
+
+    tracking_uri: str
+    experiment: str
+    overrides: list = field(default_factory=list)  # the job's overrides as typed
+    swept: tuple = ()  # the keys the sweep varies (they name the runs)
+    multirun: bool = False
+    job_num: int | None = None
+    parent_run_id: str | None = None
+    sweep_size: int | None = None
+    sweep_start: float | None = None  # time.time() when the sweep started
+    output_dir: Path | None = None
+    force: bool = False
+    tags: dict = field(default_factory=dict)  # added to every run's tags
+    name: str | None = None  # the runs' name (default: run_name())
+
+    def head(self):
+        """How the job's line starts: '#3 [4/12] activation=tanh'."""
+        place = f"#{self.job_num} " if self.job_num is not None else ""
+        if self.sweep_size:
+            place += f"[{self.job_num + 1}/{self.sweep_size}] "
+        shown = [o for o in self.overrides if not o.lstrip("+").startswith(("mlflow.", "force="))
+                 and not o.startswith("+experiment=")]
+        return place + (" ".join(shown) or "(defaults)")
+
+    def eta(self):
+        """' ETA 2 min' from the sweep's pace so far ('' outside a sweep)."""
+        if not (self.sweep_size and self.sweep_start) or self.job_num is None:
+            return ""
+        done, left = self.job_num + 1, self.sweep_size - self.job_num - 1
+        if left <= 0:
+            return ""
+        seconds = (time.time() - self.sweep_start) / done * left
+        return f"  ETA {seconds / 60:.0f} min" if seconds >= 90 else f"  ETA {seconds:.0f} s"
+
+
+def run_name(context, seed=None):
+    """A run's name: its swept values only, short ('spiral · sigmoid', 'lr 0.1 · relu · seed 3')."""
+    parts = []
+    for override in context.overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key in context.swept or not context.swept and key not in ("experiment", "force") \
+                and not key.startswith(("mlflow.", "hydra.")):
+            parts.append(value if key in SHORT_KEYS else f"{key.rsplit('.', 1)[-1]} {value}")
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    return " · ".join(parts) or "defaults"
+
+
+@dataclass
+class Outcome:
+    """What a job did: every replica, which were trained (and their RunLoggers), which skipped."""
+
+    replicas: list
+    hashes: list  # (config_hash, group_hash) per replica
+    trained: list  # indices into replicas
+    loggers: list  # one per trained replica
+    skipped: list  # indices into replicas
+    done: dict  # config_hash -> the FINISHED run found before training
+    elsewhere: dict = field(default_factory=dict)  # index -> run of another process training it
+
+    def run_ids(self):
+        """The ids of the runs this job wrote, in replica order."""
+        return [logger.run_id for logger in self.loggers]
+
+
+def run(cfg, context):
+    """Train the job's replicas into their runs; print one line; returns the mean validation
+    accuracy over its seeds (NaN when none finished), which a sweeper (Optuna) maximises.
+
+    A job that raises (its store failed, or its training: its runs end FAILED saying why) prints
+    one line and, in a sweep, lets the sweep go on (a single run exits with status 1);
+    NETLAB_DEBUG=1 lets the exception through."""
+    try:
+        outcome = train_and_record(cfg, context)
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback
+        if os.environ.get("NETLAB_DEBUG"):
+            raise
+        print(f"{context.head()}: FAILED {failure(context, error)}", flush=True)
+        if not context.multirun:
+            raise SystemExit(1) from None
+        return math.nan
+    return report(cfg, context, outcome)
+
+
+def skip(cfg, context, hashes, done):
+    """run() for a job whose every replica FINISHED before, their runs known (done: config_hash ->
+    run, hashes: as identity.of_job gives them): the same line and results.yaml, nothing trained
+    and the store not asked again (src/netlab/hydra_glue.py's launcher knows them in a resumed sweep)."""
+    seeds = job_seeds(cfg)
+    outcome = Outcome(experiment.replicas_of(cfg, seeds), hashes, [], [],
+                      list(range(len(seeds))), done)
+    return report(cfg, context, outcome)
+
+
+def failure(context, error):
+    """Why a job raised, in one line: the store's failure, or the error (its runs, if it had
+    any, keep the traceback as error.txt)."""
+    from netlab.tracking.store import failure_line, first_line, is_store_error
+
+    if is_store_error(error):
+        return f"(tracking: {failure_line(context.tracking_uri, error)})"
+    return f"{type(error).__name__}: {first_line(error)} (NETLAB_DEBUG=1 shows the traceback)"
+
+
+def train_and_record(cfg, context):
+    """Skip what finished before (in a sweep), claim, train and record the job's replicas."""
+    from netlab.tracking.logger import RunLogger, new_client
+    from netlab.tracking.store import (
+        check_reachable,
+        claim_lost,
+        finished_by_hash,
+        get_or_create_experiment,
+        runs_of_group,
+    )
+
+    check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
+    seeds = job_seeds(cfg)
+    hashes, n_train = identity.of_job(cfg, seeds)  # the data described, not loaded yet
+    client = new_client(context.tracking_uri)
+    experiment_id = get_or_create_experiment(client, context.experiment)
+    group_runs = runs_of_group(client, experiment_id, hashes[0][1])
+    done = finished_by_hash(group_runs)
+    todo = [i for i, (chash, _) in enumerate(hashes)
+            if context.force or not context.multirun or chash not in done]
+    skipped = [i for i in range(len(seeds)) if i not in todo]
+    replicas = experiment.replicas_of(cfg, seeds)
+    experiment.load(cfg, [replicas[i] for i in todo])  # only what trains reads its data
+    params, notes = identity.normalise(identity_keys(cfg), n_train=n_train)
+    show_seed = cfg.seeds > 1 or "seed" in context.swept
+
+    with contextlib.ExitStack() as stack:
+        loggers = []
+        for i in todo:
+            replica, (chash, group) = replicas[i], hashes[i]
+            tags = {"config_hash": chash, "group_hash": group, "seed": replica.seed,
+                    "overrides": " ".join(context.overrides), "job_num": context.job_num}
+            if notes:
+                tags["normalised"] = normalised_tag(notes)
+            if chash in done and not context.multirun:
+                tags["repeats"] = done[chash].info.run_id
+            if getattr(replica.data, "content_hash", None):
+                tags["data_hash"] = replica.data.content_hash
+            name = context.name or run_name(context, replica.seed if show_seed else None)
+            logger = RunLogger(client, experiment_id, params={**params, "seed": replica.seed},
+                               tags={**tags, **context.tags}, run_name=name,
+                               parent_run_id=context.parent_run_id)
+            loggers.append(stack.enter_context(logger))  # the run exists: the claim
+        lost = claim_lost(client, experiment_id, hashes[0][1],
+                          {hashes[i][0]: lg.run_id for i, lg in zip(todo, loggers, strict=True)},
+                          rerun=context.force or not context.multirun) if todo else {}
+        elsewhere = {}  # replica index -> the run of another process that trains it
+        for i, logger in zip(todo, loggers, strict=True):
+            if hashes[i][0] in lost:  # another sweep claimed it first: leave it to that one
+                logger.abandon()
+                elsewhere[i] = lost[hashes[i][0]]
+        kept = [k for k, i in enumerate(todo) if hashes[i][0] not in lost]
+        todo, loggers = [todo[k] for k in kept], [loggers[k] for k in kept]
+        trained = [replicas[i] for i in todo]
+        curves = Curves(loggers, cfg.epochs, cfg.log_every)
+        if trained:
+            with progress_bar(cfg.epochs, show=not context.multirun) as bar:
+                def on_epoch(epoch, record, active):
+                    curves(epoch, record, active)
+                    bar.update()
+
+                # the training dynamics are computed at every other epoch the curves are logged at
+                experiment.train(cfg, trained, on_epoch=on_epoch, probe=curves.probed.__contains__)
+        for r, (replica, logger) in enumerate(zip(trained, loggers, strict=True)):
+            curves.finish(r, replica.history, replica.diverged_epoch)
+            try:
+                record(logger, cfg, replica, model=not context.multirun)
+            except Exception as error:  # noqa: BLE001 - this replica's run says why
+                logger.fail(error)
+    return Outcome(replicas, hashes, todo, loggers, skipped, done, elsewhere)
+
+
+class _NoBar:
+    """The hidden progress bar: does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def normalised_tag(notes):
+    """The `normalised` tag: 'width, activation: no hidden layer at depth 0; …' (keys grouped by
+    why they cannot matter)."""
+    by_reason = {}
+    for key, why in notes.items():
+        by_reason.setdefault(why, []).append(key)
+    return "; ".join(f"{', '.join(keys)}: {why}" for why, keys in by_reason.items())
+
+
+def progress_bar(epochs, show):
+    """An epoch progress bar on a terminal, shown once a run has lasted a second (tqdm).
+
+    Not even created when hidden: tqdm makes a multiprocessing lock (a named semaphore) the
+    first time, and a worker killed mid-job leaves it behind, which Python's resource tracker
+    then reports in two lines of warning at the end of the sweep."""
+    import sys
+
+    if not (show and sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=epochs, unit="epoch", delay=1.0, leave=False)
+
+
+def report(cfg, context, outcome):
+    """Print the job's line(s), write results.yaml; returns the mean validation accuracy."""
+    replicas, todo, skipped, done = outcome.replicas, outcome.trained, outcome.skipped, outcome.done
+    hashes, loggers = outcome.hashes, outcome.loggers
+    head = context.head()
+    values = {i: {k: math.nan for k in ("train", "val", "test")} for i in range(len(replicas))}
+    for i in skipped:
+        run = done[hashes[i][0]]
+        values[i] = {k: run.data.metrics.get(f"{k}_accuracy", math.nan)
+                     for k in ("train", "val", "test")}
+    for i, logger in zip(todo, loggers, strict=True):
+        replica = replicas[i]
+        values[i] = {k: replica.metrics.get(f"{k}_accuracy", math.nan)
+                     for k in ("train", "val", "test")}
+        if logger.status != "FINISHED" and not replica.diverged:
+            values[i] = {k: math.nan for k in ("train", "val", "test")}
+    failed = [(i, lg) for i, lg in zip(todo, loggers, strict=True) if lg.status == "FAILED"
+              and not replicas[i].diverged]
+    diverged = [replicas[i] for i in todo if replicas[i].diverged]
+    seconds = sum(replicas[i].metrics.get("train_time_s", 0.0) for i in todo)
+    elsewhere = outcome.elsewhere
+    if len(replicas) == 1:
+        i = 0
+        if i in elsewhere:
+            line = f"{head}: being trained by run {elsewhere[i]} (another process), skipped"
+        elif i in skipped:
+            line = (f"{head}: already FINISHED as run {done[hashes[0][0]].info.run_id}, skipped "
+                    "(+force=true reruns)")
+        elif failed:
+            line = f"{head}: FAILED {failed[0][1].failure_line()}"
+        elif diverged:
+            line = f"{head}: DIVERGED at epoch {diverged[0].diverged_epoch}  ({seconds:.2f} s)"
+        else:
+            line = (f"{head}: " + "  ".join(f"{k} {values[0][k]:.3f}" for k in ("train", "val",
+                                                                               "test"))
+                    + f"  ({seconds:.2f} s)")
+    else:
+        val = np.array([values[i]["val"] for i in range(len(replicas))])
+        test = np.array([values[i]["test"] for i in range(len(replicas))])
+        ok = np.isfinite(val)
+        stats = (f"val {_mean_std(val[ok])}  test {_mean_std(test[ok])}  "
+                 f"({ok.sum()} of {len(replicas)} seeds") + ")"
+        extra = [f"{len(skipped)} skipped (finished before)"] if skipped else []
+        extra += [f"{len(elsewhere)} being trained by another process"] if elsewhere else []
+        extra += [f"{len(diverged)} diverged"] if diverged else []
+        extra += [f"{len(failed)} FAILED: {failed[0][1].failure_line()}"] if failed else []
+        line = f"{head} ({len(replicas)} seeds): {stats}" + (
+            f"  [{'; '.join(extra)}]" if extra else "") + f"  ({seconds:.2f} s)"
+    print(line + context.eta(), flush=True)
+    if context.output_dir is not None:
+        save_results(context.output_dir, replicas, todo, values)
+    if not context.multirun and loggers:
+        print(where_it_is(context, loggers[0].run_id), flush=True)
+    if failed and not context.multirun:
+        raise SystemExit(1)  # the line above says why
+    finite = [values[i]["val"] for i in values if math.isfinite(values[i]["val"])]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def where_it_is(context, run_id):
+    """Where a single run went, and how to get its plots out of the store."""
+    import sys
+
+    mlflow = Path(sys.executable).with_name("mlflow")
+    return (f"run {run_id} in experiment '{context.experiment}' ({context.tracking_uri}); its "
+            f"plots: MLFLOW_TRACKING_URI={context.tracking_uri} {mlflow} artifacts download "
+            f"-r {run_id} -a plots -d plots-{run_id[:8]}")
+
+
+def _mean_std(values):
+    if len(values) == 0:
+        return "—"
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.3f} ± {std:.3f}"
+
+
+def save_results(folder, replicas, trained, values):
+    """Write results.yaml (each seed's figures) and, for a single replica, weights.npz."""
+    from netlab.nn import save_weights
+
+    rows = []
+    for i, replica in enumerate(replicas):
+        row = {"seed": replica.seed, "data_seed": replica.data_seed,
+               "init_seed": replica.init_seed, "trained": i in trained,
+               "diverged": replica.diverged, "diverged_epoch": replica.diverged_epoch}
+        row.update({f"{k}_accuracy": values[i][k] for k in ("train", "val", "test")})
+        row.update({k: v for k, v in replica.metrics.items() if isinstance(v, int | float)})
+        rows.append(row)
+    result = rows[0] if len(rows) == 1 else {"replicas": rows}
+    OmegaConf.save(OmegaConf.create(result), Path(folder) / "results.yaml")
+    if len(replicas) == 1 and 0 in trained and replicas[0].network is not None \
+            and not replicas[0].diverged:
+        save_weights(replicas[0].network, Path(folder) / "weights.npz")

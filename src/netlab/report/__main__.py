@@ -1,0 +1,74 @@
+"""`python -m src.report <study>`: a study's runs as one page, report.md with its figures.
+
+Reads the study's runs from the tracking store (resolved as netlab.run does: --tracking-uri, else
+MLFLOW_TRACKING_URI, else the project's mlruns/ store), writes report.md with its figures to
+experiments/<study>/ (a committed study) or reports/<experiment>/ (any other experiment;
+git-ignored) or --out DIR, and logs the same files under `report/` in the sweep's parent run.
+"""
+
+import gc
+
+if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
+    gc.disable()  # (main() resumes it: see src/netlab/collector.py)
+
+import argparse  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+
+from netlab import collector  # noqa: E402
+from netlab.figures.style import DPI, FORMATS  # noqa: E402
+
+from .build import build  # noqa: E402
+from .design import parse_baseline  # noqa: E402
+
+
+def parse_args(argv):
+    """The command line; `mlflow.tracking_uri=URI` is accepted as in netlab.run."""
+    parser = argparse.ArgumentParser(prog="python -m src.report",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("study", help="experiment name (e.g. activations, width)")
+    parser.add_argument("--tracking-uri",
+                        help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
+    parser.add_argument("--sweep", help="'all': every run of the experiment; 'latest' or a parent "
+                        "run id: only that sweep's runs (default: the runs comparable with the "
+                        "newest sweep)")
+    parser.add_argument("--out", help="output folder (default: experiments/<study>/ for a "
+                        "committed study, else reports/<experiment>/)")
+    parser.add_argument("--no-log", action="store_true",
+                        help="do not log the files to the sweep run")
+    parser.add_argument("--dpi", type=int, default=DPI, help=f"figure resolution (default {DPI})")
+    parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt",
+                        help="figure format (default png; the boundary animation stays a GIF)")
+    parser.add_argument("--baseline", action="append", metavar="KEY=VALUE",
+                        help="compare every configuration with this one (repeatable; default: "
+                        "the study file's `baseline:`)")
+    args = []
+    for arg in argv:
+        if arg.startswith("mlflow.tracking_uri="):
+            args += ["--tracking-uri", arg.split("=", 1)[1]]
+        else:
+            args.append(arg)
+    return parser.parse_args(args)
+
+
+def main(argv=None):
+    """Entry point: build the report, print where it went (errors as one line)."""
+    collector.resume()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.dpi < 20 or args.dpi > 1200:
+        raise SystemExit(f"report: --dpi must be between 20 and 1200, got {args.dpi}")
+    try:
+        baseline = parse_baseline(args.baseline)
+        path, study = build(args.study, args.tracking_uri, args.out, args.sweep,
+                            log=not args.no_log, dpi=args.dpi, fmt=args.fmt, baseline=baseline,
+                            command=shlex.join(["python", "-m", "src.report", *argv]))
+    except (LookupError, ValueError) as error:
+        raise SystemExit(f"report: {error}") from None
+    where = (f"; logged under report/ in run {study.parent.info.run_id}"
+             if study.parent is not None and not args.no_log else "")
+    print(f"report: {path} ({len(study.runs)} runs){where}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""The report's opening bullets: which store and sweeps, how many runs, what varied and what was
+fixed, where the variation between seeds comes from, and whether the runs share their code
+(git commit, training-code hash) and data (data hash, dataset configs) — with a warning if not.
+"""
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from netlab.figures.style import label
+from netlab.tracking.store import default_uri
+
+from .study import CONTROL, DATA_SEED, DATASET, SEED, _column, parse_value
+from .text import count, sorted_values, value_list
+
+NOT_SHOWN_FIXED = ("dataset.", "mlflow.")
+
+
+def mixed(runs):
+    """What the runs mix that they should share: ['code versions', 'data', …] (may be empty)."""
+    return provenance(runs)[1] + dataset_configs(runs)[1]
+
+
+def coverage(study):
+    """Markdown bullets describing what the report covers."""
+    runs, lines = study.runs, []
+    where = ("the project's default store `mlruns/mlflow.db`"
+             if study.tracking_uri == default_uri() else f"`{study.tracking_uri}`")
+    lines.append(f"- Experiment `{study.experiment}` in {where}.")
+    lines.extend(sweeps(study))
+    states = ", ".join(f"{n} {s}" for s, n in runs["state"].value_counts().items())
+    replaced = (f" ({study.n_duplicates} earlier attempts of the same configs replaced by their "
+                "rerun)" if study.n_duplicates else "")
+    lines.append(f"- {count(len(runs), 'run')}: {states}{replaced}.")
+    if study.keys:
+        parts = []
+        for key in study.keys:
+            values = value_list(runs[key])
+            if key in study.normalised:
+                values += ", — (normalised)"
+            parts.append(f"`{key}`: {values}" if " to " in values else f"`{key}` ∈ {{{values}}}")
+        lines.append(f"- Swept: {'; '.join(parts)}.")
+    lines.extend(seeds(study))
+    lines.extend(normalised(study))
+    fixed = {k: v for k, v in study.fixed.items()
+             if not k.startswith(NOT_SHOWN_FIXED) and k not in (SEED, DATA_SEED, *CONTROL)}
+    if fixed:
+        lines.append("- Fixed: " + ", ".join(f"`{k}={fixed_value(v)}`"
+                                             for k, v in sorted(fixed.items())) + ".")
+    lines.extend(provenance(runs)[0])
+    lines.extend(dataset_configs(runs)[0])
+    return "\n".join(lines)
+
+
+def fixed_value(logged):
+    """A fixed param as written in a config: 'null' for None, numbers without trailing zeros."""
+    value = parse_value(logged)
+    return "null" if value is None else label(value)
+
+
+def sweeps(study):
+    """Bullets naming the sweep runs the covered runs belong to."""
+    runs, client = study.runs, MlflowClient(study.tracking_uri)
+    lines = []
+    if study.one_sweep:
+        lines.append(f"- Only the runs of sweep `{study.parent.info.run_id}`.")
+    elif study.left_out:
+        differ = "; ".join(f"`{k}` = {', '.join(map(str, v))}"
+                           for k, v in study.left_out["keys"].items())
+        lines.append(f"- The runs comparable with the newest sweep, one per configuration. "
+                     f"{count(study.left_out['n'], 'run')} of this experiment with other fixed "
+                     f"values are left out ({differ}); `--sweep all` includes them.")
+    else:
+        lines.append("- Every run of the experiment, one per configuration and seed (a rerun "
+                     "sweep skips configurations that already finished, so results can span "
+                     "several sweeps).")
+    parents = _column(runs, "tags.mlflow.parentRunId").fillna("")
+    for parent_id, group in runs.groupby(parents, sort=False):
+        if not parent_id:
+            lines.append(f"  - {count(len(group), 'run')} started on their own (no sweep)")
+            continue
+        info = client.get_run(parent_id).info
+        started = pd.Timestamp(info.start_time, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"  - {count(len(group), 'run')} from sweep `{parent_id}` ({info.run_name}), "
+                     f"started {started}")
+    return lines
+
+
+def seed_list(values):
+    """Seeds as text: '0–9' for a contiguous range, else the list (or its range when long)."""
+    values = [int(v) for v in values]
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}–{values[-1]}"
+    if len(values) > 12:
+        return f"{len(values)} seeds from {values[0]} to {values[-1]}"
+    return ", ".join(str(v) for v in values)
+
+
+def variation(runs):
+    """Where the differences between seeds come from, in words (data_seed fixed or not)."""
+    column = runs[DATA_SEED] if DATA_SEED in runs else pd.Series(None, index=runs.index)
+    fixed = sorted_values(column)
+    if not fixed:
+        return "each seed draws its own data and initialisation"
+    if column.isna().any():
+        return (f"some runs fix the data (data_seed = {', '.join(label(v) for v in fixed)}), "
+                "the others draw their own with each seed")
+    if len(fixed) == 1:
+        return (f"one draw of the data, data_seed={label(fixed[0])}; seeds vary the "
+                "initialisation only")
+    return (f"data_seed is swept ({', '.join(label(v) for v in fixed)}); within each, seeds vary "
+            "the initialisation only")
+
+
+def seeds(study):
+    """Bullets on the seeds: which, how many per configuration, where their variation comes from."""
+    runs = study.runs
+    if SEED not in runs:
+        return []
+    values = sorted_values(runs[SEED])
+    if not study.seeded:
+        return [f"- One seed per configuration (seed {seed_list(values)}): {variation(runs)}. "
+                "A single seed cannot tell a real difference from the luck of one draw."]
+    per = runs.groupby(study.keys or (lambda _: 0), dropna=False)[SEED].nunique()
+    spread = (f"{count(per.iloc[0], 'seed')} per configuration" if per.nunique() == 1
+              else f"{per.min()} to {per.max()} seeds per configuration")
+    return [f"- Seeds {seed_list(values)} ({spread}): {variation(runs)}. Runs that differ only in "
+            "seed are one configuration: tables and figures give their mean, with n and the 95 % "
+            "confidence interval of the mean (Student's t)."]
+
+
+def normalised(study):
+    """A bullet for keys that cannot matter in some runs (their normalised tag)."""
+    if not study.normalised:
+        return []
+    keys = ", ".join(f"`{k}`" for k in study.normalised)
+    why = "; ".join(dict.fromkeys(r for reasons in study.normalised.values() for r in reasons))
+    n = int(study.runs["normalised"].map(bool).sum())
+    return [f"- Normalised: in {count(n, 'run')} {keys} cannot matter ({why}); they are logged "
+            "as null, shown as —, and such runs form one configuration (drawn in every column "
+            "of the key they ignore)."]
+
+
+def _hash_groups(runs, tag, short=10):
+    column = _column(runs, f"tags.{tag}")
+    if column.isna().all():
+        return []
+    return [(f"`{str(value)[:short]}`" if value != "unknown" else "unknown", len(group))
+            for value, group in runs.groupby(column.fillna("unknown"), sort=False)]
+
+
+def provenance(runs):
+    """(bullets, mixed): the runs' git commits, training-code and data hashes; warnings if mixed."""
+    lines, mixed = [], []
+    dirty = _column(runs, "tags.git_dirty").fillna("unknown")
+    commits = _column(runs, "tags.git_commit").fillna("unknown")
+    parts = []
+    for commit, group in runs.groupby(commits, sort=False):
+        n_dirty = int(dirty[group.index].eq("true").sum())
+        note = f", {n_dirty} from a tree with uncommitted changes" if n_dirty else ""
+        parts.append(f"`{commit[:10]}` ({count(len(group), 'run')}{note})")
+    lines.append(f"- Code: {', '.join(parts)}.")
+    if len(parts) > 1:
+        mixed.append("code versions")
+        lines.append("- **Warning: the runs come from different code versions** (listed above); "
+                     "differences between them may come from the code, not only the config.")
+    code = _hash_groups(runs, "code_hash")
+    if code:
+        lines.append("- Training code (content hash): " + ", ".join(
+            f"{h} ({count(n, 'run')})" for h, n in code) + ".")
+        if len(code) > 1:
+            mixed.append("training code")
+            lines.append("- **Warning: the runs were trained by different code** (the training "
+                         "code's hash differs); part of any difference may come from the code.")
+    if data_mixed(runs):
+        mixed.append("data")
+        lines.append("- **Warning: the same dataset config gave different data** (its `data_hash` "
+                     "differs between runs that should have read the same data: the file "
+                     "changed); their results are not directly comparable.")
+    return lines, mixed
+
+
+def data_mixed(runs):
+    """Whether runs that should have read the same data carry different data hashes.
+
+    Same data means the same dataset.* params and, for generated data (no dataset.path), the
+    same data seed (data_seed, else seed): each seed draws its own data.
+    """
+    hashes = _column(runs, "tags.data_hash")
+    if hashes.isna().all():
+        return False
+    keys = [c for c in runs.columns if c.startswith("params.dataset.")]
+    frame = runs[keys].fillna("—").astype(str)
+    generated = _column(runs, "params.dataset.path").isna()
+    data_seed = runs[DATA_SEED] if DATA_SEED in runs else pd.Series(None, index=runs.index)
+    seed = runs[SEED] if SEED in runs else pd.Series(None, index=runs.index)
+    drawn = data_seed.where(data_seed.notna(), seed)
+    frame["_seed"] = drawn.where(generated, "file").astype(str)
+    groups = hashes.groupby([frame[c] for c in frame.columns]).nunique()
+    return bool((groups > 1).any())
+
+
+def dataset_configs(runs):
+    """(bullets, mixed): each dataset config (dataset.* params); a warning if a name has several."""
+    columns = sorted(c for c in runs.columns if c.startswith("params.dataset."))
+    if not columns:
+        return [], []
+    parts = [(c[len("params.dataset."):] + "=" + runs[c]).where(runs[c].map(
+        lambda v: isinstance(v, str)), "") for c in columns if c != "params." + DATASET]
+    described = (pd.concat(parts, axis=1).apply(lambda row: ", ".join(p for p in row if p),
+                                                axis=1, raw=True)
+                 if parts else pd.Series("", index=runs.index))
+    names = _column(runs, "params." + DATASET, "?").fillna("?")
+    lines, clash = ["- Datasets:"], []
+    for name in sorted(names.unique()):
+        configs = described[names.eq(name)].value_counts()
+        for config, n in configs.items():
+            lines.append(f"  - `{name}`: {config} ({count(n, 'run')})")
+        if len(configs) > 1:
+            clash.append(name)
+    if clash:
+        lines.append(f"- **Warning: {', '.join(clash)} appear with more than one config** (listed "
+                     "above); their runs are not directly comparable.")
+    return lines, ["dataset configs"] if clash else []

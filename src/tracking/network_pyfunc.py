@@ -1,7 +1,0 @@
-"""The model-from-code file MLflow stores with each logged network (see model.py)."""
-
-from mlflow.models import set_model
-
-from src.tracking.model import NetworkModel
-
-set_model(NetworkModel())
