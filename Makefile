@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
+	@# netlab has its own Optuna sweeper now; the old plugin (optuna<3) must not shadow it
+	$(BIN)/python -m pip uninstall -q -y hydra-optuna-sweeper 2>/dev/null || true
 	touch $(STAMP)
 
 # the test tools (pytest, Playwright, the PostgreSQL driver, ruff) only for those who run the tests

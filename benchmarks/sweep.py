@@ -47,7 +47,6 @@ from pathlib import Path
 import numpy as np
 from mlflow import MlflowClient
 
-from netlab.hydra_glue import JOB_LIBRARIES
 from netlab.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +99,7 @@ def sweep(folder, args, experiment="bench", uri=None, module="src.run"):
 def hydra_floor(folder, args):
     """Hydra's own cost per job: a no-op task over the same config tree, without callbacks."""
     floor = [sys.executable, "-m", "benchmarks.hydra_floor", "-m", *args,
-             "~hydra.callbacks.netlab", "hydra/launcher=basic",  # Hydra's own launcher
+             "~hydra.callbacks.netlab", "hydra/sweeper=basic",  # Hydra's own sweeper and launcher
              f"hydra.sweep.dir={folder / 'floor'}"]
     started = time.time()
     subprocess.run(floor, cwd=folder, env=env_for("sqlite:///unused.db"), check=True,
@@ -131,6 +130,10 @@ def startup(folder, quick):
             "imports_s": import_floor()}
 
 
+# the libraries a job imports before it trains: scikit-learn for its data, MLflow's database store
+# for the runs that claim it
+JOB_LIBRARIES = ("sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing",
+                 "mlflow.store.tracking.sqlalchemy_store")
 IMPORTS = ("hydra", *JOB_LIBRARIES)
 
 
@@ -235,7 +238,7 @@ def skip_check_ms(uri, experiment, args):
     from hydra import compose, initialize_config_dir
 
     from netlab import identity
-    from netlab.hydra_glue import sweep_jobs
+    from netlab.hydra_glue.jobs import of_config as sweep_jobs
     from netlab.tracking.logger import new_client
     from netlab.tracking.store import finished_by_hash, get_or_create_experiment, runs_of_group
 

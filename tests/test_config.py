@@ -1,4 +1,4 @@
-"""Composition of every config and study with hydra.compose; the value checks of src/netlab/config.py."""
+"""Composition of every config and study with hydra.compose; the value checks of netlab.config."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from netlab import config, data
 from netlab.config import ConfigError, one_line, validate
-from netlab.hydra_glue import sweep_jobs
+from netlab.hydra_glue.jobs import of_config as sweep_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -213,22 +213,3 @@ def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, ov
     line = one_line(caught.value)
     assert "\n" not in line and override.split("=")[0].split(".")[-1] in line
 
-
-@pytest.mark.parametrize("study", STUDIES)
-def test_a_job_composed_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-
-    from netlab.hydra_glue import compose_job
-
-    cfg = make(f"+experiment={study}", hydra=True)
-    loader = GlobalHydra.instance().config_loader()
-    jobs = sweep_jobs(cfg)
-    extra = [["dataset=spiral", "optimizer=adam", "optimizer.beta1=0.5", "width=3", "+force=true",
-              "seeds=2", "hydra.job.chdir=false"], ["dataset.noise=0.3", "l2=0.1"]]
-    for job in [*jobs[:6], *([*jobs[0], *more] for more in extra)]:
-        hydra_own = ConfigLoaderImpl.load_sweep_config(loader, cfg, list(job))
-        ours = compose_job(loader, cfg, list(job))
-        assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydra_own), job
-        assert OmegaConf.is_struct(ours) == OmegaConf.is_struct(hydra_own)
-        assert OmegaConf.get_type(ours) is OmegaConf.get_type(hydra_own)  # the typed schema
-        assert OmegaConf.is_readonly(ours.hydra) == OmegaConf.is_readonly(hydra_own.hydra)

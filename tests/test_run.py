@@ -1,4 +1,4 @@
-"""src/netlab/run.py through the real command line: single runs, multiruns, the joblib launcher, Optuna,
+"""netlab.run through the real command line: single runs, multiruns, the joblib launcher, Optuna,
 rejected overrides, divergence and determinism. Every subprocess runs in a temporary folder, so what
 Hydra writes (outputs/, multirun/) can be checked there."""
 
@@ -160,7 +160,7 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
     assert code == 0, err
     assert "Joblib.Parallel(n_jobs=2," in out + err and len(job_lines(out)) == 3
     # every process closed its connections at exit, so the store's write-ahead log was checkpointed
-    # into it and deleted (the garbage collector's frozen objects are given back at exit)
+    # into it and deleted
     assert (tmp_path / "parallel.db").exists() and not (tmp_path / "parallel.db-wal").exists()
     sequential, parallel = read_jobs(tmp_path / "sequential"), read_jobs(tmp_path / "parallel")
     assert sorted(sequential) == list(range(3)) and sorted(parallel) == list(range(3))
@@ -170,83 +170,6 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
         assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
 
 
-@pytest.mark.slow
-def test_netlab_launcher_does_not_start_a_resumed_sweeps_finished_jobs(tmp_path):
-    # a sweep, one of its runs then marked KILLED, and the same command twice (each resumes it):
-    # netlab's launcher (the default, hydra_plugins/netlab_launcher) starts the job of the KILLED
-    # run (which trains it again) and the job whose other seed it is (which finds both finished
-    # then), and does not start the two others, their lines and results.yaml made from the runs
-    # read as the sweep resumed; Hydra's own basic launcher, rerun after it, starts every job and
-    # each finds its runs in the store: the same lines, naming the same runs, the same results
-    from mlflow import MlflowClient
-
-    args = ["-m", "activation=sigmoid,tanh", "seeds=1,2", "epochs=5", "dataset.n_samples=120"]
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
-
-    def sweep(folder, *extra):
-        code, out, err = run([*args, f"hydra.sweep.dir={folder}", *extra], tmp_path,
-                             MLFLOW_TRACKING_URI=uri)
-        assert code == 0, err
-        return [re.sub(r"  ETA .*$|  \([0-9.]+ s\)", "", line) for line in job_lines(out)]
-
-    def results(folder):
-        found = {}
-        for job in sorted(p for p in (tmp_path / folder).iterdir() if p.name.isdigit()):
-            text = (job / "results.yaml").read_text()
-            found[int(job.name)] = (re.sub(r"train_time_s: .*", "", text),
-                                    (job / "run.log").exists())  # Hydra's job log: started
-        return found
-
-    first = sweep("first")
-    assert len(first) == 4 and "[1 skipped (finished before)]" in first[3]  # job 2's seed 0
-    client = MlflowClient(uri)
-    (killed,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id],
-                                   "tags.job_num = '2'")  # tanh, seed 0
-    client.set_terminated(killed.info.run_id, "KILLED")
-    ours, hydras = sweep("ours"), sweep("hydras", "hydra/launcher=basic")
-    assert " train " in ours[2] and "already FINISHED" in hydras[2]  # trained again, by ours
-    assert [ours[0], ours[1], ours[3]] == [hydras[0], hydras[1], hydras[3]]
-    assert "already FINISHED" in ours[0] and all("2 skipped" in ours[i] for i in (1, 3))
-    a, b = results("ours"), results("hydras")
-    assert a.keys() == b.keys() == {0, 1, 2, 3}
-    assert [a[job][1] for job in a] == [False, False, True, True]
-    assert all(b[job][1] for job in b)
-    assert "trained: true" in a[2][0] and "trained: false" in b[2][0]
-    for job in (0, 1, 3):
-        assert a[job][0] == b[job][0] and "trained: false" in a[job][0]
-
-
-def test_the_joblib_workers_started_early_are_the_ones_the_launcher_uses():
-    # the sweep starts the launcher's workers (importing a job's code) while it opens the store;
-    # Hydra's joblib launcher then calls Parallel as below and must get those same processes
-    from hydra.utils import instantiate
-    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
-    from joblib import Parallel, delayed
-    from joblib.externals.loky import reusable_executor
-
-    from netlab import hydra_glue
-
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        config = compose("config", overrides=["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
-                         return_hydra_config=True)
-    try:
-        hydra_glue._warm_workers(config).join()
-        warmed = set(reusable_executor._executor._processes)
-        assert len(warmed) == 2
-        options = dict(instantiate(config.hydra.launcher).joblib)  # as the launcher's launch()
-        options["backend"] = "loky"
-        process_joblib_cfg(options)
-        used = Parallel(**options)(delayed(os.getpid)() for _ in range(6))
-        assert set(used) <= warmed
-        # and they imported what a job needs before the first job arrived
-        loaded = Parallel(**options)(delayed(lambda: {"mlflow", "sklearn.datasets", "netlab.job"}
-                                             <= set(sys.modules))() for _ in range(2))
-        assert all(loaded)
-    finally:
-        hydra_glue._stop_workers()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        sequential = compose("config", return_hydra_config=True)
-    assert hydra_glue._warm_workers(sequential) is None  # the basic launcher: nothing started
 
 
 def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):

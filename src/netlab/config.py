@@ -269,9 +269,10 @@ def _structured_nodes(cfg, path=""):
     """(dotted path with a trailing dot, node) of every node backed by a schema dataclass."""
     if isinstance(cfg, DictConfig) and is_dataclass(OmegaConf.get_type(cfg)):
         yield path, cfg
-        for key in cfg.keys():
-            if key != "hydra":
-                yield from _structured_nodes(cfg._get_node(key), f"{path}{key}.")
+        for key in cfg.keys():  # a missing value or an interpolation is no schema's node
+            if key != "hydra" and not OmegaConf.is_missing(cfg, key) \
+                    and not OmegaConf.is_interpolation(cfg, key):
+                yield from _structured_nodes(cfg[key], f"{path}{key}.")
 
 
 def validate_dataset(ds):

@@ -1,0 +1,40 @@
+"""The command line around Hydra's entry: Ctrl-C and SIGTERM as one interrupt, errors as one line,
+exit statuses (0; 1 for an error; 130 for Ctrl-C and 143 for SIGTERM, as a shell reports them)."""
+
+import os
+import signal
+import sys
+
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+from netlab.config import ConfigError, one_line
+
+from .signals import ignore_interrupts, interrupt, is_main_thread
+from .sweep import SweepFailed
+
+
+def cli(main):
+    """Run the Hydra entry main(): Hydra's and validation's errors end as one line (status 1);
+    Ctrl-C and SIGTERM end the sweep's runs KILLED, print one line, exit 130 / 143; a sweep the
+    launcher gives up on (a worker process died) ends FAILED, its one line, status 1."""
+    if is_main_thread():
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
+    full = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for full tracebacks
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    try:
+        return main()
+    except (ConfigError, HydraException, OmegaConfBaseException) as error:
+        if full:
+            raise
+        raise SystemExit(f"config error: {one_line(error)}") from None
+    except KeyboardInterrupt as error:
+        ignore_interrupts()  # a second Ctrl-C must not cut the last line short
+        what = getattr(error, "signal_name", "Ctrl-C")
+        print(f"interrupted by {what}{getattr(error, 'sweep_line', '')}", file=sys.stderr,
+              flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except SweepFailed as error:
+        print(error, file=sys.stderr, flush=True)
+        sys.exit(1)

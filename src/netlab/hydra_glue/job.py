@@ -1,0 +1,67 @@
+"""A job as Hydra runs it: its JobContext (where it logs, what it is within its sweep) read from
+Hydra's config of the job and the sweep's context in its environment, and SIGTERM in a process of
+its own (a scheduler preempting it) ending its runs KILLED while the sweep goes on."""
+
+import math
+import os
+import signal
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from netlab.tracking.logger import Interrupted
+from netlab.tracking.store import resolve_uri
+
+from .signals import interrupt, is_main_thread
+from .sweep import CONTEXT_ENV, SweepContext, experiment_name
+
+
+def job_context(cfg, hydra_cfg=None):
+    """The JobContext of the running Hydra job (HydraConfig, or the job's hydra_cfg, and the
+    sweep's context its environment holds)."""
+    from netlab.job import JobContext  # the job's code, imported where a job runs
+
+    hydra_cfg = hydra_cfg if hydra_cfg is not None else HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    sweep = SweepContext.decode(os.environ.get(CONTEXT_ENV)) if multirun else None
+    tags = {}
+    if sweep is not None:  # its runs go where the sweep's parent run is
+        tags["command"] = sweep.command
+        trial = sweep.trials.get(str(hydra_cfg.job.num))
+        if trial is not None:
+            tags.update({"optuna.trial": str(trial),
+                         "optuna.study": OmegaConf.select(hydra_cfg, "sweeper.study_name",
+                                                          default="") or ""})
+    return JobContext(
+        tracking_uri=sweep.uri if sweep else resolve_uri(cfg.mlflow.tracking_uri),
+        experiment=experiment_name(cfg.mlflow, hydra_cfg.runtime.choices),
+        overrides=list(hydra_cfg.overrides.task), swept=tuple(sweep.swept) if sweep else (),
+        multirun=multirun, job_num=hydra_cfg.job.num if multirun else None,
+        parent_run_id=sweep.parent if sweep else None, sweep_size=sweep.size if sweep else None,
+        sweep_start=sweep.start if sweep else None, tags=tags,
+        output_dir=Path(hydra_cfg.runtime.output_dir), force=bool(cfg.get("force", False)))
+
+
+def run_job(cfg, run):
+    """Run one job (`run(cfg, context)`, netlab.job.run). In a process of its own (a SLURM job, a
+    Ray or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
+    it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
+    trains it. In the sweep's own process the interrupt goes on and ends the sweep."""
+    own = is_main_thread() and signal.getsignal(signal.SIGTERM) is not interrupt
+    if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    context = job_context(cfg)
+    try:
+        return run(cfg, context)
+    except Interrupted as error:
+        sweep = SweepContext.decode(os.environ.get(CONTEXT_ENV))
+        if not context.multirun or sweep is None or sweep.is_launching_process():
+            raise
+        print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
+              "the sweep trains them)", flush=True)
+        return math.nan
+    finally:
+        if own and previous is not None:  # None: a handler not set from Python, left as is
+            signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,150 @@
+"""A sweep's jobs before any runs: their overrides, each one composed and checked, what the sweep
+is (its swept and fixed keys, the runs it asks for).
+
+Every job is composed by Hydra's own config loader (the one the sweeper is given) and validated
+here, before the first job starts, so that a wrong value in the last job fails the sweep in one
+line with nothing created.
+"""
+
+import itertools
+import os
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from netlab import identity, resources
+from netlab.config import ConfigError, identity_keys, job_seeds, reject, validate
+
+
+def parse(lines, config_loader=None):
+    """Override lines parsed as Hydra parses them (with the loader: glob() sees config groups)."""
+    try:
+        return OverridesParser.create(config_loader=config_loader).parse_overrides(list(lines))
+    except (HydraException, OmegaConfBaseException) as error:
+        reject(error)
+
+
+def params_lines(params):
+    """A sweeper's `params` ({key: sweep}) as override lines; the command line's come after."""
+    return [f"{key}={value}" for key, value in (params or {}).items()]
+
+
+def last_per_key(overrides):
+    """The overrides, a key's later one winning (as Hydra's BasicSweeper.split_arguments)."""
+    return list({o.get_key_element(): o for o in overrides}.values())
+
+
+def grid(overrides):
+    """Every job's overrides of a grid: the cartesian product of the values of each override, in
+    the order Hydra's basic sweeper gives them; an interval cannot be a grid's values."""
+    values = []
+    for override in last_per_key(overrides):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            values.append([f"{key}={override.get_value_element_as_str()}"])
+        elif override.is_discrete_sweep():
+            values.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        else:
+            reject(ConfigError(key, override.get_value_element_as_str(),
+                               "an interval() can only be searched (+experiment=optuna or "
+                               "hydra/sweeper=optuna), not swept as a grid"))
+    return [list(job) for job in itertools.product(*values)]
+
+
+def corners(overrides):
+    """Jobs that stand for a search space's every value to check: each override's values (an
+    interval's two ends), combined as a grid would (used to check an Optuna study's space)."""
+    values = []
+    for override in last_per_key(overrides):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            values.append([f"{key}={override.get_value_element_as_str()}"])
+        elif isinstance(override.value(), IntervalSweep):
+            sweep = override.value()
+            values.append([f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}"
+                           for v in (sweep.start, sweep.end)])
+        else:
+            values.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+    return [list(job) for job in itertools.product(*values)]
+
+
+def workers(config):
+    """How many jobs run at once under the configured launcher."""
+    n = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if n is None:
+        return 1
+    n = int(n)
+    return os.cpu_count() or 1 if n < 0 else max(n, 1)
+
+
+def check(config_loader, master, jobs):
+    """Compose every job with Hydra and check its values and memory; the first bad one ends the
+    program in one line. Returns each job's composed config, in order."""
+    configs, n = [], min(workers(master), len(jobs)) or 1
+    for job in jobs:
+        context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
+        try:
+            cfg = config_loader.load_sweep_config(master_config=master, sweep_overrides=list(job))
+            validate(cfg)
+            resources.check(cfg, workers=n)
+        except (ConfigError, HydraException, OmegaConfBaseException) as error:
+            reject(error, context=context)
+        except MemoryError as error:
+            raise SystemExit(f"config error: {context}{error}") from None
+        configs.append(cfg)
+    return configs
+
+
+def swept_keys(jobs):
+    """The config keys the jobs give more than one value."""
+    values = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.lstrip("+").partition("=")
+            values.setdefault(key, set()).add(value)
+    return tuple(k for k, v in values.items() if len(v) > 1)
+
+
+def expected_runs(cfg, job):
+    """[(config_hash, label)] of the runs a job's config asks for (one per seed)."""
+    seeds = job_seeds(cfg)
+    label = " ".join(o for o in job if not o.startswith("+experiment="))
+    hashes, _ = identity.of_job(cfg, seeds)
+    return [(chash, label + (f" seed={seed}" if cfg.seeds > 1 else ""))
+            for (chash, _), seed in zip(hashes, seeds, strict=True)]
+
+
+def task_overrides(config):
+    """The command line's overrides of the app's config, but those of where runs are logged."""
+    return [o for o in OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
+            if not o.lstrip("+").startswith(("force=", "mlflow."))]
+
+
+def sweep_params(params, config):
+    """{key: the values swept, as typed} of the sweeper's params and the command line's sweeps."""
+    found = {k: str(v) for k, v in (params or {}).items()}
+    for override in parse(config.hydra.overrides.task):
+        if override.is_sweep_override():
+            found[override.get_key_element()] = override.input_line.partition("=")[2]
+    return {k.lstrip("+"): v for k, v in found.items()}
+
+
+def fixed_params(config, swept):
+    """{key: value} of the master config's identity keys that the sweep (swept: its keys) does
+    not vary."""
+    from netlab.tracking.logger import flatten
+
+    flat = flatten(identity_keys(config))
+    return {k: v for k, v in flat.items() if k not in swept and k.split(".")[0] not in swept}
+
+
+def of_config(config, config_loader=None):
+    """The jobs a composed multirun config (with its hydra node) asks for: the grid's, or for an
+    Optuna search the corners of its space (what is checked before it starts)."""
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    overrides = parse([*params_lines(params), *config.hydra.overrides.task], config_loader)
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    return corners(overrides) if target.endswith("OptunaSweeper") else grid(overrides)
