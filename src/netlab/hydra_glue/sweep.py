@@ -150,13 +150,19 @@ class Sweep:
 
     def hand_to_jobs(self, trials=None):
         """Put the context into the Hydra overrides every job of the sweep is composed with (the
-        launcher's config is this master config), replacing an earlier batch's."""
-        line = f"+hydra.job.env_set.{CONTEXT_ENV}={self.context(trials).encode()}"
+        launcher's config is this master config), replacing an earlier batch's; and the sweep's
+        folder, made absolute where the sweep runs (a Ray worker runs in its node's folder)."""
+        ours = [f"+hydra.job.env_set.{CONTEXT_ENV}="]
+        lines = [f"{ours[0]}{self.context(trials).encode()}"]
+        folder = str(self.config.hydra.sweep.dir)
+        if not os.path.isabs(folder):
+            ours.append("hydra.sweep.dir=")
+            lines.append(f"hydra.sweep.dir={quoted(os.path.abspath(folder))}")
+        ours = tuple(ours)
         hydra = self.config.hydra
         with read_write(hydra), open_dict(hydra):
-            kept = [o for o in hydra.overrides.hydra
-                    if not o.startswith(f"+hydra.job.env_set.{CONTEXT_ENV}=")]
-            hydra.overrides.hydra = [*kept, line]
+            kept = [o for o in hydra.overrides.hydra if not o.startswith(ours)]
+            hydra.overrides.hydra = [*kept, *lines]
 
     # ------------------------------------------------------------ closing
     @contextlib.contextmanager
@@ -222,6 +228,11 @@ class Sweep:
         from netlab.tracking.store import set_shared_tag
 
         set_shared_tag(self.client.set_tag, self.parent, NOTE, parent_note(runs, heading))
+
+
+def quoted(text):
+    """text as a quoted value of Hydra's override grammar (and OmegaConf's: no interpolation)."""
+    return "'" + text.replace("'", "\\'").replace("${", "\\${") + "'"
 
 
 class SweepFailed(RuntimeError):
