@@ -1,15 +1,20 @@
 """One Optuna study spread over two processes (as over two machines): both run the `optuna` study
 against one Optuna storage in PostgreSQL (`hydra.sweeper.storage`, the same `study_name`) and log
-to one `mlflow server`. Without PostgreSQL the test skips, saying why; with CI=true it fails.
+to one `mlflow server`; optuna-dashboard then shows that study's trials. Without PostgreSQL the
+test skips, saying why; with CI=true it fails.
 """
 
+import contextlib
+import json
 import subprocess
 import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.clusters import start_sweep, sweep_runs
-from tests.servers import wait_until
+from tests.servers import free_port, wait_until
 from tests.test_run import ROOT
 
 pytestmark = pytest.mark.slow
@@ -63,6 +68,18 @@ def test_two_processes_share_one_study_each_trial_one_run(postgres, mlflow_serve
     assert sorted(r.data.tags["netlab.pid"] for r in children).count(
         children[0].data.tags["netlab.pid"]) == TRIALS  # each process ran its own trials
 
+    # optuna-dashboard, on loopback against the same storage, shows the study and its trials
+    with dashboard(storage, tmp_path) as base:
+        studies = get_json(f"{base}/api/studies")["study_summaries"]
+        (study,) = [s for s in studies if s["study_name"] == "netlab-optuna-spiral"]
+        detail = get_json(f"{base}/api/studies/{study['study_id']}")
+        shown = {t["number"]: t for t in detail["trials"]}
+        assert sorted(shown) == numbers
+        for number, _, value in trials:
+            assert shown[int(number)]["state"] == "Complete"
+            assert shown[int(number)]["values"] == [float(value)]
+        assert {p["name"] for p in shown[0]["params"]} == {"lr", "width", "depth", "activation"}
+
     out = tmp_path / "report"
     report = subprocess.run([sys.executable, "-m", "src.report", "optuna", "--tracking-uri", uri,
                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
@@ -70,6 +87,29 @@ def test_two_processes_share_one_study_each_trial_one_run(postgres, mlflow_serve
     assert report.returncode == 0, report.stderr[-3000:]
     text = (out / "report.md").read_text()
     assert f"- {2 * TRIALS} runs: {2 * TRIALS} finished" in text, text[:3000]
+
+
+@contextlib.contextmanager
+def dashboard(storage, folder):
+    """optuna-dashboard serving storage on a free loopback port; yields its base URL."""
+    port = free_port()
+    with open(folder / "dashboard.log", "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("optuna-dashboard")),
+                                 storage, "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/api/meta") is not None, 60, "optuna-dashboard",
+                   proc, folder / "dashboard.log")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def has_trials(postgres):
