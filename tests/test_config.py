@@ -213,3 +213,34 @@ def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, ov
     line = one_line(caught.value)
     assert "\n" not in line and override.split("=")[0].split(".")[-1] in line
 
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_a_job_checked_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
+    # the sweep checks each job on a copy of its group choice's composition with its plain values
+    # set (netlab.hydra_glue.jobs.Composer); it must be Hydra's own composition, errors included
+    from omegaconf import open_dict, read_write
+
+    from netlab.hydra_glue.jobs import Composer
+
+    def outcome(compose_job, job):
+        try:
+            cfg = compose_job(job)
+        except Exception as error:  # noqa: BLE001 - the error is the outcome compared
+            return f"{type(error).__name__}: {error}"
+        if "hydra" in cfg:
+            with read_write(cfg), open_dict(cfg):
+                del cfg["hydra"]
+        return (OmegaConf.to_yaml(cfg), OmegaConf.get_type(cfg), OmegaConf.is_struct(cfg))
+
+    cfg = make(f"+experiment={study}", hydra=True)
+    loader = GlobalHydra.instance().config_loader()
+    composer = Composer(loader, cfg)
+    jobs = sweep_jobs(cfg, loader)
+    extra = [["dataset=spiral", "optimizer=adam", "optimizer.beta1=0.5", "width=3", "+force=true",
+              "seeds=2", "hydra.job.chdir=false"], ["dataset.noise=0.3", "l2=0.1"],
+             ["width=abc"], ["widht=3"], ["optimizer=momentum", "optimizer.momentum=0.5"]]
+    for job in [*jobs[:6], *([*jobs[0], *more] for more in extra)]:
+        ours = outcome(composer, job)
+        assert ours == outcome(lambda j: loader.load_sweep_config(cfg, list(j)), job), job
+    assert len(composer.bases) < len(jobs[:6]) + len(extra)  # group choices composed once

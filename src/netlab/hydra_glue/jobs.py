@@ -6,13 +6,15 @@ here, before the first job starts, so that a wrong value in the last job fails t
 line with nothing created.
 """
 
+import copy
+import functools
 import itertools
 import os
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
 from netlab import identity, resources
@@ -81,13 +83,13 @@ def workers(config):
 
 
 def check(config_loader, master, jobs):
-    """Compose every job with Hydra and check its values and memory; the first bad one ends the
-    program in one line. Returns each job's composed config, in order."""
-    configs, n = [], min(workers(master), len(jobs)) or 1
+    """Compose every job and check its values and memory; the first bad one ends the program in
+    one line. Returns each job's config (without its hydra node), in order."""
+    configs, n, composer = [], min(workers(master), len(jobs)) or 1, Composer(config_loader, master)
     for job in jobs:
         context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
         try:
-            cfg = config_loader.load_sweep_config(master_config=master, sweep_overrides=list(job))
+            cfg = composer(job)
             validate(cfg)
             resources.check(cfg, workers=n)
         except (ConfigError, HydraException, OmegaConfBaseException) as error:
@@ -96,6 +98,65 @@ def check(config_loader, master, jobs):
             raise SystemExit(f"config error: {context}{error}") from None
         configs.append(cfg)
     return configs
+
+
+class Composer:
+    """A job's app config as Hydra composes it, for checking, at a fraction of the cost.
+
+    Hydra composes a config in ~0.1 s (its defaults list, the YAML files, the merges). The jobs of
+    a sweep mostly differ in plain values (lr=0.1, activation=tanh), which Hydra applies to the
+    composed config with OmegaConf.update: so each choice of config groups (dataset=, optimizer=,
+    +experiment=) is composed once by Hydra's config loader, and a job's plain values are set on a
+    copy of it the same way. A job with any other override (+key, ++key, ~key, hydra.*), or one
+    whose values do not apply, is composed by Hydra itself, whose error is the one shown. The
+    launcher composes every job again with Hydra, where it runs."""
+
+    def __init__(self, config_loader, master):
+        self.loader, self.master, self.bases = config_loader, master, {}
+        self.groups = _group_paths(config_loader)
+
+    def __call__(self, job):
+        """The job's config without its hydra node (`job`: its override lines)."""
+        parsed = [_parsed(line) for line in job]
+        picks = [o for o in parsed if o.key_or_group.lstrip("+") in self.groups]
+        plain = [o for o in parsed if o not in picks]
+        if any(o.is_add() or o.is_force_add() or o.is_delete() or o.is_hydra_override()
+               or o.is_sweep_override() for o in plain):
+            return self._hydra(job)
+        key = tuple(o.input_line for o in picks)
+        if key not in self.bases:
+            self.bases[key] = self._hydra(list(key))
+        cfg = copy.deepcopy(self.bases[key])
+        try:
+            for override in plain:
+                OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
+        except OmegaConfBaseException:
+            return self._hydra(job)  # Hydra's own words for what is wrong
+        return cfg
+
+    def _hydra(self, job):
+        cfg = self.loader.load_sweep_config(master_config=self.master, sweep_overrides=list(job))
+        with read_write(cfg), open_dict(cfg):
+            del cfg["hydra"]  # not needed to check a job, and most of what a copy would copy
+        return cfg
+
+
+def _group_paths(config_loader):
+    """Every config group's path ('dataset', 'hydra/launcher', …) the loader knows."""
+    found, todo = set(), [""]
+    while todo:
+        parent = todo.pop()
+        for name in config_loader.list_groups(parent):
+            path = f"{parent}/{name}" if parent else name
+            found.add(path)
+            todo.append(path)
+    return found
+
+
+@functools.cache
+def _parsed(line):
+    """One override line, parsed as Hydra parses it (the result is only read)."""
+    return OverridesParser.create().parse_overrides([line])[0]
 
 
 def swept_keys(jobs):
