@@ -110,6 +110,18 @@ def test_snapshots_are_small_on_disk_and_load_back(trained, tmp_path):
     assert np.array_equal(snapshots.load(old)["proba"], np.stack(snap.frames), equal_nan=True)
 
 
+def test_snapshots_without_a_frame_save_and_load_back_empty(tmp_path):
+    # a run that diverged before its first snapshot recorded none: that is still a recording
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    for n_classes in (2, 3):
+        snap = snapshots.BoundarySnapshots(X, [1, 10], y=np.arange(30) % n_classes)
+        snap.save(tmp_path / "none.npz")
+        back = snapshots.load(tmp_path / "none.npz")
+        assert back["epochs"].shape == (0,) and back["proba"].shape[0] == 0
+        assert np.array_equal(back["y"], snap.y) and back["X"].shape == (30, 2)
+        assert run_plots.snapshot_images(back) == []
+
+
 def test_snapshot_frames_become_small_images_for_the_step_slider(trained, tmp_path):
     snap = trained["boundaries"]
     snap.save(tmp_path / "b.npz")
