@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from netlab import experiment, snapshots
-from netlab.figures import run_plots, style
+from netlab.figures import raster, run_plots, style
 from tests.logged_runs import config
 
 
@@ -140,6 +140,40 @@ def test_snapshot_frames_become_small_images_for_the_step_slider(trained, tmp_pa
     gif = run_plots.boundary_gif(snapshots.load(tmp_path / "b.npz"), tmp_path / "b.gif", "moons")
     with Image.open(gif) as image:
         assert image.n_frames == len(frames)
+
+
+def many_classes(k, frames=3, r=12, m=400, seed=0):
+    """A snapshots dict of k classes: random softmax frames (frames, k, r, r), points X, y."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(frames, k, r, r)).astype(np.float32)
+    proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return {"epochs": np.arange(1, frames + 1), "x0": np.linspace(-2, 2, r),
+            "x1": np.linspace(-2, 2, r), "proba": proba, "X": rng.uniform(-2, 2, (m, 2)),
+            "y": np.arange(m) % k}
+
+
+def test_a_run_s_plots_of_many_classes_build_the_palette_once_per_size(monkeypatch):
+    # a 1,000-class 2-D run spent 80 of its 86 s rebuilding its 1,000-colour palette 40,011 times
+    # (4 shades × k classes per frame, each building all k colours): quadratic in the classes
+    parsed = []
+    rgb = style.rgb
+    monkeypatch.setattr(style, "rgb", lambda colour: parsed.append(colour) or rgb(colour))
+    snap = many_classes(300)
+    assert len(run_plots.snapshot_images(snap, "many")) == 3
+    run_plots.decision_boundary(snap["x0"], snap["x1"], snap["proba"][-1], snap["X"], snap["y"])
+    assert len(parsed) <= 2 * len(style.CLASS_COLORS)  # the palette of each size, parsed once
+
+
+@pytest.mark.parametrize("k", [3, 8, 11])
+def test_the_plane_of_k_classes_is_shaded_as_classes_rgb_shades_each_class(k):
+    # plane_rgb's table of colours (each class at 4 levels of sureness) is classes_rgb's colour
+    # of a frame that is that sure of that class
+    proba = many_classes(k, frames=1, r=30)["proba"][0]
+    t = np.clip(((proba.max(axis=0) - 1 / k) / (1 - 1 / k) * 4).astype(int), 0, 3)
+    level = ((t + 0.5) / 4).astype(np.float32)  # the sureness each band is drawn at
+    best = proba.argmax(axis=0)
+    column = np.eye(k, dtype=np.float32)[:, best] * level + (1 - level) / k  # (k, r, r)
+    assert np.array_equal(run_plots.plane_rgb(proba), raster.classes_rgb(column))
 
 
 def test_the_network_s_tie_rule_decides_a_probability_of_one_half():

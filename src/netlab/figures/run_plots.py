@@ -5,6 +5,8 @@ boundary at each recorded epoch (as images for MLflow's step slider, or a GIF).
 Each function returns a PIL image; save_png() writes one. Nothing here knows MLflow.
 """
 
+import functools
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -59,25 +61,57 @@ def plane_rgb(proba):
     the likeliest class, paler where less sure (the classes' colours of netlab.figures.style)."""
     proba = np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)
     if proba.shape[0] == 1:
-        band = np.clip((proba[0] * BANDS).astype(int), 0, BANDS - 1)
-        return raster.probability_rgb((np.arange(BANDS) + 0.5) / BANDS)[band]
-    k = proba.shape[0]
-    sure = (proba.max(axis=0) - 1 / k) / (1 - 1 / k)
-    level = np.clip((sure * 4).astype(int), 0, 3)
-    lut = np.stack([raster.classes_rgb(np.eye(k, dtype=np.float32)[:, c:c + 1] * ((i + 0.5) / 4)
-                                       + (1 - (i + 0.5) / 4) / k)[0] for c in range(k)
-                    for i in range(4)]).reshape(k, 4, 3)
-    return lut[proba.argmax(axis=0), level]
+        return _bands_rgb(proba[0])
+    return _likeliest_rgb(proba.argmax(axis=0), proba.max(axis=0), proba.shape[0])
+
+
+def _bands_rgb(p):
+    """P(class 1) (…) -> RGB (…, 3) in BANDS bands."""
+    band = np.clip((p * BANDS).astype(int), 0, BANDS - 1)
+    return raster.probability_rgb((np.arange(BANDS) + 0.5) / BANDS)[band]
+
+
+def _likeliest_rgb(best, most, k):
+    """The likeliest of k classes (…) and its probability (…) -> RGB (…, 3): its colour at one of
+    4 levels of sureness."""
+    level = np.clip((raster.sureness(most, k) * 4).astype(int), 0, 3)
+    return _shades(k)[best, level]
+
+
+@functools.lru_cache(maxsize=16)
+def _shades(k):
+    """(k, 4, 3) uint8: each of k classes' colour at plane_rgb's 4 levels of sureness, as
+    raster.classes_rgb colours a frame that sure of it (its likeliest class at t + (1 − t)/k, the
+    others at (1 − t)/k, t = 1/8, 3/8, 5/8, 7/8): built once per k, in O(k)."""
+    t = (np.arange(4) + 0.5) / 4
+    most = t.astype(np.float32) + ((1 - t) / k).astype(np.float32)
+    colours = class_rgb(k).astype(np.float32)
+    shades = raster.tinted(colours[:, None, :], raster.sureness(most, k)[None, :])
+    shades.flags.writeable = False
+    return shades
 
 
 def plane_image(proba, size):
     """One boundary frame (n_out, r, r) as an RGB array (size, size, 3), row 0 at the top: the
-    probabilities smoothly resampled, then coloured in bands, the boundary drawn as a dark line."""
-    channels = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(p[::-1]), "F")
-                                    .resize((size, size), Image.BILINEAR))
-                         for p in np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)])
-    pixels = plane_rgb(channels)
-    classes = predicted_class(channels)
+    probabilities smoothly resampled, then coloured in bands, the boundary drawn as a dark line.
+    Classes are resampled one at a time, keeping the likeliest so far and its probability: one
+    plane of size² in memory, not one per class."""
+    proba = np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)
+
+    def resampled(p):
+        image = Image.fromarray(np.ascontiguousarray(p[::-1]), "F")
+        return np.asarray(image.resize((size, size), Image.BILINEAR))
+
+    if proba.shape[0] == 1:
+        p = resampled(proba[0])
+        pixels, classes = _bands_rgb(p), predicted_class(p[None])
+    else:
+        most, classes = resampled(proba[0]), np.zeros((size, size), int)
+        for c in range(1, proba.shape[0]):
+            p = resampled(proba[c])
+            classes[p > most] = c  # a tie keeps the lower class, as argmax (predicted_class) does
+            most = np.maximum(most, p)
+        pixels = _likeliest_rgb(classes, most, proba.shape[0])
     edge = np.zeros(classes.shape, bool)
     edge[1:, :] |= classes[1:, :] != classes[:-1, :]
     edge[:, 1:] |= classes[:, 1:] != classes[:, :-1]
