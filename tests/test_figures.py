@@ -77,6 +77,21 @@ def test_learning_curves_hidden_units_and_confusion_matrix(trained):
     assert run_plots.hidden_units(train_job(one_layer)["network"], data.X_train) is None
 
 
+def test_a_confusion_matrix_of_many_classes_is_an_image_of_bounded_size():
+    # k² cells of at least 28 px each, drawn one by one: 1,000 classes would have made a
+    # 28,000-px square (~9 GB supersampled); beyond a few dozen classes the shares are a heatmap
+    k = 200
+    y = np.arange(3 * k) % k
+    matrix = run_plots.confusion_matrix(y, y, labels=np.arange(k), title="many")
+    assert max(matrix.size) <= 1000
+    pixels = np.asarray(matrix.convert("RGB")).reshape(-1, 3)
+    blue = np.all(pixels == style.rgb("#0072B2"), axis=1)  # a share of 1: every row's diagonal
+    side = matrix.width - 82  # the matrix's, between the labels' margin and the right one
+    assert 0.5 * side**2 / k < blue.sum() < 2 * side**2 / k
+    small = run_plots.confusion_matrix(y[:30] % 3, y[:30] % 3, labels=np.arange(3))
+    assert small.size == (70 + 3 * 70 + 12, 10 + 3 * 70 + 52)  # few classes: numbered cells
+
+
 def test_hidden_activations_are_the_network_s_own(trained):
     network = trained["network"]
     points = trained["data"].X_val[:7]

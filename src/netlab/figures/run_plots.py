@@ -169,8 +169,13 @@ def decision_boundary(x0, x1, proba, X, y, title=None):
     return boundary_image(x0, x1, proba, X, y, title, size=400)
 
 
+NUMBERED = 30  # classes up to which each cell of a confusion matrix is drawn with its count
+HEATMAP = 840  # px: the side a confusion matrix of more classes is drawn at, as a heatmap
+
+
 def confusion_matrix(y_true, y_pred, labels=None, title=None):
-    """Counts of true (rows) against predicted (columns) classes, shaded by each row's share."""
+    """Counts of true (rows) against predicted (columns) classes, shaded by each row's share;
+    beyond NUMBERED classes only the shading, HEATMAP px a side whatever the classes."""
     s = SUPERSAMPLE
     labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)])) \
         if labels is None else np.asarray(labels)
@@ -179,10 +184,12 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
     counts = np.zeros((k, k), int)
     for t, p in zip(np.asarray(y_true).tolist(), np.asarray(y_pred).tolist(), strict=True):
         counts[index[t], index[p]] += 1
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    if k > NUMBERED:
+        return _share_heatmap(share, labels, title)
     cell = max(28, min(70, 420 // k))
     left, top = 70, 34 if title else 10
     image, draw = canvas(left + k * cell + 12, top + k * cell + 52)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     for (i, j), n in np.ndenumerate(counts):
         shade = tuple(int(255 - (255 - c) * share[i, j]) for c in rgb("#0072B2"))
         box = [(left + j * cell) * s, (top + i * cell) * s, (left + (j + 1) * cell) * s,
@@ -194,12 +201,38 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
     for i, value in enumerate(labels.tolist()):
         text(draw, ((left - 6) * s, (top + (i + 0.5) * cell) * s), str(value), 10, "rm")
         text(draw, ((left + (i + 0.5) * cell) * s, (top + k * cell + 4) * s), str(value), 10, "ma")
-    text(draw, ((left + k * cell / 2) * s, (top + k * cell + 34) * s), "predicted", 11, "ma")
-    text(draw, (4 * s, (top + k * cell / 2) * s), "true", 11, "lm")
-    if title:
-        width = left + k * cell + 12
-        text(draw, (width * s / 2, 6 * s), fit(title, 12, (width - 6) * s), 12, "ma")
+    _matrix_captions(draw, left, top, k * cell, title)
     return finish(image)
+
+
+def _share_heatmap(share, labels, title):
+    """A confusion matrix of many classes: each row's shares (k, k) as shades, in HEATMAP px (a
+    cell a whole number of px, or classes averaged in blocks past HEATMAP), ~8 classes named."""
+    s = SUPERSAMPLE
+    k = len(labels)
+    side = HEATMAP if k > HEATMAP else k * (HEATMAP // k)
+    left, top = 70, 34 if title else 10
+    image, draw = canvas(left + side + 12, top + side + 52)
+    shades = (255 - (255 - np.asarray(rgb("#0072B2"), float)) * share[..., None]).astype(np.uint8)
+    heat = Image.fromarray(shades).resize((side * s, side * s),
+                                          Image.NEAREST if k <= side else Image.BOX)
+    image.paste(heat, (left * s, top * s))
+    for i in np.unique(np.linspace(0, k - 1, 8).round().astype(int)).tolist():
+        at = (i + 0.5) * side / k
+        text(draw, ((left - 6) * s, (top + at) * s), str(labels[i]), 10, "rm")
+        text(draw, ((left + at) * s, (top + side + 4) * s), str(labels[i]), 10, "ma")
+    _matrix_captions(draw, left, top, side, title)
+    return finish(image)
+
+
+def _matrix_captions(draw, left, top, side, title):
+    """A confusion matrix's axis names and title around its side × side px of cells."""
+    s = SUPERSAMPLE
+    text(draw, ((left + side / 2) * s, (top + side + 34) * s), "predicted", 11, "ma")
+    text(draw, (4 * s, (top + side / 2) * s), "true", 11, "lm")
+    if title:
+        width = left + side + 12
+        text(draw, (width * s / 2, 6 * s), fit(title, 12, (width - 6) * s), 12, "ma")
 
 
 def hidden_activations(network, points):
