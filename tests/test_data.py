@@ -1,5 +1,5 @@
-"""src/netlab/data.py: every dataset, its split and standardisation, the three teaching sets, the user's
-own files (CSV, Parquet, .npz), describe() and its one-line errors — in process and through
+"""src/netlab/data/: every dataset, its split and standardisation, the three teaching sets, the
+user's own files (CSV, Parquet, .npz), describe() and its one-line errors — in process and through
 `python -m src.run`."""
 
 import dataclasses
@@ -21,6 +21,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from netlab import config, data
+from netlab.data import files
 from tests.conftest import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,8 +180,8 @@ def test_the_content_hash_is_the_sha256_of_the_bytes_and_an_edit_changes_it(tmp_
 def test_a_file_is_parsed_once_for_many_validations_and_the_load(tmp_path, monkeypatch):
     name, params = write(tmp_path, "csv")
     calls = []
-    parse = data._parse
-    monkeypatch.setattr(data, "_parse", lambda *a: calls.append(a) or parse(*a))
+    parse = files._parse
+    monkeypatch.setattr(files, "_parse", lambda *a: calls.append(a) or parse(*a))
     for _ in range(100):
         data.describe(name, **params)
     data.load(name, seed=1, **params)
@@ -193,11 +194,11 @@ def test_a_file_is_parsed_once_for_many_validations_and_the_load(tmp_path, monke
 def test_a_large_file_is_described_from_a_sample_without_parsing_it(kind, tmp_path, monkeypatch):
     frame = table(n=(2000, 1500, 1000))
     name, params = write(tmp_path, kind, frame)
-    monkeypatch.setattr(data, "LARGE_FILE", 10_000)  # every file above 10 kB is large
-    monkeypatch.setattr(data, "SAMPLE_BYTES", 20_000)
+    monkeypatch.setattr(files, "LARGE_FILE", 10_000)  # every file above 10 kB is large
+    monkeypatch.setattr(files, "SAMPLE_BYTES", 20_000)
     calls = []
-    parse = data._parse
-    monkeypatch.setattr(data, "_parse", lambda *a: calls.append(a) or parse(*a))
+    parse = files._parse
+    monkeypatch.setattr(files, "_parse", lambda *a: calls.append(a) or parse(*a))
     info = data.describe(name, **params)
     assert calls == [] and info.estimated and info.content_hash is None
     assert info.n_features == 2 and info.n_classes == 3

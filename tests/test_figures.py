@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from netlab import experiment, snapshots
-from netlab.figures import run_plots, style
+from netlab.figures import raster, run_plots, style
 from tests.logged_runs import config
 
 
@@ -77,6 +77,21 @@ def test_learning_curves_hidden_units_and_confusion_matrix(trained):
     assert run_plots.hidden_units(train_job(one_layer)["network"], data.X_train) is None
 
 
+def test_a_confusion_matrix_of_many_classes_is_an_image_of_bounded_size():
+    # k² cells of at least 28 px each, drawn one by one: 1,000 classes would have made a
+    # 28,000-px square (~9 GB supersampled); beyond a few dozen classes the shares are a heatmap
+    k = 200
+    y = np.arange(3 * k) % k
+    matrix = run_plots.confusion_matrix(y, y, labels=np.arange(k), title="many")
+    assert max(matrix.size) <= 1000
+    pixels = np.asarray(matrix.convert("RGB")).reshape(-1, 3)
+    blue = np.all(pixels == style.rgb("#0072B2"), axis=1)  # a share of 1: every row's diagonal
+    side = matrix.width - 82  # the matrix's, between the labels' margin and the right one
+    assert 0.5 * side**2 / k < blue.sum() < 2 * side**2 / k
+    small = run_plots.confusion_matrix(y[:30] % 3, y[:30] % 3, labels=np.arange(3))
+    assert small.size == (70 + 3 * 70 + 12, 10 + 3 * 70 + 52)  # few classes: numbered cells
+
+
 def test_hidden_activations_are_the_network_s_own(trained):
     network = trained["network"]
     points = trained["data"].X_val[:7]
@@ -110,6 +125,18 @@ def test_snapshots_are_small_on_disk_and_load_back(trained, tmp_path):
     assert np.array_equal(snapshots.load(old)["proba"], np.stack(snap.frames), equal_nan=True)
 
 
+def test_snapshots_without_a_frame_save_and_load_back_empty(tmp_path):
+    # a run that diverged before its first snapshot recorded none: that is still a recording
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    for n_classes in (2, 3):
+        snap = snapshots.BoundarySnapshots(X, [1, 10], y=np.arange(30) % n_classes)
+        snap.save(tmp_path / "none.npz")
+        back = snapshots.load(tmp_path / "none.npz")
+        assert back["epochs"].shape == (0,) and back["proba"].shape[0] == 0
+        assert np.array_equal(back["y"], snap.y) and back["X"].shape == (30, 2)
+        assert run_plots.snapshot_images(back) == []
+
+
 def test_snapshot_frames_become_small_images_for_the_step_slider(trained, tmp_path):
     snap = trained["boundaries"]
     snap.save(tmp_path / "b.npz")
@@ -128,6 +155,40 @@ def test_snapshot_frames_become_small_images_for_the_step_slider(trained, tmp_pa
     gif = run_plots.boundary_gif(snapshots.load(tmp_path / "b.npz"), tmp_path / "b.gif", "moons")
     with Image.open(gif) as image:
         assert image.n_frames == len(frames)
+
+
+def many_classes(k, frames=3, r=12, m=400, seed=0):
+    """A snapshots dict of k classes: random softmax frames (frames, k, r, r), points X, y."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(frames, k, r, r)).astype(np.float32)
+    proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return {"epochs": np.arange(1, frames + 1), "x0": np.linspace(-2, 2, r),
+            "x1": np.linspace(-2, 2, r), "proba": proba, "X": rng.uniform(-2, 2, (m, 2)),
+            "y": np.arange(m) % k}
+
+
+def test_a_run_s_plots_of_many_classes_build_the_palette_once_per_size(monkeypatch):
+    # a 1,000-class 2-D run spent 80 of its 86 s rebuilding its 1,000-colour palette 40,011 times
+    # (4 shades × k classes per frame, each building all k colours): quadratic in the classes
+    parsed = []
+    rgb = style.rgb
+    monkeypatch.setattr(style, "rgb", lambda colour: parsed.append(colour) or rgb(colour))
+    snap = many_classes(300)
+    assert len(run_plots.snapshot_images(snap, "many")) == 3
+    run_plots.decision_boundary(snap["x0"], snap["x1"], snap["proba"][-1], snap["X"], snap["y"])
+    assert len(parsed) <= 2 * len(style.CLASS_COLORS)  # the palette of each size, parsed once
+
+
+@pytest.mark.parametrize("k", [3, 8, 11])
+def test_the_plane_of_k_classes_is_shaded_as_classes_rgb_shades_each_class(k):
+    # plane_rgb's table of colours (each class at 4 levels of sureness) is classes_rgb's colour
+    # of a frame that is that sure of that class
+    proba = many_classes(k, frames=1, r=30)["proba"][0]
+    t = np.clip(((proba.max(axis=0) - 1 / k) / (1 - 1 / k) * 4).astype(int), 0, 3)
+    level = ((t + 0.5) / 4).astype(np.float32)  # the sureness each band is drawn at
+    best = proba.argmax(axis=0)
+    column = np.eye(k, dtype=np.float32)[:, best] * level + (1 - level) / k  # (k, r, r)
+    assert np.array_equal(run_plots.plane_rgb(proba), raster.classes_rgb(column))
 
 
 def test_the_network_s_tie_rule_decides_a_probability_of_one_half():

@@ -59,6 +59,15 @@ def test_the_code_hash_follows_training_code_only(tmp_path):
     assert identity.code_hash.__wrapped__(tmp_path) != before
 
 
+def test_the_training_code_is_every_module_of_the_network_the_data_and_the_experiment():
+    files = set(identity.training_files())
+    for package in ("nn", "data"):
+        modules = {p.relative_to(PROJECT_ROOT)
+                   for p in (PROJECT_ROOT / "src" / "netlab" / package).rglob("*.py")}
+        assert modules and modules <= files, package
+    assert all((PROJECT_ROOT / entry).exists() for entry in identity.TRAINING_CODE)
+
+
 def test_a_sweep_trains_one_logistic_regression_for_depth_0(tmp_path):
     result = run(["-m", "depth=0", "width=4,8", "activation=tanh,relu", "epochs=5",
                   "mlflow.experiment=logistic", "hydra.sweep.dir=s"], tmp_path)

@@ -13,7 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from netlab import experiment
+from netlab import experiment, snapshots
 from netlab.experiment import derive_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,6 +181,26 @@ def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
     jobs = read_jobs(tmp_path / "s")
     assert jobs[0][0]["diverged"] and jobs[0][1] == {} and not jobs[1][0]["diverged"]
 
+
+
+def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_path):
+    # lr=1e300 overflows in epoch 1, before any decision boundary is recorded (the first snapshot
+    # is taken after epoch 1): the run ends as every diverged run does, not with an error of its own
+    from mlflow import MlflowClient
+
+    code, out, err = run(["activation=relu", "lr=1e300"], tmp_path)
+    assert code == 0, err
+    assert "DIVERGED at epoch 1" in out + err
+    client = MlflowClient()
+    (diverged,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id])
+    assert diverged.info.status == "FAILED"
+    tags = diverged.data.tags
+    assert (tags.get("diverged"), tags.get("diverged_epoch")) == ("true", "1")
+    assert tags.get("error") == "diverged at epoch 1"
+    files = {f.path for f in client.list_artifacts(diverged.info.run_id)}
+    assert "error.txt" not in files and snapshots.FILENAME in files
+    path = client.download_artifacts(diverged.info.run_id, snapshots.FILENAME, str(tmp_path))
+    assert len(snapshots.load(path)["epochs"]) == 0  # no frame: none was finite yet
 
 @pytest.mark.slow
 def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):

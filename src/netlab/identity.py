@@ -20,7 +20,7 @@ import json
 
 from netlab.paths import PROJECT_ROOT
 
-TRAINING_CODE = ("src/netlab/nn", "src/netlab/data.py", "src/netlab/experiment.py")
+TRAINING_CODE = ("src/netlab/nn", "src/netlab/data", "src/netlab/experiment.py")
 VOID = None  # the value a normalised-away key takes
 
 

@@ -94,9 +94,10 @@ class BoundarySnapshots:
 
 
 def save(path, epochs, x0, x1, proba, X, y):
-    """Write snapshot arrays compactly: proba as uint8 levels with a per-frame finite flag."""
+    """Write snapshot arrays compactly: proba as uint8 levels with a per-frame finite flag. No
+    frame (proba (0, …): a run that diverged before its first snapshot) is a recording too."""
     proba = np.asarray(proba, dtype=np.float32)
-    finite = np.isfinite(proba).reshape(len(proba), -1).all(axis=1)
+    finite = np.isfinite(proba).all(axis=tuple(range(1, proba.ndim)))  # (k,), k = 0 too
     levels = np.round(np.clip(np.nan_to_num(proba, nan=0.0), 0, 1) * LEVELS).astype(np.uint8)
     sub = np.diff(levels, axis=-1, prepend=np.zeros(levels.shape[:-1] + (1,), np.uint8))
     np.savez_compressed(path, epochs=np.asarray(epochs, dtype=np.int32),

@@ -149,9 +149,20 @@ def classes_rgb(proba):
     proba = np.nan_to_num(np.asarray(proba, np.float32), nan=0.0)
     colours = class_rgb(proba.shape[0]).astype(np.float32)
     best = proba.argmax(axis=0)
-    sure = (proba.max(axis=0) - 1 / proba.shape[0]) / (1 - 1 / proba.shape[0])
+    return tinted(colours[best], sureness(proba.max(axis=0), proba.shape[0]))
+
+
+def sureness(most, k):
+    """How sure a network is whose likeliest of k classes has probability `most` (float32 …):
+    0 for 1/k (no class preferred), 1 for certainty."""
+    return (most - 1 / k) / (1 - 1 / k)
+
+
+def tinted(colours, sure):
+    """Colours (…, 3) float32 toward white where the network is less sure (sure (…) in [0, 1])
+    -> RGB uint8 (…, 3)."""
     weight = np.clip(sure, 0, 1)[..., None] * 0.7
-    return (255 + (colours[best] - 255) * weight).astype(np.uint8)
+    return (255 + (colours - 255) * weight).astype(np.uint8)
 
 
 def diverging_rgb(values, low, high):

@@ -5,6 +5,8 @@ boundary at each recorded epoch (as images for MLflow's step slider, or a GIF).
 Each function returns a PIL image; save_png() writes one. Nothing here knows MLflow.
 """
 
+import functools
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -59,25 +61,57 @@ def plane_rgb(proba):
     the likeliest class, paler where less sure (the classes' colours of netlab.figures.style)."""
     proba = np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)
     if proba.shape[0] == 1:
-        band = np.clip((proba[0] * BANDS).astype(int), 0, BANDS - 1)
-        return raster.probability_rgb((np.arange(BANDS) + 0.5) / BANDS)[band]
-    k = proba.shape[0]
-    sure = (proba.max(axis=0) - 1 / k) / (1 - 1 / k)
-    level = np.clip((sure * 4).astype(int), 0, 3)
-    lut = np.stack([raster.classes_rgb(np.eye(k, dtype=np.float32)[:, c:c + 1] * ((i + 0.5) / 4)
-                                       + (1 - (i + 0.5) / 4) / k)[0] for c in range(k)
-                    for i in range(4)]).reshape(k, 4, 3)
-    return lut[proba.argmax(axis=0), level]
+        return _bands_rgb(proba[0])
+    return _likeliest_rgb(proba.argmax(axis=0), proba.max(axis=0), proba.shape[0])
+
+
+def _bands_rgb(p):
+    """P(class 1) (…) -> RGB (…, 3) in BANDS bands."""
+    band = np.clip((p * BANDS).astype(int), 0, BANDS - 1)
+    return raster.probability_rgb((np.arange(BANDS) + 0.5) / BANDS)[band]
+
+
+def _likeliest_rgb(best, most, k):
+    """The likeliest of k classes (…) and its probability (…) -> RGB (…, 3): its colour at one of
+    4 levels of sureness."""
+    level = np.clip((raster.sureness(most, k) * 4).astype(int), 0, 3)
+    return _shades(k)[best, level]
+
+
+@functools.lru_cache(maxsize=16)
+def _shades(k):
+    """(k, 4, 3) uint8: each of k classes' colour at plane_rgb's 4 levels of sureness, as
+    raster.classes_rgb colours a frame that sure of it (its likeliest class at t + (1 − t)/k, the
+    others at (1 − t)/k, t = 1/8, 3/8, 5/8, 7/8): built once per k, in O(k)."""
+    t = (np.arange(4) + 0.5) / 4
+    most = t.astype(np.float32) + ((1 - t) / k).astype(np.float32)
+    colours = class_rgb(k).astype(np.float32)
+    shades = raster.tinted(colours[:, None, :], raster.sureness(most, k)[None, :])
+    shades.flags.writeable = False
+    return shades
 
 
 def plane_image(proba, size):
     """One boundary frame (n_out, r, r) as an RGB array (size, size, 3), row 0 at the top: the
-    probabilities smoothly resampled, then coloured in bands, the boundary drawn as a dark line."""
-    channels = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(p[::-1]), "F")
-                                    .resize((size, size), Image.BILINEAR))
-                         for p in np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)])
-    pixels = plane_rgb(channels)
-    classes = predicted_class(channels)
+    probabilities smoothly resampled, then coloured in bands, the boundary drawn as a dark line.
+    Classes are resampled one at a time, keeping the likeliest so far and its probability: one
+    plane of size² in memory, not one per class."""
+    proba = np.nan_to_num(np.asarray(proba, np.float32), nan=0.5)
+
+    def resampled(p):
+        image = Image.fromarray(np.ascontiguousarray(p[::-1]), "F")
+        return np.asarray(image.resize((size, size), Image.BILINEAR))
+
+    if proba.shape[0] == 1:
+        p = resampled(proba[0])
+        pixels, classes = _bands_rgb(p), predicted_class(p[None])
+    else:
+        most, classes = resampled(proba[0]), np.zeros((size, size), int)
+        for c in range(1, proba.shape[0]):
+            p = resampled(proba[c])
+            classes[p > most] = c  # a tie keeps the lower class, as argmax (predicted_class) does
+            most = np.maximum(most, p)
+        pixels = _likeliest_rgb(classes, most, proba.shape[0])
     edge = np.zeros(classes.shape, bool)
     edge[1:, :] |= classes[1:, :] != classes[:-1, :]
     edge[:, 1:] |= classes[:, 1:] != classes[:, :-1]
@@ -135,8 +169,13 @@ def decision_boundary(x0, x1, proba, X, y, title=None):
     return boundary_image(x0, x1, proba, X, y, title, size=400)
 
 
+NUMBERED = 30  # classes up to which each cell of a confusion matrix is drawn with its count
+HEATMAP = 840  # px: the side a confusion matrix of more classes is drawn at, as a heatmap
+
+
 def confusion_matrix(y_true, y_pred, labels=None, title=None):
-    """Counts of true (rows) against predicted (columns) classes, shaded by each row's share."""
+    """Counts of true (rows) against predicted (columns) classes, shaded by each row's share;
+    beyond NUMBERED classes only the shading, HEATMAP px a side whatever the classes."""
     s = SUPERSAMPLE
     labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)])) \
         if labels is None else np.asarray(labels)
@@ -145,10 +184,12 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
     counts = np.zeros((k, k), int)
     for t, p in zip(np.asarray(y_true).tolist(), np.asarray(y_pred).tolist(), strict=True):
         counts[index[t], index[p]] += 1
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    if k > NUMBERED:
+        return _share_heatmap(share, labels, title)
     cell = max(28, min(70, 420 // k))
     left, top = 70, 34 if title else 10
     image, draw = canvas(left + k * cell + 12, top + k * cell + 52)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     for (i, j), n in np.ndenumerate(counts):
         shade = tuple(int(255 - (255 - c) * share[i, j]) for c in rgb("#0072B2"))
         box = [(left + j * cell) * s, (top + i * cell) * s, (left + (j + 1) * cell) * s,
@@ -160,12 +201,38 @@ def confusion_matrix(y_true, y_pred, labels=None, title=None):
     for i, value in enumerate(labels.tolist()):
         text(draw, ((left - 6) * s, (top + (i + 0.5) * cell) * s), str(value), 10, "rm")
         text(draw, ((left + (i + 0.5) * cell) * s, (top + k * cell + 4) * s), str(value), 10, "ma")
-    text(draw, ((left + k * cell / 2) * s, (top + k * cell + 34) * s), "predicted", 11, "ma")
-    text(draw, (4 * s, (top + k * cell / 2) * s), "true", 11, "lm")
-    if title:
-        width = left + k * cell + 12
-        text(draw, (width * s / 2, 6 * s), fit(title, 12, (width - 6) * s), 12, "ma")
+    _matrix_captions(draw, left, top, k * cell, title)
     return finish(image)
+
+
+def _share_heatmap(share, labels, title):
+    """A confusion matrix of many classes: each row's shares (k, k) as shades, in HEATMAP px (a
+    cell a whole number of px, or classes averaged in blocks past HEATMAP), ~8 classes named."""
+    s = SUPERSAMPLE
+    k = len(labels)
+    side = HEATMAP if k > HEATMAP else k * (HEATMAP // k)
+    left, top = 70, 34 if title else 10
+    image, draw = canvas(left + side + 12, top + side + 52)
+    shades = (255 - (255 - np.asarray(rgb("#0072B2"), float)) * share[..., None]).astype(np.uint8)
+    heat = Image.fromarray(shades).resize((side * s, side * s),
+                                          Image.NEAREST if k <= side else Image.BOX)
+    image.paste(heat, (left * s, top * s))
+    for i in np.unique(np.linspace(0, k - 1, 8).round().astype(int)).tolist():
+        at = (i + 0.5) * side / k
+        text(draw, ((left - 6) * s, (top + at) * s), str(labels[i]), 10, "rm")
+        text(draw, ((left + at) * s, (top + side + 4) * s), str(labels[i]), 10, "ma")
+    _matrix_captions(draw, left, top, side, title)
+    return finish(image)
+
+
+def _matrix_captions(draw, left, top, side, title):
+    """A confusion matrix's axis names and title around its side × side px of cells."""
+    s = SUPERSAMPLE
+    text(draw, ((left + side / 2) * s, (top + side + 34) * s), "predicted", 11, "ma")
+    text(draw, (4 * s, (top + side / 2) * s), "true", 11, "lm")
+    if title:
+        width = left + side + 12
+        text(draw, (width * s / 2, 6 * s), fit(title, 12, (width - 6) * s), 12, "ma")
 
 
 def hidden_activations(network, points):

@@ -6,6 +6,7 @@ readable with the common colour-vision deficiencies). For two classes the plane 
 P(class 1), from class 0's colour through white to class 1's.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -27,9 +28,14 @@ def rgb(color):
     return tuple(int(color[i : i + 2], 16) for i in (0, 2, 4))
 
 
+@functools.lru_cache(maxsize=16)
 def class_rgb(n):
-    """The colours of n classes as an (n, 3) uint8 array (the palette repeats past eight)."""
-    return np.array([rgb(CLASS_COLORS[i % len(CLASS_COLORS)]) for i in range(n)], dtype=np.uint8)
+    """The colours of n classes as an (n, 3) uint8 array (the palette repeats past eight); built
+    once per n (a plot asks for it per frame), so read-only."""
+    palette = np.array([rgb(color) for color in CLASS_COLORS], dtype=np.uint8)
+    colours = palette[np.arange(n) % len(palette)]
+    colours.flags.writeable = False
+    return colours
 
 
 def series_color(name, index):
