@@ -10,12 +10,12 @@ repeat) after one warm-up round, and each figure is the median over the repeats 
 epoch, so ratios between them hold on a noisy machine. A repeat runs a fixed number of epochs, fewer
 than benchmarks.md's count for the slow workloads (the table shows both): the figure is per epoch.
 
-Peers: our network (``netlab.nn.train``, float64 and float32), scikit-learn's MLPClassifier configured
+Peers: our network (``netlab.nn.train``, float64, float32), scikit-learn's MLPClassifier configured
 as benchmarks.md says, PyTorch on the CPU in float32 and float64 when it is installed (skipped
 with a note otherwise), and NumPy's own square matmul as the physical reference for GEMM-bound work.
 Achieved GFLOP/s = 6 × number of weights × samples per epoch / seconds per epoch.
 
-The last table is the cost of recording the training dynamics (src/netlab/nn/dynamics.py: gradient and
+The last table is the cost of recording the training dynamics (netlab.nn.dynamics: gradient and
 weight norms, saturated or dead shares): our float64 network on W1, W2, W3 and the course network
 C1 (with its validation bookkeeping), trained without probing, probing every epoch, and probing at
 a resolution coarser than none but finer than the harness's (200 probe epochs a run, evenly

@@ -1,6 +1,6 @@
 """Runs logged into real stores for the report's tests: trained networks, or chosen numbers.
 
-train_and_log() trains and logs a real job through the harness's own code (src/netlab/job.py: its runs
+train_and_log() trains and logs a real job through the harness's own code (netlab.job: its runs
 carry the curves, the training dynamics at the curve epochs, the boundary snapshots, weights and
 plots); log_numbers() logs a run with chosen metrics and no training.
 """

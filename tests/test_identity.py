@@ -1,4 +1,4 @@
-"""A run's identity (src/netlab/identity.py): what changes training changes the hash, nothing else does."""
+"""A run's identity (netlab.identity): what changes training changes the hash, nothing else does."""
 
 import shutil
 

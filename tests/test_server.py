@@ -35,7 +35,8 @@ def test_runs_log_over_http_to_a_postgres_backed_server(mlflow_server):
 
 def test_sweep_logs_over_http(mlflow_server, tmp_path):
     uri, _ = mlflow_server
-    require(Path(ROOT, "src", "netlab", "run.py").exists(), "the sweep harness (src/netlab/run.py) is not there yet")
+    require(Path(ROOT, "src", "netlab", "run.py").exists(),
+            "the sweep harness (src/netlab/run.py) is not there yet")
     experiment = "server-sweep"
     result = subprocess.run(
         [sys.executable, "-m", "src.run", "-m", "activation=tanh,relu", "epochs=30",

@@ -2,11 +2,11 @@
 
 conf/*.yaml hold the values; the dataclasses here say which keys exist and their types, so Hydra
 itself rejects a misspelt key or a wrong type. validate() checks the values once, at the edge, and
-raises ConfigError naming the key, the value and what is allowed (src/netlab/hydra_glue.py runs it before
+raises ConfigError naming the key, the value and what is allowed (netlab.hydra_glue runs it before
 a single run starts, and in a multirun on every job's config before the first job starts).
 
 Each key has a role, declared here once: most keys say what is trained and are part of a run's
-identity (src/netlab/identity.py) and its params; CONTROL_KEYS say how a job runs or is logged and are
+identity (netlab.identity) and its params; CONTROL_KEYS say how a job runs or is logged and are
 neither.
 
 A new config group is a dataclass here, one register() line, and a folder in conf/.

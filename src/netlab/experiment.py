@@ -6,7 +6,7 @@ train the replicas; measure each on its training, validation and test parts. A r
 is exactly the run `seed=s` alone would be.
 
 Knows nothing of Hydra or MLflow. This file is training code: its contents are part of every run's
-identity (src/netlab/identity.py), so what only logs or prints lives elsewhere (src/netlab/recording.py,
+identity (netlab.identity), so what only logs or prints lives elsewhere (netlab.recording,
 src/netlab/job.py).
 """
 

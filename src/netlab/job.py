@@ -118,16 +118,6 @@ def run(cfg, context):
     return report(cfg, context, outcome)
 
 
-def skip(cfg, context, hashes, done):
-    """run() for a job whose every replica FINISHED before, their runs known (done: config_hash ->
-    run, hashes: as identity.of_job gives them): the same line and results.yaml, nothing trained
-    and the store not asked again (src/netlab/hydra_glue.py's launcher knows them in a resumed sweep)."""
-    seeds = job_seeds(cfg)
-    outcome = Outcome(experiment.replicas_of(cfg, seeds), hashes, [], [],
-                      list(range(len(seeds))), done)
-    return report(cfg, context, outcome)
-
-
 def failure(context, error):
     """Why a job raised, in one line: the store's failure, or the error (its runs, if it had
     any, keep the traceback as error.txt)."""

@@ -5,5 +5,5 @@ raster: drawing small images straight with Pillow (fonts, ticks, a chart's axes,
 run_plots: a run's own plots, fast (learning curves, decision boundary, confusion matrix,
     hidden units, the boundary per recorded epoch).
 study_plots: a study's figures with matplotlib (heatmap, a score against a key, mean curves with
-    their band, gradient norms, boundary and hidden-unit grids), for netlab.report and netlab.compare.
+    their band, gradient norms, boundary and hidden-unit grids), for the report and compare.
 """

@@ -2,7 +2,7 @@
 from weights.npz), the boundary grid and GIF of a study, and its hidden units' tiles.
 
 For a run without boundaries.npz the final boundary is rebuilt: the dataset regenerated from the
-run's params exactly as the run made it (netlab.experiment's seeds and loader), the network read from
+run's params exactly as the run made it (the experiment's seeds and loader), the network read from
 weights.npz.
 """
 
@@ -48,7 +48,7 @@ def params_of(row):
 
 
 def dataset_of(params):
-    """The dataset a run trained on (netlab.data.Dataset), regenerated from its params {key: str}."""
+    """The dataset a run trained on (a netlab.data.Dataset), remade from its params {key: str}."""
     from netlab.experiment import derive_seeds, load_data  # the run's own split and seeds
 
     dataset = {k[len("dataset."):]: parse_value(v) for k, v in params.items()
