@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from netlab.tracking.store import TrackingUnavailable, first_line, resolve_uri
+from netlab.tracking.store import TrackingUnavailable, first_line, open_existing, resolve_uri
 
 UNCOMPARED = {"train_time_s", "tracking_time_s"}
 RTOL, ATOL = 1e-6, 1e-9
@@ -143,10 +143,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         from netlab.tracking.logger import new_client
-        from netlab.tracking.store import check_reachable
 
         uri = resolve_uri(args.tracking_uri)
-        check_reachable(uri)
+        open_existing(uri)  # a run to reproduce is in a store that exists: none is created
         client = new_client(uri)
         runs = targets(client, find_run(client, args.run_id))
     except (TrackingUnavailable, NotReproducible) as error:

@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from netlab.figures import run_plots, style
 from netlab.figures.style import DPI
-from netlab.tracking.store import resolve_uri
+from netlab.tracking.store import open_existing, resolve_uri
 
 from . import boundaries, comparisons, design, dynamics, figure_choice, stats, tables
 from .conclusion import conclusion
@@ -63,6 +63,7 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
     (default experiments/<study>.yaml); command: the command line shown in the footer.
     """
     uri = resolve_uri(tracking_uri)
+    open_existing(uri)  # never created or changed here: a mistyped path is an error
     study = load_study(uri, experiment, sweep=sweep)
     client = MlflowClient(uri)
     study_path = study_path or design.study_file(experiment)

@@ -7,6 +7,7 @@ report of that folder replaces or removes only those files, never anything else.
 """
 
 import json
+from pathlib import Path
 
 from netlab.paths import PROJECT_ROOT, slug
 
@@ -20,6 +21,18 @@ def default_folder(experiment):
     if study_file(experiment) is not None:
         return PROJECT_ROOT / "experiments" / study_file(experiment).stem
     return PROJECT_ROOT / "reports" / slug(experiment)
+
+
+def check_folder(folder):
+    """Raise NotADirectoryError (one line) unless folder is a folder or can be made one."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{folder} cannot be made: {parent} is not a folder")
 
 
 class Output:

@@ -1,0 +1,153 @@
+"""The commands that read runs back (`python -m src.report`, `src.compare`, `src.reproduce`) on bad
+input, through the real command line: each is one line, exit status 1, nothing created, within
+seconds.
+
+One store (runs logged with chosen numbers) serves every case; each case breaks its own copy or
+its own folder, and checks that nothing appeared beside it.
+"""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+
+import pytest
+
+from netlab.paths import PROJECT_ROOT
+from tests.conftest import copy_store
+from tests.logged_runs import log_numbers, new_sweep
+from tests.servers import free_port, require
+
+FINALS = {"val_accuracy": 0.8, "train_accuracy": 0.9, "test_accuracy": 0.75}
+CURVE = {"val_accuracy": [0.5, 0.6, 0.7, 0.8], "train_loss": [0.7, 0.5, 0.4, 0.3]}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, empty_store):
+    """A store with a sweep of 4 runs (2 activations × 2 seeds, no training) in experiment mini."""
+    tmp = tmp_path_factory.mktemp("read_back")
+    copy_store(empty_store, tmp / "mlflow.db")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    client, parent = new_sweep(uri, "mini")
+    ids = [log_numbers(uri, "mini", parent, {"activation": activation, "seed": seed,
+                                             "dataset.name": "moons"}, FINALS, curve=CURVE)
+           for activation in ("tanh", "relu") for seed in (0, 1)]
+    client.set_terminated(parent)
+    return uri, ids
+
+
+def command(module, *args, env=None, timeout=60, wrap=()):
+    """`python -m module *args` from the project root (after `wrap`, a command that runs it);
+    returns (the process, seconds)."""
+    started = time.monotonic()
+    done = subprocess.run([*wrap, sys.executable, "-m", module, *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return done, time.monotonic() - started
+
+
+def listing(*folders):
+    """Every path under the folders, with its size (what a command must leave as it was)."""
+    return {str(p): (p.lstat().st_size if not p.is_dir() else 0)
+            for folder in folders for p in sorted(folder.rglob("*"))}
+
+
+def assert_one_line(done, prefix, *says):
+    """Exit status 1, nothing on stdout, one line on stderr that starts with prefix and says…"""
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(prefix) and "Traceback" not in done.stderr, done.stderr
+    for text in says:
+        assert text in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------------ item 6: bad input, one line
+def read_only(folder):
+    """A command prefix that runs a command with `folder` mounted read-only (a mount namespace
+    of its own: the folder stays writable for everyone else)."""
+    require(shutil.which("unshare") and subprocess.run(
+        ["unshare", "-m", "mount", "--bind", "-o", "ro", str(folder), str(folder)],
+        capture_output=True).returncode == 0, "cannot mount a folder read-only (unshare -m)")
+    return ("unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(folder))
+
+
+def _broken(kind, tmp, uri):
+    """(--tracking-uri, extra args, what the line says, a command prefix) for one kind of bad
+    input."""
+    found = _broken_store(kind, tmp, uri)
+    return (*found, ()) if len(found) == 3 else found
+
+
+def _broken_store(kind, tmp, uri):
+    db = uri[len("sqlite:///"):]
+    if kind == "read-only":
+        (tmp / "ro").mkdir()
+        copy_store(db, tmp / "ro" / "mlflow.db")
+        return (f"sqlite:///{tmp / 'ro' / 'mlflow.db'}", [], "folder is read-only",
+                read_only(tmp / "ro"))
+    if kind == "sweep":
+        return uri, ["--sweep", "zzzz"], "--sweep 'zzzz'"
+    if kind == "out is a file":
+        (tmp / "afile").write_text("mine")
+        return uri, ["--out", str(tmp / "afile")], "is not a folder"
+    if kind == "scheme":
+        return "bogus://x", [], "no tracking store answers the scheme"
+    if kind == "typo":
+        return f"sqlite:///{tmp / 'none2' / 'typo.db'}", [], "no tracking store at"
+    if kind == "garbage":
+        (tmp / "garbage.db").write_bytes(os.urandom(100_000))
+        return f"sqlite:///{tmp / 'garbage.db'}", [], "file is not a database"
+    if kind == "truncated":
+        with open(db, "rb") as whole:
+            (tmp / "truncated.db").write_bytes(whole.read(5000))
+        return f"sqlite:///{tmp / 'truncated.db'}", [], "malformed"
+    if kind == "empty file":
+        (tmp / "empty.db").write_bytes(b"")
+        return f"sqlite:///{tmp / 'empty.db'}", [], "not an MLflow tracking store"
+    if kind == "half-built":
+        copy_store(db, tmp / "half.db")
+        with closing(sqlite3.connect(tmp / "half.db")) as connection:
+            connection.execute("DROP TABLE mcp_servers")
+        return f"sqlite:///{tmp / 'half.db'}", [], "is incomplete"
+    if kind == "dpi 0":
+        return uri, ["--dpi", "0"], "--dpi must be between"
+    if kind == "dpi 100000":
+        return uri, ["--dpi", "100000"], "--dpi must be between"
+    if kind == "no server":
+        return f"http://127.0.0.1:{free_port()}", [], "is unreachable"
+    raise AssertionError(kind)
+
+
+KINDS = ["sweep", "out is a file", "scheme", "typo", "garbage", "truncated", "empty file",
+         "half-built", "read-only", "dpi 0", "dpi 100000", "no server"]
+# compare reaches the same checks (store, folder, dpi): one case of each
+COMPARE_KINDS = ["out is a file", "scheme", "typo", "garbage", "dpi 100000", "no server"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_report_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_path, kind):
+    uri, _ = store
+    tracking_uri, extra, says, wrap = _broken(kind, tmp_path, uri)
+    before = listing(tmp_path)
+    out = [] if "--out" in extra else ["--out", str(tmp_path / "out")]
+    done, seconds = command("src.report", "mini", "--tracking-uri", tracking_uri, *out, *extra,
+                            wrap=wrap)
+    assert_one_line(done, "report: ", says)
+    assert seconds < 30  # an unreachable server is not retried for minutes
+    assert listing(tmp_path) == before  # nothing created, nothing changed
+
+
+@pytest.mark.parametrize("kind", COMPARE_KINDS)
+def test_compare_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_path, kind):
+    uri, ids = store
+    tracking_uri, extra, says, wrap = _broken(kind, tmp_path, uri)
+    before = listing(tmp_path)
+    out = [] if "--out" in extra else ["--out", str(tmp_path / "out")]
+    done, seconds = command("src.compare", ids[0], ids[1], "--tracking-uri", tracking_uri,
+                            *out, *extra, wrap=wrap)
+    assert_one_line(done, "compare: ", says)
+    assert seconds < 30
+    assert listing(tmp_path) == before
