@@ -1,9 +1,10 @@
 """The commands that read runs back (`python -m src.report`, `src.compare`, `src.reproduce`) on bad
 input, through the real command line: each is one line, exit status 1, nothing created, within
-seconds.
+seconds. A run's stored config.yaml is data: src.reproduce resolves nothing in it and checks it as
+a command line's.
 
-One store (runs logged with chosen numbers) serves every case; each case breaks its own copy or
-its own folder, and checks that nothing appeared beside it.
+One store (runs logged with chosen numbers, a trained run for src.reproduce) serves every case;
+each case breaks its own copy or its own folder, and checks that nothing appeared beside it.
 """
 
 import os
@@ -15,10 +16,11 @@ import time
 from contextlib import closing
 
 import pytest
+from mlflow import MlflowClient
 
 from netlab.paths import PROJECT_ROOT
 from tests.conftest import copy_store
-from tests.logged_runs import log_numbers, new_sweep
+from tests.logged_runs import log_numbers, new_sweep, train_and_log
 from tests.servers import free_port, require
 
 FINALS = {"val_accuracy": 0.8, "train_accuracy": 0.9, "test_accuracy": 0.75}
@@ -151,3 +153,74 @@ def test_compare_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_p
     assert_one_line(done, "compare: ", says)
     assert seconds < 30
     assert listing(tmp_path) == before
+
+
+def test_reproduce_of_a_moved_csv_or_a_mistyped_store_is_one_line(store, tmp_path):
+    uri, _ = store
+    table = tmp_path / "leaves.csv"
+    shutil.copy(PROJECT_ROOT / "examples" / "leaves.csv", table)
+    run_id = train_and_log(uri, "own_data", None, ["dataset=csv", f"dataset.path={table}",
+                                                   "dataset.label=tree", "epochs=5"])
+    table.rename(tmp_path / "moved.csv")
+    n_runs = len(all_runs(uri))
+    done, _ = command("src.reproduce", run_id[:8], "--tracking-uri", uri)
+    assert_one_line(done, "reproduce: ", f"run {run_id}", "dataset.path=", "no such file")
+    assert len(all_runs(uri)) == n_runs  # no run created
+    before = listing(tmp_path)
+    done, _ = command("src.reproduce", run_id[:8], "--tracking-uri",
+                      f"sqlite:///{tmp_path / 'none2' / 'typo.db'}")
+    assert_one_line(done, "reproduce: ", "no tracking store at")
+    assert listing(tmp_path) == before
+
+
+# ------------------------------------------------------------------ item 7: a stored config is data
+def all_runs(uri):
+    """Every run of every experiment in the store."""
+    client = MlflowClient(uri)
+    return client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              max_results=10000)
+
+
+@pytest.fixture(scope="module")
+def stored(store, tmp_path_factory):
+    """A trained run whose config.yaml each case replaces: (uri, run id, the config as stored)."""
+    uri, _ = store
+    run_id = train_and_log(uri, "hostile", None, ["epochs=5", "dataset.n_samples=80"])
+    path = MlflowClient(uri).download_artifacts(run_id, "config.yaml",
+                                                str(tmp_path_factory.mktemp("stored")))
+    return uri, run_id, open(path).read()
+
+
+SECRET = "s3cr3t-token-4af1"
+HOSTILE = {  # the stored config.yaml's line replaced -> what the one line must name
+    "interpolation": (("init: xavier", "init: ${oc.env:NETLAB_SECRET}"), "init"),
+    "interpolation in a key": (("width: 8", "${oc.env:NETLAB_SECRET}: 8"), "interpolation"),
+    "a bad value": (("width: 8", "width: -3"), "width=-3"),
+    "an unknown key": (("width: 8", "width: 8\nwidht: 3"), "widht"),
+    "an override in a group name": (("name: moons", "name: moons,xor"), "dataset.name"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line(stored, tmp_path,
+                                                                                 case):
+    uri, run_id, original = stored
+    client = MlflowClient(uri)
+    (old, new), names = HOSTILE[case]
+    assert old in original
+    hostile = tmp_path / "hostile" / "config.yaml"
+    hostile.parent.mkdir()
+    hostile.write_text(original.replace(old, new, 1))
+    client.log_artifact(run_id, str(hostile))  # the run's config.yaml, replaced
+    n_runs = len(all_runs(uri))
+    done, _ = command("src.reproduce", run_id, "--tracking-uri", uri,
+                      env={"NETLAB_SECRET": SECRET})
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"reproduce: run {run_id}"), lines
+    assert names in lines[0] and SECRET not in lines[0]
+    runs = all_runs(uri)
+    assert len(runs) == n_runs  # nothing trained, nothing logged
+    for run in runs:
+        assert not any(SECRET in str(v) for v in (*run.data.params.values(),
+                                                  *run.data.tags.values()))
