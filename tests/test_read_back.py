@@ -1,12 +1,14 @@
 """The commands that read runs back (`python -m src.report`, `src.compare`, `src.reproduce`) on bad
 input, through the real command line: each is one line, exit status 1, nothing created, within
 seconds. A run's stored config.yaml is data: src.reproduce resolves nothing in it and checks it as
-a command line's.
+a command line's. The report and compare write only files that are new or their own, never through
+a link.
 
 One store (runs logged with chosen numbers, a trained run for src.reproduce) serves every case;
 each case breaks its own copy or its own folder, and checks that nothing appeared beside it.
 """
 
+import json
 import os
 import shutil
 import sqlite3
@@ -19,6 +21,7 @@ import pytest
 from mlflow import MlflowClient
 
 from netlab.paths import PROJECT_ROOT
+from netlab.report.output import MANIFEST
 from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
 from tests.servers import free_port, require
@@ -224,3 +227,87 @@ def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line
     for run in runs:
         assert not any(SECRET in str(v) for v in (*run.data.params.values(),
                                                   *run.data.tags.values()))
+
+
+# ------------------------------------------------------------------ item 5: only files of our own
+def report(uri, out, *extra):
+    """`python -m src.report mini --out out --no-log` (no log: the cases share one store)."""
+    return command("src.report", "mini", "--tracking-uri", uri, "--out", str(out), "--no-log",
+                   *extra, timeout=300)[0]
+
+
+def state(folder):
+    """{path: (where it links to, its bytes)} of everything under folder."""
+    return {str(p): (os.readlink(p) if p.is_symlink() else None,
+                     p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")}
+
+
+def _users_files(out):
+    """A folder of the user's own files that share names with a report's."""
+    out.mkdir()
+    for name in ("report.md", "heatmap.png", "learning_curves.png"):
+        (out / name).write_text(f"the user's own {name}")
+
+
+def _linked(out):
+    """A folder whose report.md is a link to a file of the user's elsewhere."""
+    out.mkdir()
+    (out.parent / "victim.txt").write_text("the user's own file")
+    (out / "report.md").symlink_to(out.parent / "victim.txt")
+
+
+def _edited_after(out, uri):
+    """A report's folder whose report.md the user edited after the report wrote it."""
+    assert report(uri, out).returncode == 0
+    with open(out / "report.md", "a") as page:
+        page.write("\nthe user's notes\n")
+
+
+def _linked_manifest(out, uri):
+    """A report's folder whose manifest was replaced by a link."""
+    assert report(uri, out).returncode == 0
+    (out.parent / "victim.txt").write_text("the user's own file")
+    (out / MANIFEST).unlink()
+    (out / MANIFEST).symlink_to(out.parent / "victim.txt")
+
+
+FOLDERS = {"the user's own files": (_users_files, "report.md"),
+           "a link": (_linked, "report.md"),
+           "a report file edited since": (_edited_after, "report.md"),
+           "a linked manifest": (_linked_manifest, MANIFEST)}
+
+
+@pytest.mark.parametrize("case", list(FOLDERS))
+def test_the_report_writes_only_new_files_or_its_own_and_never_through_a_link(store, tmp_path,
+                                                                              case):
+    uri, _ = store
+    out = tmp_path / "out"
+    make, name = FOLDERS[case]
+    make(out) if make in (_users_files, _linked) else make(out, uri)
+    before = state(tmp_path)
+    done = report(uri, out)
+    assert_one_line(done, "report: ", str(out / name))
+    assert state(tmp_path) == before  # every file as it was (a link's target too), none added
+
+
+def test_a_report_replaces_what_its_manifest_lists_and_compare_never_writes_through_a_link(
+        store, tmp_path):
+    uri, ids = store
+    out = tmp_path / "out"
+    assert report(uri, out).returncode == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert set(manifest["sha256"]) == set(manifest["files"]) and "report.md" in manifest["files"]
+    (out / "notes.txt").write_text("mine")
+    again = report(uri, out, "--format", "svg")  # its own files replaced or removed, not mine
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert not any(out.glob("*.png")) and (out / "report.md").is_file()
+    assert (out / "notes.txt").read_text() == "mine"
+    page = tmp_path / "page"
+    page.mkdir()
+    (tmp_path / "victim.txt").write_text("the user's own file")
+    (page / "compare.md").symlink_to(tmp_path / "victim.txt")
+    done, _ = command("src.compare", ids[0], ids[1], "--tracking-uri", uri, "--out", str(page),
+                      timeout=300)
+    assert_one_line(done, "compare: ", str(page / "compare.md"))
+    assert (tmp_path / "victim.txt").read_text() == "the user's own file"
+    assert sorted(p.name for p in page.iterdir()) == ["compare.md"]

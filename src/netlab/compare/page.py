@@ -126,38 +126,6 @@ def build(prefixes, tracking_uri=None, out=None, dpi=DPI, fmt_="png", command=No
     client = MlflowClient(uri)
     folder = (Path(out) if out else PROJECT_ROOT / "reports" / "compare" /
               "-".join(short_id(r) for r in runs["run_id"]))
-    output = Output(folder)
-    save = Saver(output, fmt_, dpi)
-    figures = []
-    differing = differing_keys(runs)
-    curves = {run_label(r, differing): history(client, r["run_id"], CURVES)
-              for _, r in runs.iterrows()}
-    frames = {}
-    for name, h in curves.items():
-        frames[name] = h.rename(columns={c: f"{c}_mean" for c in CURVES}).assign(
-            **{f"{c}_{s}": float("nan") for c in CURVES for s in ("low", "high")})
-    fig = study_plots.mean_curves([(None, frames)], "learning curves")
-    figures.append((save(fig, "learning_curves"), "Learning curves of each run (validation "
-                    "solid, training dashed; loss on a log scale)."))
-    cells, tiles = [], []
-    for _, row in runs.iterrows():
-        snap, source = boundaries.boundary_of(client, row)
-        title = f"{run_label(row, differing)}\nval {fmt(row['val_accuracy'])}"
-        if source != "not 2-D":
-            cells.append((title, snap, source if snap is None else None))
-        found = boundaries.rebuilt(client, row) if source != "not 2-D" else None
-        if found is not None and found[1].is_2d:
-            image = run_plots.hidden_units(found[0], found[1].X_train, found[1].y_train)
-            if image is not None:
-                tiles.append((title.replace("\n", " — "), image))
-    if any(snap is not None for _, snap, _ in cells):
-        fig = study_plots.boundary_grid(cells, "decision boundaries", ncols=min(len(cells), 4))
-        figures.append((save(fig, "decision_boundaries"), "Each run's decision boundary after "
-                        "training over its training points (class 0 orange, class 1 blue)."))
-    if tiles:
-        fig = study_plots.image_rows(tiles, "what each hidden unit computes", dpi=dpi)
-        figures.append((save(fig, "hidden_units"), "Each run's hidden units over the input plane "
-                        "(one tile per unit, a row per hidden layer), then its output."))
     summary = table(runs, {
         "run": lambda r: f"`{short_id(r['run_id'])}`", "experiment": "experiment",
         "name": lambda r: str(r.get("tags.mlflow.runName") or "—"),
@@ -165,12 +133,44 @@ def build(prefixes, tracking_uri=None, out=None, dpi=DPI, fmt_="png", command=No
         "train accuracy": "train_accuracy", "epochs": lambda r: fmt(r["epochs_run"], 0),
         "time s": lambda r: fmt(r["train_time_s"], 2)})
     command = command or shlex.join(["python", "-m", "src.compare", *prefixes])
-    parts = [f"# Runs compared: {', '.join(short_id(r) for r in runs['run_id'])}",
-             "## Runs\n\n" + summary, "## Parameters\n\n" + parameters(runs),
-             "## Code and data\n\n" + provenance(runs),
-             "## Figures\n\n" + "\n\n".join(f"![{n}]({n})\n\n{c}" for n, c in figures),
-             f"---\nGenerated from `{uri}` by `{command}`."]
-    path = output.file("compare.md")
-    path.write_text("\n\n".join(parts) + "\n")
-    output.close(command)
+    with Output(folder) as output:
+        save = Saver(output, fmt_, dpi)
+        figures = []
+        differing = differing_keys(runs)
+        curves = {run_label(r, differing): history(client, r["run_id"], CURVES)
+                  for _, r in runs.iterrows()}
+        frames = {}
+        for name, h in curves.items():
+            frames[name] = h.rename(columns={c: f"{c}_mean" for c in CURVES}).assign(
+                **{f"{c}_{s}": float("nan") for c in CURVES for s in ("low", "high")})
+        fig = study_plots.mean_curves([(None, frames)], "learning curves")
+        figures.append((save(fig, "learning_curves"), "Learning curves of each run (validation "
+                        "solid, training dashed; loss on a log scale)."))
+        cells, tiles = [], []
+        for _, row in runs.iterrows():
+            snap, source = boundaries.boundary_of(client, row)
+            title = f"{run_label(row, differing)}\nval {fmt(row['val_accuracy'])}"
+            if source != "not 2-D":
+                cells.append((title, snap, source if snap is None else None))
+            found = boundaries.rebuilt(client, row) if source != "not 2-D" else None
+            if found is not None and found[1].is_2d:
+                image = run_plots.hidden_units(found[0], found[1].X_train, found[1].y_train)
+                if image is not None:
+                    tiles.append((title.replace("\n", " — "), image))
+        if any(snap is not None for _, snap, _ in cells):
+            fig = study_plots.boundary_grid(cells, "decision boundaries", ncols=min(len(cells), 4))
+            figures.append((save(fig, "decision_boundaries"), "Each run's decision boundary after "
+                            "training over its training points (class 0 orange, class 1 blue)."))
+        if tiles:
+            fig = study_plots.image_rows(tiles, "what each hidden unit computes", dpi=dpi)
+            figures.append((save(fig, "hidden_units"), "Each run's hidden units over the input "
+                            "plane (one tile per unit, a row per hidden layer), then its output."))
+        parts = [f"# Runs compared: {', '.join(short_id(r) for r in runs['run_id'])}",
+                 "## Runs\n\n" + summary, "## Parameters\n\n" + parameters(runs),
+                 "## Code and data\n\n" + provenance(runs),
+                 "## Figures\n\n" + "\n\n".join(f"![{n}]({n})\n\n{c}" for n, c in figures),
+                 f"---\nGenerated from `{uri}` by `{command}`."]
+        output.file("compare.md").write_text("\n\n".join(parts) + "\n")
+        output.close(command)
+    path = output.folder / "compare.md"
     return path, runs
