@@ -106,8 +106,10 @@ def _broken_store(kind, tmp, uri):
         (tmp / "garbage.db").write_bytes(os.urandom(100_000))
         return f"sqlite:///{tmp / 'garbage.db'}", [], "file is not a database"
     if kind == "truncated":
-        with open(db, "rb") as whole:
-            (tmp / "truncated.db").write_bytes(whole.read(5000))
+        # a copy, cut short: the shared store's file is opened by SQLite alone in this process
+        # (closing another descriptor of it drops the process's locks on it: disk I/O errors)
+        copy_store(db, tmp / "truncated.db")
+        os.truncate(tmp / "truncated.db", 5000)
         return f"sqlite:///{tmp / 'truncated.db'}", [], "malformed"
     if kind == "empty file":
         (tmp / "empty.db").write_bytes(b"")
