@@ -92,8 +92,8 @@ def main(argv=None):
     link = runs_link(base, uri, args.experiment)
     print(f"MLflow UI for {uri} at {base} (ready in ~15 s; Ctrl-C stops it)", flush=True)
     if not is_loopback(args.host):
-        print(f"make ui: listening on {args.host}, beyond this machine: whoever reaches port {port} "
-              "can read and change the runs (without HOST=, it listens on 127.0.0.1 only)",
+        print(f"make ui: listening on {args.host}, beyond this machine: whoever reaches port "
+              f"{port} can read and change the runs (without HOST=, it listens on 127.0.0.1 only)",
               flush=True)
     if link:
         print(f"runs of '{args.experiment}': {link}", flush=True)
