@@ -5,7 +5,9 @@ a command line's. The report and compare write only files that are new or their 
 a link.
 
 One store (runs logged with chosen numbers, a trained run for src.reproduce) serves every case;
-each case breaks its own copy or its own folder, and checks that nothing appeared beside it.
+each case breaks its own copy or its own folder, and checks that nothing appeared beside it. The
+bad-input cases take well under a second each (they fail before the heavy imports); those that
+train, rerun or draw are marked slow.
 """
 
 import json
@@ -21,6 +23,7 @@ import pytest
 from mlflow import MlflowClient
 
 from netlab.paths import PROJECT_ROOT
+from netlab.report.build import build
 from netlab.report.output import MANIFEST
 from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
@@ -160,6 +163,7 @@ def test_compare_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_p
     assert listing(tmp_path) == before
 
 
+@pytest.mark.slow  # trains a run, then reruns it through Hydra
 def test_reproduce_of_a_moved_csv_or_a_mistyped_store_is_one_line(store, tmp_path):
     uri, _ = store
     table = tmp_path / "leaves.csv"
@@ -206,6 +210,7 @@ HOSTILE = {  # the stored config.yaml's line replaced -> what the one line must 
 }
 
 
+@pytest.mark.slow  # trains a run, then reruns it through Hydra
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line(stored, tmp_path,
                                                                                  case):
@@ -260,14 +265,14 @@ def _linked(out):
 
 def _edited_after(out, uri):
     """A report's folder whose report.md the user edited after the report wrote it."""
-    assert report(uri, out).returncode == 0
+    build("mini", uri, out=out, log=False)  # in process: the command is what is tested next
     with open(out / "report.md", "a") as page:
         page.write("\nthe user's notes\n")
 
 
 def _linked_manifest(out, uri):
     """A report's folder whose manifest was replaced by a link."""
-    assert report(uri, out).returncode == 0
+    build("mini", uri, out=out, log=False)
     (out.parent / "victim.txt").write_text("the user's own file")
     (out / MANIFEST).unlink()
     (out / MANIFEST).symlink_to(out.parent / "victim.txt")
@@ -279,6 +284,7 @@ FOLDERS = {"the user's own files": (_users_files, "report.md"),
            "a linked manifest": (_linked_manifest, MANIFEST)}
 
 
+@pytest.mark.slow  # draws reports
 @pytest.mark.parametrize("case", list(FOLDERS))
 def test_the_report_writes_only_new_files_or_its_own_and_never_through_a_link(store, tmp_path,
                                                                               case):
@@ -292,6 +298,7 @@ def test_the_report_writes_only_new_files_or_its_own_and_never_through_a_link(st
     assert state(tmp_path) == before  # every file as it was (a link's target too), none added
 
 
+@pytest.mark.slow  # draws reports
 def test_a_report_replaces_what_its_manifest_lists_and_compare_never_writes_through_a_link(
         store, tmp_path):
     uri, ids = store
