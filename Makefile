@@ -43,15 +43,17 @@ bench: setup
 	$(BIN)/python -m benchmarks.nn
 
 # STUDY, STORE, HOST and PORT reach netlab.tracking.ui as environment variables, quoted: never
-# pasted into the shell ($(value …): not expanded by make either), so `STUDY='x; rm …'` is a name.
-# It prints the link, then becomes MLflow's server (`mlflow ui`, see its docstring).
+# pasted into the shell, nor expanded by make ($(value …), and not exported under their own names,
+# which would expand them), so `STUDY='x; rm …'` or `STUDY='$(shell …)'` is a name. It prints the
+# link, then becomes MLflow's server (`mlflow ui`, see its docstring).
+unexport STUDY STORE HOST PORT
 ui: export NETLAB_UI_STUDY = $(value STUDY)
 ui: export NETLAB_UI_STORE = $(value STORE)
 ui: export NETLAB_UI_HOST = $(value HOST)
 ui: export NETLAB_UI_PORT = $(value PORT)
 ui: setup
-	@$(BIN)/python -m netlab.tracking.ui --serve --experiment "$$NETLAB_UI_STUDY" \
-		--store "$$NETLAB_UI_STORE" --host "$$NETLAB_UI_HOST" --port "$$NETLAB_UI_PORT"
+	@$(BIN)/python -m netlab.tracking.ui --serve --experiment="$$NETLAB_UI_STUDY" \
+		--store="$$NETLAB_UI_STORE" --host="$$NETLAB_UI_HOST" --port="$$NETLAB_UI_PORT"
 
 # Hydra's Ray launcher, the `ray` extra, into .venv (it holds joblib below 1.6: see pyproject.toml)
 RAY_STAMP := $(VENV)/.ray-installed

@@ -286,7 +286,7 @@ def server_command(group, timeout=60):
 def test_make_ui_passes_study_and_store_as_values_never_as_shell_commands(tmp_path):
     require(shutil.which("make"), "no make")
     pwned = tmp_path / "pwned"
-    study = f"x; touch {pwned}; false"
+    study = f"--x; touch {pwned}; false $(shell touch {pwned}-make)"  # the shell's and make's
     store = f"sqlite:///{tmp_path / 'ui.db'}; touch {pwned}-store"
     ui, lines = make_ui(f"PORT={free_port()}", f"STUDY={study}", f"STORE={store}")
     try:
@@ -294,7 +294,7 @@ def test_make_ui_passes_study_and_store_as_values_never_as_shell_commands(tmp_pa
     finally:
         stop(ui)
     assert said is not None and f"'{study}'" in said, "".join(lines)
-    assert not pwned.exists() and not (tmp_path / "pwned-store").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pwned")) == []
 
 
 def test_make_ui_listens_beyond_loopback_only_when_its_command_line_says_so():
