@@ -5,10 +5,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
-HOST   ?= 127.0.0.1
 STUDY  ?= activations
-# the store `make ui` serves: $MLFLOW_TRACKING_URI if set, else the project's embedded store
-STORE  ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlruns/mlflow.db)
+# the store `make ui` serves: STORE=URI, else $MLFLOW_TRACKING_URI, else the project's embedded
+# store (src/netlab/tracking/ui.py resolves it as every command does)
+STORE  ?=
+# where `make ui` listens: only `make ui HOST=…` on make's command line changes it; a HOST exported
+# in the environment (zsh sets one) does not open the UI beyond this machine
+ifneq ($(origin HOST),command line)
+HOST := 127.0.0.1
+endif
 
 .PHONY: setup sweep test bench ui lint clean ray
 
@@ -39,12 +44,18 @@ test: $(TEST_STAMP)
 bench: setup
 	$(BIN)/python -m benchmarks.nn
 
-# MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
+# STUDY, STORE, HOST and PORT reach netlab.tracking.ui as environment variables, quoted: never
+# pasted into the shell, nor expanded by make ($(value …), and not exported under their own names,
+# which would expand them), so `STUDY='x; rm …'` or `STUDY='$(shell …)'` is a name. It prints the
+# link, then becomes MLflow's server (`mlflow ui`, see its docstring).
+unexport STUDY STORE HOST PORT
+ui: export NETLAB_UI_STUDY = $(value STUDY)
+ui: export NETLAB_UI_STORE = $(value STORE)
+ui: export NETLAB_UI_HOST = $(value HOST)
+ui: export NETLAB_UI_PORT = $(value PORT)
 ui: setup
-	@MLFLOW_TRACKING_URI=$(STORE) $(BIN)/python -m netlab.tracking.ui --host $(HOST) --port $(PORT) \
-		--experiment $(STUDY)
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(STORE) --workers 1 \
-		--app-name netlab --host $(HOST) --port $(PORT)
+	@$(BIN)/python -m netlab.tracking.ui --serve --experiment="$$NETLAB_UI_STUDY" \
+		--store="$$NETLAB_UI_STORE" --host="$$NETLAB_UI_HOST" --port="$$NETLAB_UI_PORT"
 
 # Hydra's Ray launcher, the `ray` extra, into .venv (it holds joblib below 1.6: see pyproject.toml)
 RAY_STAMP := $(VENV)/.ray-installed

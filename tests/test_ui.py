@@ -13,14 +13,21 @@ checked by what is on its pages, at the link `make ui` prints:
 
 Screenshots go to the test's tmp_path; with NETLAB_SCREENSHOTS=1 the runs table, the parent run
 and the chart view are also copied to docs/mlflow-{runs,parent,chart}.png.
+
+Then what reaches `make ui`'s shell: a STUDY or STORE holding a shell command is a name, not a
+command; an exported HOST does not change where the server listens, HOST= on make's command line
+does, and says so in one line.
 """
 
+import glob
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -29,8 +36,8 @@ try:
 except ImportError:
     expect = sync_playwright = None
 
-from tests.servers import free_port, http_ok, wait_until
-from tests.test_tracking import ROOT, require
+from tests.servers import free_port, http_ok, require, wait_until
+from tests.test_tracking import ROOT
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -221,3 +228,94 @@ def test_make_ui_shows_the_sweep(tmp_path):
     if os.environ.get("NETLAB_SCREENSHOTS") == "1":
         for shot, doc in DOCS.items():
             shutil.copyfile(shots / shot, ROOT / "docs" / doc)
+
+
+# ------------------------------------------------------------------ what reaches make ui's shell
+def make_ui(*args, env=None):
+    """`make -s ui *args` in a process group of its own, its output (stdout and stderr) read by a
+    thread into a list: (process, lines)."""
+    ui = subprocess.Popen(["make", "-s", "ui", *args], cwd=ROOT, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(ui.stdout), daemon=True).start()
+    return ui, lines
+
+
+def stop(ui):
+    """End make ui's process group (the server with it)."""
+    try:
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(ui.pid, signal.SIGKILL)
+        ui.wait()
+
+
+def wait_for(ui, lines, pattern, timeout=60):
+    """The first line matching pattern, once printed (None if make ui ended or timed out first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = next((line for line in lines if re.search(pattern, line)), None)
+        if found or ui.poll() is not None:
+            time.sleep(0.2)  # what the thread has not appended yet
+            return found or next((line for line in lines if re.search(pattern, line)), None)
+        time.sleep(0.1)
+    return None
+
+
+def server_command(group, timeout=60):
+    """The command line (a list) of the MLflow server make ui started in process group `group`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                pgid = int(open(stat).read().rsplit(")", 1)[1].split()[2])
+                command = open(stat.replace("stat", "cmdline"), "rb").read().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            words = [w.decode() for w in command if w]
+            if pgid == group and "ui" in words and "--host" in words:
+                return words
+        time.sleep(0.2)
+    return None
+
+
+def test_make_ui_passes_study_and_store_as_values_never_as_shell_commands(tmp_path):
+    require(shutil.which("make"), "no make")
+    pwned = tmp_path / "pwned"
+    study = f"--x; touch {pwned}; false $(shell touch {pwned}-make)"  # the shell's and make's
+    store = f"sqlite:///{tmp_path / 'ui.db'}; touch {pwned}-store"
+    ui, lines = make_ui(f"PORT={free_port()}", f"STUDY={study}", f"STORE={store}")
+    try:
+        said = wait_for(ui, lines, r"no experiment|runs of")
+    finally:
+        stop(ui)
+    assert said is not None and f"'{study}'" in said, "".join(lines)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pwned")) == []
+
+
+def test_make_ui_listens_beyond_loopback_only_when_its_command_line_says_so():
+    require(shutil.which("make"), "no make")
+    port = free_port()
+    ui, lines = make_ui(f"PORT={port}", env={"HOST": "0.0.0.0"})  # an exported HOST: ignored
+    try:
+        said = wait_for(ui, lines, r"MLflow UI")
+        command = server_command(ui.pid)
+    finally:
+        stop(ui)
+    assert said is not None and f"at http://127.0.0.1:{port}" in said, "".join(lines)
+    assert command and command[command.index("--host") + 1] == "127.0.0.1", command
+    assert not any("beyond" in line for line in lines), "".join(lines)
+
+    ui, lines = make_ui(f"PORT={port}", "HOST=0.0.0.0")  # on make's command line: it listens
+    try:
+        warned = wait_for(ui, lines, r"beyond")
+        command = server_command(ui.pid)
+    finally:
+        stop(ui)
+    assert warned is not None and "0.0.0.0" in warned, "".join(lines)
+    assert sum("beyond" in line for line in lines) == 1
+    assert command and command[command.index("--host") + 1] == "0.0.0.0", command

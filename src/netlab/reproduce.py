@@ -9,14 +9,16 @@ error is one line.
 """
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
 
-from netlab.tracking.store import TrackingUnavailable, first_line, resolve_uri
+from netlab.tracking.store import TrackingUnavailable, first_line, open_existing, resolve_uri
 
 UNCOMPARED = {"train_time_s", "tracking_time_s"}
 RTOL, ATOL = 1e-6, 1e-9
@@ -72,20 +74,76 @@ def weights(client, run_id):
 
 
 def stored_config(client, run):
-    """The run's config.yaml with today's defaults for keys it predates."""
-    from hydra import compose, initialize_config_dir
+    """The run's config.yaml as a config to train, with today's defaults for keys it predates.
 
+    The stored file is data, whoever wrote it: read as plain YAML, refused if any string in it is
+    an interpolation (`${oc.env:…}` would put an environment variable's value into the store),
+    then checked as a command line's config is (the schema's keys and types, every value, the
+    data file, memory). NotReproducible, one line, when it cannot be rerun.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from netlab import resources
+    from netlab.config import ConfigError, one_line, validate
     from netlab.paths import PROJECT_ROOT
 
-    if "config.yaml" not in {f.path for f in client.list_artifacts(run.info.run_id)}:
-        raise NotReproducible(f"run {run.info.run_id} has no config.yaml to rerun it from")
+    run_id = run.info.run_id
+    if "config.yaml" not in {f.path for f in client.list_artifacts(run_id)}:
+        raise NotReproducible(f"run {run_id} has no config.yaml to rerun it from")
     with tempfile.TemporaryDirectory(prefix="netlab-reproduce-") as folder:
-        text = Path(client.download_artifacts(run.info.run_id, "config.yaml", folder)).read_text()
-    stored = OmegaConf.create(text)
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        base = compose("config", overrides=[f"dataset={stored.dataset.name}",
-                                            f"optimizer={stored.optimizer.name}"])
-    return OmegaConf.merge(base, stored)
+        text = Path(client.download_artifacts(run_id, "config.yaml", folder)).read_text()
+    try:
+        stored = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise NotReproducible(f"run {run_id}: its config.yaml is not YAML: "
+                              f"{first_line(error)}") from None
+    if not isinstance(stored, dict):
+        raise NotReproducible(f"run {run_id}: its config.yaml is not a mapping of keys")
+    found = interpolation(stored)
+    if found is not None:
+        raise NotReproducible(f"run {run_id}: its config.yaml has an interpolation at {found}: a "
+                              "stored config is data, nothing in it is resolved")
+    groups = []
+    for group in ("dataset", "optimizer"):
+        name = stored.get(group, {}).get("name") if isinstance(stored.get(group), dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"\w+", name):
+            raise NotReproducible(f"run {run_id}: its config.yaml has {group}.name={name!r}: not "
+                                  f"the name of a {group} (conf/{group}/)")
+        groups.append(f"{group}={name}")
+    try:
+        with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+            base = compose("config", overrides=groups)
+        cfg = OmegaConf.merge(base, OmegaConf.create(stored))
+        validate(cfg)
+        resources.check(cfg)
+    except (ConfigError, HydraException, OmegaConfBaseException) as error:
+        raise NotReproducible(f"run {run_id}: its config.yaml: {one_line(error)}") from None
+    except MemoryError as error:
+        raise NotReproducible(f"run {run_id}: its config.yaml: {error}") from None
+    return cfg
+
+
+def interpolation(node, path=""):
+    """The dotted path of the first key or string value in node (plain YAML data) that OmegaConf
+    would resolve (it holds `${`), else None."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}{key}"
+            if "${" in str(key):
+                return where
+            found = interpolation(value, where + ".")
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found = interpolation(value, f"{path}{index}.")
+            if found is not None:
+                return found
+    elif isinstance(node, str) and "${" in node:
+        return path.rstrip(".")
+    return None
 
 
 def reproduce_one(client, original):
@@ -143,10 +201,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         from netlab.tracking.logger import new_client
-        from netlab.tracking.store import check_reachable
 
         uri = resolve_uri(args.tracking_uri)
-        check_reachable(uri)
+        open_existing(uri)  # a run to reproduce is in a store that exists: none is created
         client = new_client(uri)
         runs = targets(client, find_run(client, args.run_id))
     except (TrackingUnavailable, NotReproducible) as error:
@@ -158,7 +215,7 @@ def main(argv=None):
         try:
             new_id, mismatches, exact = reproduce_one(client, original)
         except NotReproducible as error:
-            print(f"reproduce: {error}")
+            print(f"reproduce: {error}", file=sys.stderr)
             failures += 1
             continue
         how = ("bit for bit" if exact

@@ -19,6 +19,8 @@ NAMED_SERIES = {"sigmoid": "#d62728", "tanh": "#1f77b4", "relu": "#2ca02c",
                 "leaky_relu": "#9467bd", "identity": "#7f7f7f"}
 FONT = {"title": 13, "label": 12, "tick": 11, "legend": 10, "cell": 10, "panel": 11}
 DPI = 100  # the report's default: a 5-inch panel is 500 px, its text legible on a projector
+# the resolutions the commands accept: a 2-run report at 1200 dpi holds ~2 GB while it draws
+MIN_DPI, MAX_DPI = 20, 1200
 FORMATS = ("png", "svg", "pdf")
 
 

@@ -14,12 +14,20 @@ if __name__ == "__main__":  # the command: its imports run with the garbage coll
 import argparse  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from netlab import collector  # noqa: E402
-from netlab.figures.style import DPI, FORMATS  # noqa: E402
+from netlab.figures.style import DPI, FORMATS, MAX_DPI, MIN_DPI  # noqa: E402
+from netlab.tracking.store import (  # noqa: E402
+    TrackingUnavailable,
+    check_existing,
+    first_line,
+    is_store_error,
+    resolve_uri,
+)
 
-from .build import build  # noqa: E402
 from .design import parse_baseline  # noqa: E402
+from .output import check_folder, default_folder  # noqa: E402
 
 
 def parse_args(argv):
@@ -52,19 +60,36 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """Entry point: build the report, print where it went (errors as one line)."""
-    collector.resume()
+    """Entry point: build the report, print where it went (errors as one line, exit status 1).
+
+    What can be checked without reading the runs (the options, the output folder, that the store
+    exists and answers) is checked before the report's libraries are imported: in under a second.
+    """
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if args.dpi < 20 or args.dpi > 1200:
-        raise SystemExit(f"report: --dpi must be between 20 and 1200, got {args.dpi}")
+    uri = None
     try:
+        if not MIN_DPI <= args.dpi <= MAX_DPI:
+            raise ValueError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {args.dpi}")
         baseline = parse_baseline(args.baseline)
+        check_folder(default_folder(args.study) if args.out is None else Path(args.out))
+        uri = resolve_uri(args.tracking_uri)
+        check_existing(uri)
+        from .build import build  # matplotlib, MLflow, pandas: with the collector still paused
+
+        collector.resume()
         path, study = build(args.study, args.tracking_uri, args.out, args.sweep,
                             log=not args.no_log, dpi=args.dpi, fmt=args.fmt, baseline=baseline,
                             command=shlex.join(["python", "-m", "src.report", *argv]))
-    except (LookupError, ValueError) as error:
-        raise SystemExit(f"report: {error}") from None
+    except (LookupError, ValueError, TrackingUnavailable, OSError) as error:
+        raise SystemExit(f"report: {first_line(error)}") from None
+    except MemoryError:
+        raise SystemExit(f"report: out of memory drawing the figures at --dpi {args.dpi}") \
+            from None
+    except Exception as error:
+        if not is_store_error(error):
+            raise
+        raise SystemExit(f"report: store {uri}: {first_line(error)}") from None
     where = (f"; logged under report/ in run {study.parent.info.run_id}"
              if study.parent is not None and not args.no_log else "")
     print(f"report: {path} ({len(study.runs)} runs){where}")

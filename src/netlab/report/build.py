@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from netlab.figures import run_plots, style
 from netlab.figures.style import DPI
-from netlab.tracking.store import resolve_uri
+from netlab.tracking.store import open_existing, resolve_uri
 
 from . import boundaries, comparisons, design, dynamics, figure_choice, stats, tables
 from .conclusion import conclusion
@@ -30,8 +30,7 @@ class Saver:
     def __call__(self, fig, stem):
         """Write a matplotlib Figure as stem.<format>; returns the file name."""
         name = f"{stem}.{self.fmt}"
-        style.save(fig, self.output.folder, stem, self.fmt, self.dpi)
-        self.output.file(name)
+        style.save(fig, self.output.file(name).parent, stem, self.fmt, self.dpi)
         return name
 
     def gif(self, stem, snap, title):
@@ -63,57 +62,59 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
     (default experiments/<study>.yaml); command: the command line shown in the footer.
     """
     uri = resolve_uri(tracking_uri)
+    open_existing(uri)  # never created or changed here: a mistyped path is an error
     study = load_study(uri, experiment, sweep=sweep)
     client = MlflowClient(uri)
     study_path = study_path or design.study_file(experiment)
     baseline = baseline or design.baseline(study_path)
-    output = Output(default_folder(experiment) if out is None else Path(out))
-    save = Saver(output, fmt, dpi)
-    agg = stats.aggregate(study.runs, study.keys)
-    compared = (comparisons.against_baseline(study.runs, study.keys, agg, baseline)
-                if baseline else None)
-    gradients = dynamics.first_layer_table(study)
-    chance = boundaries.chance_level(client, gradients) if gradients is not None else None
+    with Output(default_folder(experiment) if out is None else Path(out)) as output:
+        save = Saver(output, fmt, dpi)
+        agg = stats.aggregate(study.runs, study.keys)
+        compared = (comparisons.against_baseline(study.runs, study.keys, agg, baseline)
+                    if baseline else None)
+        gradients = dynamics.first_layer_table(study)
+        chance = boundaries.chance_level(client, gradients) if gradients is not None else None
 
-    figures = [*figure_choice.heatmap(study, agg, save),
-               *figure_choice.accuracy_against(study, agg, save),
-               *figure_choice.learning_curves(study, client, agg, save),
-               *dynamics.gradient_norms(study, client, save),
-               *dynamics.first_layer_gradient(study, client, save, gradients),
-               *dynamics.unit_share_vs_lr(study, agg, save),
-               *boundaries.boundary_figures(study, client, agg, save),
-               *boundaries.hidden_units(study, client, agg, save)]
+        figures = [*figure_choice.heatmap(study, agg, save),
+                   *figure_choice.accuracy_against(study, agg, save),
+                   *figure_choice.learning_curves(study, client, agg, save),
+                   *dynamics.gradient_norms(study, client, save),
+                   *dynamics.first_layer_gradient(study, client, save, gradients),
+                   *dynamics.unit_share_vs_lr(study, agg, save),
+                   *boundaries.boundary_figures(study, client, agg, save),
+                   *boundaries.hidden_units(study, client, agg, save)]
 
-    parts = [f"# Study report: {experiment}"]
-    asked = design.question(study_path)
-    if asked:
-        parts.append(f"**Question.** {asked}")
-    parts.append("## What this report covers\n\n" + coverage(study))
-    results = []
-    if study.seeded:
-        results.append(tables.configurations(study, agg))
-    if compared is not None and compared[0] is not None:
-        results.append(tables.baseline_table(study, compared[0], baseline))
-    if results:
-        parts.append("## Results\n\n" + "\n\n".join(results))
-    else:
-        parts.append("## Results\n\n" + tables.every_run(study))
-    if figures:
-        parts.append("## Figures\n\n" + "\n\n".join(f"![{name}]({name})\n\n{caption}"
-                                                    for name, caption in figures))
-    parts.append("## Conclusion\n\n" + conclusion(
-        study, agg, compared, baseline, dynamics.depth_verdict(study, gradients, chance)))
-    if results:
-        parts.append(tables.every_run(study, heading="##"))
-    command = command or command_line(experiment, tracking_uri, out, sweep, log, dpi, fmt,
-                                      baseline if baseline != design.baseline(study_path) else None)
-    parts.append(f"---\nGenerated from the tracking store by `{command}`; the same command "
-                 "regenerates it after the sweep is rerun.")
-    path = output.file("report.md")
-    path.write_text("\n\n".join(parts) + "\n")
-    output.close(command)
-    if log and study.parent is not None:
-        for name in output.written:
-            client.log_artifact(study.parent.info.run_id, str(output.folder / name),
-                                artifact_path="report")
+        parts = [f"# Study report: {experiment}"]
+        asked = design.question(study_path)
+        if asked:
+            parts.append(f"**Question.** {asked}")
+        parts.append("## What this report covers\n\n" + coverage(study))
+        results = []
+        if study.seeded:
+            results.append(tables.configurations(study, agg))
+        if compared is not None and compared[0] is not None:
+            results.append(tables.baseline_table(study, compared[0], baseline))
+        if results:
+            parts.append("## Results\n\n" + "\n\n".join(results))
+        else:
+            parts.append("## Results\n\n" + tables.every_run(study))
+        if figures:
+            parts.append("## Figures\n\n" + "\n\n".join(f"![{name}]({name})\n\n{caption}"
+                                                        for name, caption in figures))
+        parts.append("## Conclusion\n\n" + conclusion(
+            study, agg, compared, baseline, dynamics.depth_verdict(study, gradients, chance)))
+        if results:
+            parts.append(tables.every_run(study, heading="##"))
+        own_baseline = baseline if baseline != design.baseline(study_path) else None
+        command = command or command_line(experiment, tracking_uri, out, sweep, log, dpi, fmt,
+                                          own_baseline)
+        parts.append(f"---\nGenerated from the tracking store by `{command}`; the same command "
+                     "regenerates it after the sweep is rerun.")
+        output.file("report.md").write_text("\n\n".join(parts) + "\n")
+        output.close(command)
+        path = output.folder / "report.md"
+        if log and study.parent is not None:
+            for name in output.written:
+                client.log_artifact(study.parent.info.run_id, str(output.folder / name),
+                                    artifact_path="report")
     return path, study

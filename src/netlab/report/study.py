@@ -16,6 +16,7 @@ import mlflow
 import pandas as pd
 import yaml
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 SWEEP_ROLE = "sweep"
 SEED, DATA_SEED, DATASET = "seed", "data_seed", "dataset.name"
@@ -73,7 +74,13 @@ def parse_value(text):
 def find_parent(client, experiment_id, sweep_id=None):
     """The sweep's parent run: sweep_id if given, else the newest sweep-tagged run (or None)."""
     if sweep_id:
-        return client.get_run(sweep_id)
+        try:
+            return client.get_run(sweep_id)
+        except MlflowException as error:
+            if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            raise LookupError(f"--sweep {sweep_id!r}: no such run (give all, latest or a sweep's "
+                              "parent run id)") from None
     found = client.search_runs([experiment_id], f"tags.`netlab.role` = '{SWEEP_ROLE}'",
                                max_results=1, order_by=["attributes.start_time DESC"])
     if found:
@@ -243,6 +250,10 @@ def load_study(tracking_uri, experiment, sweep=None):
         raise LookupError(f"no experiment {experiment!r} in {tracking_uri} (found: {names})")
     parent = find_parent(client, found.experiment_id,
                          None if sweep in (None, "all", "latest") else sweep)
+    if parent is not None and parent.info.experiment_id != found.experiment_id:
+        other = client.get_experiment(parent.info.experiment_id).name
+        raise LookupError(f"--sweep {sweep!r} is a run of experiment {other!r}, not of "
+                          f"{experiment!r}")
     mlflow.set_tracking_uri(tracking_uri)
     runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
     if runs.empty:

@@ -85,6 +85,94 @@ def check_reachable(uri, timeout=3.0):
             raise TrackingUnavailable(f"tracking store folder {db.parent} is not writable")
 
 
+def check_existing(uri, timeout=3.0):
+    """Raise TrackingUnavailable (one line) unless uri names a store that already exists, without
+    importing MLflow or creating anything: a server answers /health within timeout, a SQLite file
+    is there and is a database with MLflow's tables, a file store's folder is there.
+
+    For the commands that read runs back (src.report, src.compare, src.reproduce): MLflow's client
+    would create a mistyped SQLite file or folder, and retry a server that does not answer for
+    minutes. A database server (PostgreSQL, …) is checked by open_existing."""
+    scheme = urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        check_reachable(uri, timeout)
+        return
+    db = sqlite_path(uri)
+    if db is not None:
+        if not db.exists():
+            raise TrackingUnavailable(f"no tracking store at {db} (check --tracking-uri or "
+                                      "MLFLOW_TRACKING_URI)")
+        if not db.is_file():
+            raise TrackingUnavailable(f"tracking store {db} is not a file")
+        try:  # mode=rw: never creates the file; a write-protected one opens read-only
+            with closing(sqlite3.connect(f"{db.as_uri()}?mode=rw", uri=True)) as connection:
+                tables = {row[0] for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as e:
+            hint = "" if os.access(db.parent, os.W_OK) else (
+                " (its folder is read-only: SQLite writes its -wal and -shm files beside a store "
+                "in WAL mode, even to read it)")
+            raise TrackingUnavailable(f"cannot read tracking store {db}: {e}{hint}") from None
+        if not {"experiments", "runs", "alembic_version"} <= tables:
+            raise TrackingUnavailable(f"{db} is not an MLflow tracking store (it has no MLflow "
+                                      "tables)")
+    elif scheme == "file":
+        folder = Path(urlparse(uri).path)
+        if not folder.is_dir():
+            raise TrackingUnavailable(f"no tracking store at {folder} (check --tracking-uri or "
+                                      "MLFLOW_TRACKING_URI)")
+
+
+def open_existing(uri, timeout=3.0):
+    """A client of the store at uri, which must exist and be whole: check_existing, then MLflow's
+    own tables all there and its default experiment (else MLflow would create them, writing into
+    a store that is only read), then a first query. Every failure is TrackingUnavailable, one
+    line; nothing is created or changed."""
+    check_existing(uri, timeout)
+    quiet_store_logs()
+    if urlparse(uri).scheme.split("+")[0] in DATABASE_SCHEMES:
+        _check_tables(uri)
+    from mlflow import MlflowClient
+
+    try:
+        client = MlflowClient(uri)
+        client.search_experiments(max_results=1)
+    except Exception as e:  # noqa: BLE001 - any failure to read is reported the same way
+        raise TrackingUnavailable(f"cannot read tracking store {uri}: {first_line(e)}") from None
+    return client
+
+
+def _check_tables(uri):
+    """Raise TrackingUnavailable unless the database at uri holds every table of MLflow's schema
+    and its default experiment (what MLflow's store would otherwise create when opened)."""
+    import mlflow.store.db.utils  # noqa: F401 - imports every table's model into Base
+    import sqlalchemy
+    from mlflow.store.db.base_sql_model import Base
+
+    try:
+        engine = sqlalchemy.create_engine(uri)
+        try:
+            tables = set(sqlalchemy.inspect(engine).get_table_names())
+            default = False
+            if "experiments" in tables:
+                with engine.connect() as connection:
+                    default = connection.execute(sqlalchemy.text(
+                        "SELECT 1 FROM experiments WHERE experiment_id = 0")).first() is not None
+        finally:
+            engine.dispose()
+    except Exception as e:  # noqa: BLE001 - a database that cannot be read, whatever the driver
+        raise TrackingUnavailable(f"cannot read tracking store {uri}: {first_line(e)}") from None
+    missing = set(Base.metadata.tables) - tables
+    if "experiments" not in tables or "runs" not in tables:
+        raise TrackingUnavailable(f"{uri} is not an MLflow tracking store (it has no MLflow "
+                                  "tables)")
+    if missing or not default:
+        raise TrackingUnavailable(
+            f"tracking store {uri} is incomplete ({len(missing)} of MLflow's tables missing"
+            f"{'' if default else ', no default experiment'}): made by an older MLflow "
+            f"(`mlflow db upgrade {uri}` upgrades it) or its creation was interrupted")
+
+
 def first_line(error):
     """An exception as one line: its message's first line, else its type's name."""
     text = str(error).strip()

@@ -1,15 +1,8 @@
-"""`python -m src.compare RUN RUN …`: runs side by side on one page, like a study report.
-
-Each RUN is any unique prefix of a run id, in any experiment of the store. The page shows the
-runs' status and final accuracies, their parameters (the rows that differ first, in bold), where
-their code and data came from, their learning curves overlaid, and their decision boundaries and
-hidden units (2-D data). It is written to reports/compare/<id>-<id>…/compare.md (git-ignored), or
---out DIR; only files it wrote there are ever replaced.
+"""The comparison page of runs named by id prefixes (netlab.compare): find them, draw them, write
+compare.md with its figures.
 """
 
-import argparse
 import shlex
-import sys
 from pathlib import Path
 
 import mlflow
@@ -17,7 +10,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 from netlab.figures import run_plots, study_plots
-from netlab.figures.style import DPI, FORMATS, label
+from netlab.figures.style import DPI, label
 from netlab.paths import PROJECT_ROOT
 from netlab.report import boundaries
 from netlab.report.build import Saver
@@ -25,7 +18,7 @@ from netlab.report.histories import history
 from netlab.report.output import Output
 from netlab.report.study import CONTROL, DATASET, _typed_runs, parse_value
 from netlab.report.text import fmt, table
-from netlab.tracking.store import resolve_uri
+from netlab.tracking.store import open_existing, resolve_uri
 
 CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 PROVENANCE = ("git_commit", "git_dirty", "code_hash", "data_hash", "config_hash")
@@ -128,42 +121,11 @@ def provenance(runs):
 def build(prefixes, tracking_uri=None, out=None, dpi=DPI, fmt_="png", command=None):
     """Write the comparison page; returns (path of compare.md, runs)."""
     uri = resolve_uri(tracking_uri)
+    open_existing(uri)  # never created or changed here: a mistyped path is an error
     runs = find_runs(uri, prefixes)
     client = MlflowClient(uri)
     folder = (Path(out) if out else PROJECT_ROOT / "reports" / "compare" /
               "-".join(short_id(r) for r in runs["run_id"]))
-    output = Output(folder)
-    save = Saver(output, fmt_, dpi)
-    figures = []
-    differing = differing_keys(runs)
-    curves = {run_label(r, differing): history(client, r["run_id"], CURVES)
-              for _, r in runs.iterrows()}
-    frames = {}
-    for name, h in curves.items():
-        frames[name] = h.rename(columns={c: f"{c}_mean" for c in CURVES}).assign(
-            **{f"{c}_{s}": float("nan") for c in CURVES for s in ("low", "high")})
-    fig = study_plots.mean_curves([(None, frames)], "learning curves")
-    figures.append((save(fig, "learning_curves"), "Learning curves of each run (validation "
-                    "solid, training dashed; loss on a log scale)."))
-    cells, tiles = [], []
-    for _, row in runs.iterrows():
-        snap, source = boundaries.boundary_of(client, row)
-        title = f"{run_label(row, differing)}\nval {fmt(row['val_accuracy'])}"
-        if source != "not 2-D":
-            cells.append((title, snap, source if snap is None else None))
-        found = boundaries.rebuilt(client, row) if source != "not 2-D" else None
-        if found is not None and found[1].is_2d:
-            image = run_plots.hidden_units(found[0], found[1].X_train, found[1].y_train)
-            if image is not None:
-                tiles.append((title.replace("\n", " — "), image))
-    if any(snap is not None for _, snap, _ in cells):
-        fig = study_plots.boundary_grid(cells, "decision boundaries", ncols=min(len(cells), 4))
-        figures.append((save(fig, "decision_boundaries"), "Each run's decision boundary after "
-                        "training over its training points (class 0 orange, class 1 blue)."))
-    if tiles:
-        fig = study_plots.image_rows(tiles, "what each hidden unit computes", dpi=dpi)
-        figures.append((save(fig, "hidden_units"), "Each run's hidden units over the input plane "
-                        "(one tile per unit, a row per hidden layer), then its output."))
     summary = table(runs, {
         "run": lambda r: f"`{short_id(r['run_id'])}`", "experiment": "experiment",
         "name": lambda r: str(r.get("tags.mlflow.runName") or "—"),
@@ -171,39 +133,44 @@ def build(prefixes, tracking_uri=None, out=None, dpi=DPI, fmt_="png", command=No
         "train accuracy": "train_accuracy", "epochs": lambda r: fmt(r["epochs_run"], 0),
         "time s": lambda r: fmt(r["train_time_s"], 2)})
     command = command or shlex.join(["python", "-m", "src.compare", *prefixes])
-    parts = [f"# Runs compared: {', '.join(short_id(r) for r in runs['run_id'])}",
-             "## Runs\n\n" + summary, "## Parameters\n\n" + parameters(runs),
-             "## Code and data\n\n" + provenance(runs),
-             "## Figures\n\n" + "\n\n".join(f"![{n}]({n})\n\n{c}" for n, c in figures),
-             f"---\nGenerated from `{uri}` by `{command}`."]
-    path = output.file("compare.md")
-    path.write_text("\n\n".join(parts) + "\n")
-    output.close(command)
+    with Output(folder) as output:
+        save = Saver(output, fmt_, dpi)
+        figures = []
+        differing = differing_keys(runs)
+        curves = {run_label(r, differing): history(client, r["run_id"], CURVES)
+                  for _, r in runs.iterrows()}
+        frames = {}
+        for name, h in curves.items():
+            frames[name] = h.rename(columns={c: f"{c}_mean" for c in CURVES}).assign(
+                **{f"{c}_{s}": float("nan") for c in CURVES for s in ("low", "high")})
+        fig = study_plots.mean_curves([(None, frames)], "learning curves")
+        figures.append((save(fig, "learning_curves"), "Learning curves of each run (validation "
+                        "solid, training dashed; loss on a log scale)."))
+        cells, tiles = [], []
+        for _, row in runs.iterrows():
+            snap, source = boundaries.boundary_of(client, row)
+            title = f"{run_label(row, differing)}\nval {fmt(row['val_accuracy'])}"
+            if source != "not 2-D":
+                cells.append((title, snap, source if snap is None else None))
+            found = boundaries.rebuilt(client, row) if source != "not 2-D" else None
+            if found is not None and found[1].is_2d:
+                image = run_plots.hidden_units(found[0], found[1].X_train, found[1].y_train)
+                if image is not None:
+                    tiles.append((title.replace("\n", " — "), image))
+        if any(snap is not None for _, snap, _ in cells):
+            fig = study_plots.boundary_grid(cells, "decision boundaries", ncols=min(len(cells), 4))
+            figures.append((save(fig, "decision_boundaries"), "Each run's decision boundary after "
+                            "training over its training points (class 0 orange, class 1 blue)."))
+        if tiles:
+            fig = study_plots.image_rows(tiles, "what each hidden unit computes", dpi=dpi)
+            figures.append((save(fig, "hidden_units"), "Each run's hidden units over the input "
+                            "plane (one tile per unit, a row per hidden layer), then its output."))
+        parts = [f"# Runs compared: {', '.join(short_id(r) for r in runs['run_id'])}",
+                 "## Runs\n\n" + summary, "## Parameters\n\n" + parameters(runs),
+                 "## Code and data\n\n" + provenance(runs),
+                 "## Figures\n\n" + "\n\n".join(f"![{n}]({n})\n\n{c}" for n, c in figures),
+                 f"---\nGenerated from `{uri}` by `{command}`."]
+        output.file("compare.md").write_text("\n\n".join(parts) + "\n")
+        output.close(command)
+    path = output.folder / "compare.md"
     return path, runs
-
-
-def main(argv=None):
-    """Entry point: compare the runs, print where the page went (errors as one line)."""
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m src.compare",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="run ids or unique prefixes")
-    parser.add_argument("--tracking-uri",
-                        help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
-    parser.add_argument("--out", help="output folder (default: reports/compare/<ids>/)")
-    parser.add_argument("--dpi", type=int, default=DPI)
-    parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt")
-    args = parser.parse_args(argv)
-    if len(args.runs) < 2:
-        raise SystemExit("compare: name at least two runs")
-    try:
-        path, runs = build(args.runs, args.tracking_uri, args.out, args.dpi, args.fmt,
-                           shlex.join(["python", "-m", "src.compare", *argv]))
-    except LookupError as error:
-        raise SystemExit(f"compare: {error}") from None
-    print(f"compare: {path} ({len(runs)} runs)")
-
-
-if __name__ == "__main__":
-    main()
-
