@@ -4,7 +4,7 @@
 
 In a temporary folder, a small real sweep (`python -m src.run -m activation=sigmoid,tanh,relu
 dataset=moons,xor epochs=20 seeds=1`, experiment `activations`) fills a SQLite store; the UI is
-started on it with `make ui` (MLflow's server app, its imports frozen out of the collector), the
+started on it with `make ui` (MLflow's own server), the
 link `make ui` prints (netlab.tracking.ui.runs_link) is opened in headless Chromium (Debian's,
 driven by Playwright, 1400×900), and the time from page.goto(link) to the first run row of the table
 being visible is measured: cold (a new browser context, the server's first page) and warm (a new

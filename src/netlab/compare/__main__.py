@@ -4,20 +4,14 @@ What can be checked without reading the runs (the options, the output folder, th
 exists and answers) is checked before the page's libraries are imported: in under a second.
 """
 
-import gc
+import argparse
+import shlex
+import sys
+from pathlib import Path
 
-if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
-    gc.disable()  # (main() resumes it: see src/netlab/collector.py)
-
-import argparse  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from netlab import collector  # noqa: E402
-from netlab.figures.style import DPI, FORMATS, MAX_DPI, MIN_DPI  # noqa: E402
-from netlab.report.output import check_folder  # noqa: E402
-from netlab.tracking.store import (  # noqa: E402
+from netlab.figures.style import DPI, FORMATS, MAX_DPI, MIN_DPI
+from netlab.report.output import check_folder
+from netlab.tracking.store import (
     TrackingUnavailable,
     check_existing,
     first_line,
@@ -25,7 +19,7 @@ from netlab.tracking.store import (  # noqa: E402
     resolve_uri,
 )
 
-from . import __doc__ as DESCRIPTION  # noqa: E402
+from . import __doc__ as DESCRIPTION
 
 
 def main(argv=None):
@@ -51,9 +45,7 @@ def main(argv=None):
             check_folder(Path(args.out))
         uri = resolve_uri(args.tracking_uri)
         check_existing(uri)
-        from .page import build  # matplotlib, MLflow, pandas: with the collector still paused
-
-        collector.resume()
+        from .page import build  # matplotlib, MLflow, pandas: only now
         path, runs = build(args.runs, args.tracking_uri, args.out, args.dpi, args.fmt,
                            shlex.join(["python", "-m", "src.compare", *argv]))
     except (LookupError, ValueError, TrackingUnavailable, OSError) as error:

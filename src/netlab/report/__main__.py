@@ -6,19 +6,13 @@ experiments/<study>/ (a committed study) or reports/<experiment>/ (any other exp
 git-ignored) or --out DIR, and logs the same files under `report/` in the sweep's parent run.
 """
 
-import gc
+import argparse
+import shlex
+import sys
+from pathlib import Path
 
-if __name__ == "__main__":  # the command: its imports run with the garbage collector paused
-    gc.disable()  # (main() resumes it: see src/netlab/collector.py)
-
-import argparse  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from netlab import collector  # noqa: E402
-from netlab.figures.style import DPI, FORMATS, MAX_DPI, MIN_DPI  # noqa: E402
-from netlab.tracking.store import (  # noqa: E402
+from netlab.figures.style import DPI, FORMATS, MAX_DPI, MIN_DPI
+from netlab.tracking.store import (
     TrackingUnavailable,
     check_existing,
     first_line,
@@ -26,8 +20,8 @@ from netlab.tracking.store import (  # noqa: E402
     resolve_uri,
 )
 
-from .design import parse_baseline  # noqa: E402
-from .output import check_folder, default_folder  # noqa: E402
+from .design import parse_baseline
+from .output import check_folder, default_folder
 
 
 def parse_args(argv):
@@ -75,9 +69,7 @@ def main(argv=None):
         check_folder(default_folder(args.study) if args.out is None else Path(args.out))
         uri = resolve_uri(args.tracking_uri)
         check_existing(uri)
-        from .build import build  # matplotlib, MLflow, pandas: with the collector still paused
-
-        collector.resume()
+        from .build import build  # matplotlib, MLflow, pandas: only now
         path, study = build(args.study, args.tracking_uri, args.out, args.sweep,
                             log=not args.no_log, dpi=args.dpi, fmt=args.fmt, baseline=baseline,
                             command=shlex.join(["python", "-m", "src.report", *argv]))

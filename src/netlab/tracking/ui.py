@@ -4,13 +4,10 @@
 The UI's experiment page opens on a GenAI overview that hides training runs; the runs table is at
 #/experiments/<id>/runs, so that is the link printed.
 
-`make ui` serves MLflow's own server app through server_app() (`mlflow ui --app-name netlab`, the
-`mlflow.app` entry point in pyproject.toml), which only freezes what the server imported out of
-Python's garbage collector (src/netlab/collector.py): a runs search of 100 runs answers in half the
-time. The values `make ui` is given (STUDY, STORE, HOST, PORT) arrive here as arguments, never
-through a shell command line: the server is started with os.execv and a list of arguments. The UI
-listens on 127.0.0.1 unless told otherwise, and says so in one line when it listens beyond this
-machine.
+`make ui` serves MLflow's own UI (`mlflow ui`). The values `make ui` is given (STUDY, STORE,
+HOST, PORT) arrive here as arguments, never through a shell command line: the server is started
+with os.execv and a list of arguments. The UI listens on 127.0.0.1 unless told otherwise, and says
+so in one line when it listens beyond this machine.
 """
 
 import argparse
@@ -28,20 +25,10 @@ HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}
 
 def runs_link(base_url, tracking_uri, experiment):
     """The runs-table URL of `experiment` in the UI at base_url, or None if it has no runs yet."""
-    from mlflow import MlflowClient  # here: the server imports this module for server_app
+    from mlflow import MlflowClient
 
     found = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
     return f"{base_url}/#/experiments/{found.experiment_id}/runs" if found else None
-
-
-def server_app():
-    """MLflow's tracking server app (FastAPI), what it imported frozen out of the collector's scans;
-    uvicorn calls it (a factory) in the server's process."""
-    from netlab import collector
-
-    with collector.paused():
-        from mlflow.server.fastapi_app import app
-    return app
 
 
 def is_loopback(host):
@@ -102,7 +89,7 @@ def main(argv=None):
               flush=True)
     if args.serve:
         mlflow = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                  "--workers", "1", "--app-name", "netlab", "--host", args.host,
+                  "--workers", "1", "--host", args.host,
                   "--port", str(port)]
         os.execve(sys.executable, mlflow, {**os.environ, **SERVER_ENV})
 
