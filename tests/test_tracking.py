@@ -96,19 +96,38 @@ def test_artifacts_go_beside_the_sqlite_file(uri, tmp_path, monkeypatch):
     assert (tmp_path / "mlruns" / EXPERIMENT / run.run_id / "artifacts" / "weights.npz").is_file()
 
 
-def test_a_sqlite_store_is_in_wal_mode_and_its_tags_indexed_for_the_skip_check(tmp_path):
+def test_a_sqlite_store_is_in_wal_mode_with_mlflows_own_schema(tmp_path):
     import sqlite3
     from contextlib import closing
 
-    db = tmp_path / "mlflow.db"
-    store.open_store(f"sqlite:///{db}")
-    store.open_store(f"sqlite:///{db}")  # opening again is harmless
-    with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        # the lookup of a configuration's runs by tag (MLflow's search joins on it) uses the index
-        plan = connection.execute("EXPLAIN QUERY PLAN SELECT run_uuid FROM tags "
-                                  "WHERE key = ? AND value = ?", ("group_hash", "x")).fetchall()
-    assert any(store.TAG_INDEX in row[-1] for row in plan), plan
+    from sqlalchemy import create_engine
+
+    db, theirs = tmp_path / "mlflow.db", tmp_path / "theirs.db"
+    uri = f"sqlite:///{db}"
+    store.open_store(uri)
+    store.open_store(uri)  # opening again is harmless
+    MlflowClient(f"sqlite:///{theirs}").search_experiments()  # a store MLflow makes alone
+
+    def schema(connection):
+        """Every table, index and trigger, each one's SQL as a set of lines (MLflow's migrations
+        do not write a table's constraints in the same order every time)."""
+        return {(kind, name, table, frozenset(line.strip().rstrip(",").strip()
+                                              for line in (sql or "").splitlines()))
+                for kind, name, table, sql in connection.execute(
+                    "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+
+    with closing(sqlite3.connect(db)) as ours, closing(sqlite3.connect(theirs)) as mlflows:
+        assert ours.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert schema(ours) == schema(mlflows) and len(schema(ours)) > 20
+    # nothing process-wide set on SQLAlchemy's connections: after a run is logged, a new engine's
+    # connection has SQLite's default durability (synchronous=FULL, 2)
+    client = new_client(uri)
+    with RunLogger(client, store.get_or_create_experiment(client, EXPERIMENT)) as run:
+        run.log_metrics({"x": 1.0}, 1)
+    engine = create_engine(uri)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    engine.dispose()
 
 
 def test_unreachable_server_is_one_line_and_fast():

@@ -32,7 +32,7 @@ from pathlib import Path
 from netlab import identity
 from netlab.paths import PROJECT_ROOT
 
-from .store import first_line, process_tags, quiet_store_logs, sqlite_pragmas
+from .store import first_line, process_tags, quiet_store_logs
 
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
@@ -137,7 +137,6 @@ class RunLogger:
         from mlflow.entities import Param
 
         t0 = time.perf_counter()
-        sqlite_pragmas()
         tags = {**environment_tags(), "command": command_line(), **process_tags(),
                 **self.tags}
         if self.parent_run_id:
@@ -331,10 +330,9 @@ def _unwritten(error):
 
 
 def new_client(uri):
-    """An MlflowClient for the store at uri (SQLite commits made cheap first, the store's
-    errors left to the caller to say in one line)."""
+    """An MlflowClient for the store at uri (the store's errors left to the caller to say in one
+    line)."""
     from mlflow import MlflowClient
 
-    sqlite_pragmas()
     quiet_store_logs()
     return MlflowClient(uri)
