@@ -187,6 +187,9 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     for dataset_input in inputs:
         assert dataset_input.dataset.name == "moons" and dataset_input.dataset.digest
         assert "make_moons" in dataset_input.dataset.source
+        assert dataset_input.dataset.source_type == "code"
+        assert json.loads(dataset_input.dataset.profile)["features_shape"][1] == 2
+        assert json.loads(dataset_input.dataset.schema)["mlflow_tensorspec"]
 
 
 def test_last_epoch_is_logged_whatever_log_every(uri):

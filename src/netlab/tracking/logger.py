@@ -37,6 +37,7 @@ from .store import first_line, process_tags, quiet_store_logs
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
 PARENT_ENV = "NETLAB_PARENT_RUN_ID"  # the sweep's parent run (set for a sweep's jobs)
+DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -285,7 +286,7 @@ class RunLogger:
         content hash), replaces the digest MLflow computes from the arrays."""
         import mlflow.data
         from mlflow.data.code_dataset_source import CodeDatasetSource
-        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.entities import Dataset, DatasetInput, InputTag
         from mlflow.exceptions import MlflowException
 
         t0 = time.perf_counter()
@@ -294,8 +295,11 @@ class RunLogger:
         for context, (X, y) in parts.items():
             dataset = mlflow.data.from_numpy(X, targets=y, name=name, source=origin,
                                              digest=digest)
-            inputs.append(DatasetInput(dataset._to_mlflow_entity(),
-                                       tags=[InputTag("mlflow.data.context", context)]))
+            # the run input's dataset from the dataset's own description (name, digest, source
+            # type, source, schema, profile: the fields of MLflow's LogInputs)
+            fields = dataset.to_dict()
+            entity = Dataset(**{k: fields.get(k) for k in DATASET_FIELDS})
+            inputs.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
         for attempt in (1, 2):
             try:
                 self.client.log_inputs(self.run_id, datasets=inputs)
