@@ -21,6 +21,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from joblib import Parallel, delayed
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus
 
 from netlab import experiment, job
 from netlab.recording import curve_epochs, dynamics_epochs
@@ -206,7 +207,7 @@ def test_log_every_one_logs_every_epoch(uri):
 
 def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     run, replica = train_and_log(uri, epochs=200)
-    mlflow.set_tracking_uri(uri)  # for runs:/ URIs and last_logged_model
+    mlflow.set_tracking_uri(uri)  # for runs:/ URIs
     data = replica.data
     raw = np.vstack([data.X_train, data.X_test]) * data.scale + data.mean  # as the user has it
     model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
@@ -214,9 +215,16 @@ def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     np.testing.assert_array_equal(model.predict(raw), expected)
     assert model.metadata.get_input_schema() is not None
     assert model.metadata.saved_input_example_info is not None
-    # the model lives apart from the run in MLflow 3, and the run's outputs point to it
-    logged_model = mlflow.last_logged_model()
+    assert model.metadata.run_id == run.run_id
+    # the model lives apart from the run in MLflow 3, in its experiment, and the run's outputs
+    # point to it
+    client = MlflowClient(uri)
+    (logged_model,) = client.search_logged_models([run.experiment_id])
     assert logged_model.source_run_id == run.run_id and logged_model.name == "model"
+    assert logged_model.status == LoggedModelStatus.READY
+    assert model.metadata.model_id == logged_model.model_id
+    outputs = client.get_run(run.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == [logged_model.model_id]
     # `mlflow models predict` works on it, with the project's environment
     (tmp_path / "input.json").write_text(json.dumps({"inputs": raw[:4].tolist()}))
     out = subprocess.run(
@@ -228,6 +236,30 @@ def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
         timeout=120, cwd=tmp_path, check=True,
     ).stdout
     assert json.loads(out.strip().splitlines()[-1])["predictions"] == expected[:4].tolist()
+
+
+def test_the_model_goes_to_its_runs_store_whatever_the_process_default(uri, tracking_uri,
+                                                                        monkeypatch):
+    """The process's default tracking URI (and its default experiment) name another store: the
+    model is logged into the run's own store and experiment, the default store gets nothing, and
+    the process's default is left as it was."""
+    elsewhere = MlflowClient(tracking_uri)
+    decoy = elsewhere.create_experiment("decoy")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", decoy)
+    assert mlflow.get_tracking_uri() == tracking_uri != uri
+    run, replica = train_and_log(uri, epochs=50)
+    assert mlflow.get_tracking_uri() == tracking_uri
+    assert elsewhere.search_logged_models([decoy, "0"]) == []
+    client = MlflowClient(uri)
+    (logged_model,) = client.search_logged_models([run.experiment_id])
+    assert logged_model.source_run_id == run.run_id
+    assert logged_model.artifact_location.startswith(
+        client.get_experiment(run.experiment_id).artifact_location)
+    mlflow.set_tracking_uri(uri)  # a process whose default is the run's store loads it
+    model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    X = replica.data.X_test
+    np.testing.assert_array_equal(model.predict(X * replica.data.scale + replica.data.mean),
+                                  experiment.predict(replica, X))
 
 
 # ------------------------------------------------------------------ nothing lost
