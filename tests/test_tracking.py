@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -181,6 +182,8 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     assert steps[0] == 1 and steps[-1] == 1000 and 4 <= len(steps) <= 8
     assert len(images) == 2 * len(steps)  # each image and its compressed preview
     assert all(p.startswith("images/decision_boundary+step+") for p in images)
+    stems = {p.removesuffix(".png") for p in images if p.endswith(".png")}
+    assert set(images) - {f"{s}.png" for s in stems} == {f"{s}+compressed.webp" for s in stems}
     assert tags["mlflow.loggedImages"] == "true"
     inputs = logged.inputs.dataset_inputs
     assert len(inputs) == 3
@@ -263,6 +266,30 @@ def test_the_model_goes_to_its_runs_store_whatever_the_process_default(uri, trac
 
 
 # ------------------------------------------------------------------ nothing lost
+def test_a_run_whose_slider_image_cannot_be_written_fails_and_keeps_its_other_files(uri):
+    """log_image writes under the run's images/ folder; a file named images there makes that
+    impossible (a real write error, no root needed): the run ends FAILED saying its records could
+    not be written, and the files it staged are still there."""
+    from PIL import Image
+
+    client = new_client(uri)
+    experiment_id = store.get_or_create_experiment(client, EXPERIMENT)
+    with RunLogger(client, experiment_id, run_name="x") as run:
+        folder = Path(urlparse(client.get_run(run.run_id).info.artifact_uri).path)
+        folder.mkdir(parents=True)
+        (folder / "images").write_text("in the way")
+        run.add_text("config.yaml", "seed: 0\n")
+        for step in (1, 2):
+            run.add_image("decision_boundary", Image.new("RGB", (8, 8)), step)
+        run.log_metrics({"val_accuracy": 0.5}, 2)
+    logged = client.get_run(run.run_id)
+    assert logged.info.status == "FAILED" and run.status == "FAILED"
+    assert logged.data.tags["error"].startswith("could not write the run's records: ")
+    assert {f.path for f in client.list_artifacts(run.run_id)} == {"config.yaml", "images"}
+    assert logged.data.metrics["val_accuracy"] == 0.5
+    assert "mlflow.loggedImages" not in logged.data.tags
+
+
 def test_failing_run_ends_failed_with_the_error_and_its_traceback(uri):
     client = new_client(uri)
     experiment_id = store.get_or_create_experiment(client, EXPERIMENT)
