@@ -225,6 +225,7 @@ def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     (logged_model,) = client.search_logged_models([run.experiment_id])
     assert logged_model.source_run_id == run.run_id and logged_model.name == "model"
     assert logged_model.status == LoggedModelStatus.READY
+    assert logged_model.params == client.get_run(run.run_id).data.params
     assert model.metadata.model_id == logged_model.model_id
     outputs = client.get_run(run.run_id).outputs.model_outputs
     assert [o.model_id for o in outputs] == [logged_model.model_id]

@@ -48,7 +48,7 @@ def requirements():
 def log_network_model(run_id, weights_path, preprocessing_path, input_example, name="model",
                       experiment_id=None, tracking_uri=None):
     """Log the network (its weights.npz and preprocessing .npz) as the pyfunc model `name` of
-    run_id, in experiment_id (the run's, looked up when None) of the store at tracking_uri.
+    run_id (with its params), in experiment_id (the run's when None) of the store at tracking_uri.
 
     Returns MLflow's ModelInfo; the model loads back with
     mlflow.pyfunc.load_model(f"runs:/{run_id}/{name}").
@@ -59,12 +59,14 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     # process may log runs into another store, as the tests and a notebook do), and a
     # start_run(run_id=…) block around it would end the run FINISHED before its files are written
     client = MlflowClient(tracking_uri)
-    if experiment_id is None:
-        experiment_id = client.get_run(run_id).info.experiment_id
+    run = client.get_run(run_id)
     artifacts = {"weights": str(weights_path), "preprocessing": str(preprocessing_path)}
     example = np.asarray(input_example, dtype=np.float64)
     signature = infer_signature(example, _predict(artifacts, example))
-    logged = client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+    # the run's params on the model too, as mlflow.pyfunc.log_model gives them (the UI's models
+    # table shows and searches them)
+    logged = client.create_logged_model(experiment_id or run.info.experiment_id, name=name,
+                                        source_run_id=run_id, params=run.data.params)
     try:
         with tempfile.TemporaryDirectory(prefix="netlab-model-") as folder:
             model = Model(artifact_path=logged.artifact_location, run_id=run_id,
