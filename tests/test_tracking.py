@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from joblib import Parallel, delayed
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus
 
 from netlab import experiment, job
 from netlab.recording import curve_epochs, dynamics_epochs
@@ -96,19 +98,38 @@ def test_artifacts_go_beside_the_sqlite_file(uri, tmp_path, monkeypatch):
     assert (tmp_path / "mlruns" / EXPERIMENT / run.run_id / "artifacts" / "weights.npz").is_file()
 
 
-def test_a_sqlite_store_is_in_wal_mode_and_its_tags_indexed_for_the_skip_check(tmp_path):
+def test_a_sqlite_store_is_in_wal_mode_with_mlflows_own_schema(tmp_path):
     import sqlite3
     from contextlib import closing
 
-    db = tmp_path / "mlflow.db"
-    store.open_store(f"sqlite:///{db}")
-    store.open_store(f"sqlite:///{db}")  # opening again is harmless
-    with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        # the lookup of a configuration's runs by tag (MLflow's search joins on it) uses the index
-        plan = connection.execute("EXPLAIN QUERY PLAN SELECT run_uuid FROM tags "
-                                  "WHERE key = ? AND value = ?", ("group_hash", "x")).fetchall()
-    assert any(store.TAG_INDEX in row[-1] for row in plan), plan
+    from sqlalchemy import create_engine
+
+    db, theirs = tmp_path / "mlflow.db", tmp_path / "theirs.db"
+    uri = f"sqlite:///{db}"
+    store.open_store(uri)
+    store.open_store(uri)  # opening again is harmless
+    MlflowClient(f"sqlite:///{theirs}").search_experiments()  # a store MLflow makes alone
+
+    def schema(connection):
+        """Every table, index and trigger, each one's SQL as a set of lines (MLflow's migrations
+        do not write a table's constraints in the same order every time)."""
+        return {(kind, name, table, frozenset(line.strip().rstrip(",").strip()
+                                              for line in (sql or "").splitlines()))
+                for kind, name, table, sql in connection.execute(
+                    "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+
+    with closing(sqlite3.connect(db)) as ours, closing(sqlite3.connect(theirs)) as mlflows:
+        assert ours.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert schema(ours) == schema(mlflows) and len(schema(ours)) > 20
+    # nothing process-wide set on SQLAlchemy's connections: after a run is logged, a new engine's
+    # connection has SQLite's default durability (synchronous=FULL, 2)
+    client = new_client(uri)
+    with RunLogger(client, store.get_or_create_experiment(client, EXPERIMENT)) as run:
+        run.log_metrics({"x": 1.0}, 1)
+    engine = create_engine(uri)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    engine.dispose()
 
 
 def test_unreachable_server_is_one_line_and_fast():
@@ -161,6 +182,8 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     assert steps[0] == 1 and steps[-1] == 1000 and 4 <= len(steps) <= 8
     assert len(images) == 2 * len(steps)  # each image and its compressed preview
     assert all(p.startswith("images/decision_boundary+step+") for p in images)
+    stems = {p.removesuffix(".png") for p in images if p.endswith(".png")}
+    assert set(images) - {f"{s}.png" for s in stems} == {f"{s}+compressed.webp" for s in stems}
     assert tags["mlflow.loggedImages"] == "true"
     inputs = logged.inputs.dataset_inputs
     assert len(inputs) == 3
@@ -168,6 +191,9 @@ def test_a_run_records_params_tags_curves_results_files_and_dataset(uri):
     for dataset_input in inputs:
         assert dataset_input.dataset.name == "moons" and dataset_input.dataset.digest
         assert "make_moons" in dataset_input.dataset.source
+        assert dataset_input.dataset.source_type == "code"
+        assert json.loads(dataset_input.dataset.profile)["features_shape"][1] == 2
+        assert json.loads(dataset_input.dataset.schema)["mlflow_tensorspec"]
 
 
 def test_last_epoch_is_logged_whatever_log_every(uri):
@@ -184,7 +210,7 @@ def test_log_every_one_logs_every_epoch(uri):
 
 def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     run, replica = train_and_log(uri, epochs=200)
-    mlflow.set_tracking_uri(uri)  # for runs:/ URIs and last_logged_model
+    mlflow.set_tracking_uri(uri)  # for runs:/ URIs
     data = replica.data
     raw = np.vstack([data.X_train, data.X_test]) * data.scale + data.mean  # as the user has it
     model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
@@ -192,9 +218,17 @@ def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     np.testing.assert_array_equal(model.predict(raw), expected)
     assert model.metadata.get_input_schema() is not None
     assert model.metadata.saved_input_example_info is not None
-    # the model lives apart from the run in MLflow 3, and the run's outputs point to it
-    logged_model = mlflow.last_logged_model()
+    assert model.metadata.run_id == run.run_id
+    # the model lives apart from the run in MLflow 3, in its experiment, and the run's outputs
+    # point to it
+    client = MlflowClient(uri)
+    (logged_model,) = client.search_logged_models([run.experiment_id])
     assert logged_model.source_run_id == run.run_id and logged_model.name == "model"
+    assert logged_model.status == LoggedModelStatus.READY
+    assert logged_model.params == client.get_run(run.run_id).data.params
+    assert model.metadata.model_id == logged_model.model_id
+    outputs = client.get_run(run.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == [logged_model.model_id]
     # `mlflow models predict` works on it, with the project's environment
     (tmp_path / "input.json").write_text(json.dumps({"inputs": raw[:4].tolist()}))
     out = subprocess.run(
@@ -208,7 +242,55 @@ def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     assert json.loads(out.strip().splitlines()[-1])["predictions"] == expected[:4].tolist()
 
 
+def test_the_model_goes_to_its_runs_store_whatever_the_process_default(uri, tracking_uri,
+                                                                        monkeypatch):
+    """The process's default tracking URI (and its default experiment) name another store: the
+    model is logged into the run's own store and experiment, the default store gets nothing, and
+    the process's default is left as it was."""
+    elsewhere = MlflowClient(tracking_uri)
+    decoy = elsewhere.create_experiment("decoy")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", decoy)
+    assert mlflow.get_tracking_uri() == tracking_uri != uri
+    run, replica = train_and_log(uri, epochs=50)
+    assert mlflow.get_tracking_uri() == tracking_uri
+    assert elsewhere.search_logged_models([decoy, "0"]) == []
+    client = MlflowClient(uri)
+    (logged_model,) = client.search_logged_models([run.experiment_id])
+    assert logged_model.source_run_id == run.run_id
+    assert logged_model.artifact_location.startswith(
+        client.get_experiment(run.experiment_id).artifact_location)
+    mlflow.set_tracking_uri(uri)  # a process whose default is the run's store loads it
+    model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    X = replica.data.X_test
+    np.testing.assert_array_equal(model.predict(X * replica.data.scale + replica.data.mean),
+                                  experiment.predict(replica, X))
+
+
 # ------------------------------------------------------------------ nothing lost
+def test_a_run_whose_slider_image_cannot_be_written_fails_and_keeps_its_other_files(uri):
+    """log_image writes under the run's images/ folder; a file named images there makes that
+    impossible (a real write error, no root needed): the run ends FAILED saying its records could
+    not be written, and the files it staged are still there."""
+    from PIL import Image
+
+    client = new_client(uri)
+    experiment_id = store.get_or_create_experiment(client, EXPERIMENT)
+    with RunLogger(client, experiment_id, run_name="x") as run:
+        folder = Path(urlparse(client.get_run(run.run_id).info.artifact_uri).path)
+        folder.mkdir(parents=True)
+        (folder / "images").write_text("in the way")
+        run.add_text("config.yaml", "seed: 0\n")
+        for step in (1, 2):
+            run.add_image("decision_boundary", Image.new("RGB", (8, 8)), step)
+        run.log_metrics({"val_accuracy": 0.5}, 2)
+    logged = client.get_run(run.run_id)
+    assert logged.info.status == "FAILED" and run.status == "FAILED"
+    assert logged.data.tags["error"].startswith("could not write the run's records: ")
+    assert {f.path for f in client.list_artifacts(run.run_id)} == {"config.yaml", "images"}
+    assert logged.data.metrics["val_accuracy"] == 0.5
+    assert "mlflow.loggedImages" not in logged.data.tags
+
+
 def test_failing_run_ends_failed_with_the_error_and_its_traceback(uri):
     client = new_client(uri)
     experiment_id = store.get_or_create_experiment(client, EXPERIMENT)

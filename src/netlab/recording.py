@@ -96,7 +96,7 @@ def record(run, cfg, replica, model=False):
                          .round().astype(int)) if len(recorded) else []
         chosen = {**frames, "epochs": recorded[pick], "proba": frames["proba"][pick]}
         for epoch, image in run_plots.snapshot_images(chosen, run.run_name):  # only those kept
-            run.add_image("decision_boundary", image, epoch, run_plots.save_png)
+            run.add_image("decision_boundary", image, epoch)
     if replica.diverged:
         run.diverged(replica.diverged_epoch)
         return

@@ -6,7 +6,8 @@ cannot be written as it closes, it ends FAILED with the reason. A run whose bloc
 
 Writes cost milliseconds against a store while a small network trains an epoch in microseconds, so
 metrics are kept in memory and sent with log_batch every `flush_seconds` and at the end; files are
-staged in a temporary folder and uploaded in one call when the run closes. Only MlflowClient is
+staged in a temporary folder and uploaded in one call when the run closes (the step slider's images
+excepted: MlflowClient.log_image writes each one as it is given). Only MlflowClient is
 used (no fluent API state), so one process can hold several runs open at once (replicas). MLflow
 is imported when a client is made or a run opens, not with this module: the launching process
 checks every job's config first.
@@ -25,18 +26,18 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from importlib import metadata
 from pathlib import Path
 
 from netlab import identity
 from netlab.paths import PROJECT_ROOT
 
-from .store import first_line, process_tags, quiet_store_logs, sqlite_pragmas
+from .store import first_line, process_tags, quiet_store_logs
 
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
 PARENT_ENV = "NETLAB_PARENT_RUN_ID"  # the sweep's parent run (set for a sweep's jobs)
+DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -116,8 +117,9 @@ def short(value, limit=5000):
 class RunLogger:
     """A context manager for one MLflow run (nested under parent_run_id when given).
 
-    log_metrics() buffers; add_file/add_text/add_figure stage files; on leaving, everything is
-    written and the run ends FINISHED, or FAILED/KILLED as the module docstring says.
+    log_metrics() buffers; add_file/add_text stage files, add_image writes its image at once; on
+    leaving, everything is written and the run ends FINISHED, or FAILED/KILLED as the module
+    docstring says.
     """
 
     def __init__(self, client, experiment_id, *, run_name=None, params=None, tags=None,
@@ -130,14 +132,13 @@ class RunLogger:
         self.run_id = self.status = self.reason = None
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
         self._pending, self._last_flush, self._failure, self._error = [], 0.0, None, None
-        self._staging, self._images = None, False
+        self._staging, self._images, self._unwritten_image = None, False, None
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self):
         from mlflow.entities import Param
 
         t0 = time.perf_counter()
-        sqlite_pragmas()
         tags = {**environment_tags(), "command": command_line(), **process_tags(),
                 **self.tags}
         if self.parent_run_id:
@@ -215,7 +216,7 @@ class RunLogger:
         """Record a non-finite loss at `epoch`: the run ends FAILED with diverged=true, its curve
         kept up to the last finite epoch."""
         self.set_tags({"diverged": "true", "diverged_epoch": str(epoch)})
-        self._failure = f"diverged at epoch {epoch}"
+        self._failure = self._unwritten_image or f"diverged at epoch {epoch}"
 
     # --------------------------------------------------------------- metrics and tags
     def log_metrics(self, metrics, step=0):
@@ -264,20 +265,20 @@ class RunLogger:
         """Stage a text artifact."""
         self._staged(name).write_text(text)
 
-    def add_image(self, key, image, step, save_png):
-        """Stage a PIL image of `key` at `step` as MLflow's log_image(key=, step=) stores it (the
-        image, written by save_png(image, path), and its compressed preview, under images/), so
-        the UI's step slider shows it; sent with the other files, not one upload per image."""
-        from mlflow.tracking.multimedia import COMPRESSED_IMAGE_SIZE as PREVIEW
-        from mlflow.tracking.multimedia import compress_image_size
+    def add_image(self, key, image, step):
+        """Log a PIL image of `key` at `step` now, with MlflowClient.log_image(key=, step=) (the
+        image and its compressed preview, under images/), so the UI's step slider shows it.
 
+        If it cannot be written, the run ends FAILED saying so (the rest of its records are still
+        written); the images after it are not tried."""
+        if self._unwritten_image:
+            return
         t0 = time.perf_counter()
-        stem = (f"images/{key.replace('/', '~')}+step+{int(step)}+timestamp+"
-                f"{int(time.time() * 1000)}+{uuid.uuid4()}")
-        save_png(image, self._staged(f"{stem}.png"))
-        preview = image if max(image.size) <= PREVIEW else compress_image_size(image, PREVIEW)
-        preview.convert("RGB").save(self._staged(f"{stem}+compressed.webp"), lossless=True)
-        self._images = True
+        try:
+            self.client.log_image(self.run_id, image, key=key, step=int(step), synchronous=True)
+            self._images = True
+        except Exception as e:  # noqa: BLE001 - whatever could not be written, the run says so
+            self._unwritten_image = self._failure = _unwritten(e)
         self.tracking_seconds += time.perf_counter() - t0
 
     def log_dataset(self, name, parts, source=None, digest=None):
@@ -286,7 +287,7 @@ class RunLogger:
         content hash), replaces the digest MLflow computes from the arrays."""
         import mlflow.data
         from mlflow.data.code_dataset_source import CodeDatasetSource
-        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.entities import Dataset, DatasetInput, InputTag
         from mlflow.exceptions import MlflowException
 
         t0 = time.perf_counter()
@@ -295,8 +296,11 @@ class RunLogger:
         for context, (X, y) in parts.items():
             dataset = mlflow.data.from_numpy(X, targets=y, name=name, source=origin,
                                              digest=digest)
-            inputs.append(DatasetInput(dataset._to_mlflow_entity(),
-                                       tags=[InputTag("mlflow.data.context", context)]))
+            # the run input's dataset from the dataset's own description (name, digest, source
+            # type, source, schema, profile: the fields of MLflow's LogInputs)
+            fields = dataset.to_dict()
+            entity = Dataset(**{k: fields.get(k) for k in DATASET_FIELDS})
+            inputs.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
         for attempt in (1, 2):
             try:
                 self.client.log_inputs(self.run_id, datasets=inputs)
@@ -331,10 +335,9 @@ def _unwritten(error):
 
 
 def new_client(uri):
-    """An MlflowClient for the store at uri (SQLite commits made cheap first, the store's
-    errors left to the caller to say in one line)."""
+    """An MlflowClient for the store at uri (the store's errors left to the caller to say in one
+    line)."""
     from mlflow import MlflowClient
 
-    sqlite_pragmas()
     quiet_store_logs()
     return MlflowClient(uri)

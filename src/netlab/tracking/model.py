@@ -6,12 +6,14 @@ as its artifacts; loading it needs this project importable (`pip install -e .`, 
 
 import contextlib
 import logging
-import os
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import mlflow
 import numpy as np
+from mlflow import MlflowClient
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.models import Model, infer_signature
 
 
@@ -45,65 +47,51 @@ def requirements():
 
 def log_network_model(run_id, weights_path, preprocessing_path, input_example, name="model",
                       experiment_id=None, tracking_uri=None):
-    """Log the network (its weights.npz and preprocessing .npz) as a pyfunc model of run_id (kept
-    in experiment_id, the run's experiment).
+    """Log the network (its weights.npz and preprocessing .npz) as the pyfunc model `name` of
+    run_id (with its params), in experiment_id (the run's when None) of the store at tracking_uri.
 
-    Returns MLflow's ModelInfo; the model loads back with mlflow.pyfunc.load_model(model_uri).
+    Returns MLflow's ModelInfo; the model loads back with
+    mlflow.pyfunc.load_model(f"runs:/{run_id}/{name}").
     """
     logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)  # an INFO line per model
-    # MLflow 3 keeps the model apart from the run, in the experiment its fluent state names: say
-    # which through the environment and the fluent URI for this call only (both restored after)
-    with _environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_EXPERIMENT_ID=experiment_id), \
-            _fluent_uri(tracking_uri):
-        return _log(run_id, weights_path, preprocessing_path, input_example, name)
-
-
-@contextlib.contextmanager
-def _fluent_uri(uri):
-    """MLflow's process-wide tracking URI set to uri (if given) for the block, then put back: a URI
-    set earlier with mlflow.set_tracking_uri beats the environment variable."""
-    from mlflow.tracking._tracking_service import utils
-
-    saved = utils._tracking_uri
-    if uri is not None:
-        utils._tracking_uri = uri
-    try:
-        yield
-    finally:
-        utils._tracking_uri = saved
-
-
-@contextlib.contextmanager
-def _environment(**variables):
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update({k: str(v) for k, v in variables.items() if v is not None})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _log(run_id, weights_path, preprocessing_path, input_example, name):
-    probe = NetworkModel()
-    context = mlflow.pyfunc.PythonModelContext(
-        artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
-        model_config=None,
-    )
-    probe.load_context(context)
+    # MLflow 3's logged-model calls on a client of the run's own store, not the fluent
+    # mlflow.pyfunc.log_model: that one logs into the process's tracking URI and experiment (a
+    # process may log runs into another store, as the tests and a notebook do), and a
+    # start_run(run_id=…) block around it would end the run FINISHED before its files are written
+    client = MlflowClient(tracking_uri)
+    run = client.get_run(run_id)
+    artifacts = {"weights": str(weights_path), "preprocessing": str(preprocessing_path)}
     example = np.asarray(input_example, dtype=np.float64)
-    signature = infer_signature(example, probe.predict(context, example))
-    # Model.log with run_id (what mlflow.pyfunc.log_model calls, without needing an active run)
-    return Model.log(
-        artifact_path=None, name=name, flavor=mlflow.pyfunc, run_id=run_id,
-        python_model=str(Path(__file__).with_name("network_pyfunc.py")),
-        signature=signature, input_example=example,
-        artifacts={"weights": str(weights_path), "preprocessing": str(preprocessing_path)},
-        pip_requirements=requirements(), flavor_name="pyfunc.ModelFromCode",
-    )
+    signature = infer_signature(example, _predict(artifacts, example))
+    # the run's params on the model too, as mlflow.pyfunc.log_model gives them (the UI's models
+    # table shows and searches them)
+    logged = client.create_logged_model(experiment_id or run.info.experiment_id, name=name,
+                                        source_run_id=run_id, params=run.data.params)
+    try:
+        with tempfile.TemporaryDirectory(prefix="netlab-model-") as folder:
+            model = Model(artifact_path=logged.artifact_location, run_id=run_id,
+                          model_uuid=logged.model_id, model_id=logged.model_id)
+            mlflow.pyfunc.save_model(
+                Path(folder) / name, mlflow_model=model,
+                python_model=str(Path(__file__).with_name("network_pyfunc.py")),
+                artifacts=artifacts, signature=signature, input_example=example,
+                pip_requirements=requirements())
+            client.log_model_artifacts(logged.model_id, str(Path(folder) / name))
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error raised is the one to report
+            client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    return model.get_model_info(client.finalize_logged_model(logged.model_id,
+                                                             LoggedModelStatus.READY))
+
+
+def _predict(artifacts, example):
+    """The model's own predictions on example, loaded as MLflow will load it (for the signature)."""
+    probe = NetworkModel()
+    context = mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config=None)
+    probe.load_context(context)
+    return probe.predict(context, example)
 
 
 PREPROCESSING = "preprocessing.npz"  # a run's class labels, standardisation and input example

@@ -201,17 +201,11 @@ def failure_line(uri, error):
     return f"store {uri}: {first_line(error)}"
 
 
-TAG_INDEX = "netlab_tags_key_value"  # added to a SQLite store by open_store
-
-
 def open_store(uri):
     """Check, then create or upgrade the store at uri (schema migration happens here, once).
 
     A SQLite store is switched to write-ahead logging (it persists in the file): parallel jobs then
-    write without blocking readers, and commits are cheap. It also gets an index on its tags'
-    (key, value), which MLflow's schema lacks: the skip check looks runs up by their group_hash
-    tag, and without it that lookup reads every run's tag of that key (~38 ms beside 10,000 runs,
-    ~9 ms with it, as in an empty store).
+    write without blocking readers, and commits are cheap.
     """
     check_reachable(uri)
     from mlflow import MlflowClient
@@ -225,7 +219,6 @@ def open_store(uri):
         if db is not None:
             with closing(sqlite3.connect(db, timeout=30)) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute(f"CREATE INDEX IF NOT EXISTS {TAG_INDEX} ON tags (key, value)")
     except Exception as e:  # noqa: BLE001 - any failure to open is reported the same way
         if db is not None and not existed and db.exists() and db.stat().st_size == 0:
             db.unlink()  # do not leave an empty file behind
@@ -240,23 +233,6 @@ def quiet_store_logs():
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def sqlite_pragmas():
-    """Make SQLite commits cheap: in WAL mode, synchronous=NORMAL writes the log without an
-    fsync per commit, and a killed process still loses nothing it committed."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if getattr(sqlite_pragmas, "done", False):
-        return
-
-    @event.listens_for(Engine, "connect")
-    def _normal_sync(dbapi_connection, connection_record):
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-    sqlite_pragmas.done = True
 
 
 _EXPERIMENTS = {}  # (tracking URI, name) -> id, found or created by this process
