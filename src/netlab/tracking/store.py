@@ -3,13 +3,18 @@
 MLflow is imported inside the functions that talk to a store, so resolving a URI costs nothing.
 """
 
+import fcntl
+import glob
 import os
+import re
+import shutil
 import socket
 import sqlite3
 import sys
+import time
 import urllib.error
 import urllib.request
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -118,6 +123,7 @@ TAG_INDEX = "netlab_tags_key_value"  # added to a SQLite store by open_store
 
 def open_store(uri):
     """Check, then create or upgrade the store at uri (schema migration happens here, once).
+    A new SQLite store is built aside and appears whole (create_sqlite_store).
 
     A SQLite store is switched to write-ahead logging (it persists in the file): parallel jobs then
     write without blocking readers, and commits are cheap. It also gets an index on its tags'
@@ -131,18 +137,203 @@ def open_store(uri):
     quiet_store_logs()
     db = sqlite_path(uri)
     existed = db is not None and db.exists()
-    client = MlflowClient(uri)
     try:
-        client.search_experiments(max_results=1)
+        if db is None:
+            client = MlflowClient(uri)
+            client.search_experiments(max_results=1)
+        else:
+            create_sqlite_store(db)
+            client = _open_sqlite_store(uri, db)
         if db is not None:
             with closing(sqlite3.connect(db, timeout=30)) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute(f"CREATE INDEX IF NOT EXISTS {TAG_INDEX} ON tags (key, value)")
+    except TrackingUnavailable:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure to open is reported the same way
         if db is not None and not existed and db.exists() and db.stat().st_size == 0:
             db.unlink()  # do not leave an empty file behind
         raise TrackingUnavailable(f"cannot open tracking store {uri}: {first_line(e)}") from None
     return client
+
+
+# ---------------------------------------------------------------- creating a SQLite store
+# MLflow builds a store's schema in place, in dozens of migrations (seconds), each of whose DDL
+# commits on its own: a command killed or interrupted meanwhile, or two commands building one file
+# at once, leave a database every later open fails on ("table _alembic_tmp_experiments already
+# exists"). So a new store is built in a file of this process's own beside it and appears under
+# its name, whole, in one link; a store an older version left half-built is set aside or named.
+BUILD_AGE = 3600  # seconds after which another host's build file is stale (a build takes seconds)
+
+
+def _build_files(db):
+    """The build files beside db: {path: (host, pid)} (their journals included)."""
+    pattern = re.compile(rf"\.{re.escape(db.name)}\.new-(.+)-(\d+)(?:-journal|-wal|-shm)?")
+    found = {}
+    for path in db.parent.glob(f".{glob.escape(db.name)}.new-*"):
+        match = pattern.fullmatch(path.name)
+        if match:
+            found[path] = match.groups()
+    return found
+
+
+def _remove_stale_builds(db):
+    """Delete the build files of processes that died building (kill -9 leaves them)."""
+    for path, (host, pid) in _build_files(db).items():
+        try:
+            stale = not is_alive({HOST_TAG: host, PID_TAG: pid}) if host == socket.gethostname() \
+                else time.time() - path.stat().st_mtime > BUILD_AGE
+            if stale:
+                path.unlink()
+        except FileNotFoundError:  # another process removed it first
+            pass
+
+
+def _unlink_database(path):
+    for part in (path, *(path.with_name(path.name + end) for end in ("-journal", "-wal", "-shm"))):
+        part.unlink(missing_ok=True)
+
+
+def _build_store(db):
+    """Build a whole new store in this process's build file beside db; returns its path."""
+    from mlflow import MlflowClient
+
+    build = db.with_name(f".{db.name}.new-{socket.gethostname()}-{os.getpid()}")
+    _unlink_database(build)  # a dead process of the same pid (a container's) left it
+    pool = os.environ.get("MLFLOW_SQLALCHEMYSTORE_POOLCLASS")
+    # MLflow keeps an engine per URI for the process's life: without a pool, no connection
+    # stays open on the build file once it is linked and unlinked
+    os.environ["MLFLOW_SQLALCHEMYSTORE_POOLCLASS"] = "NullPool"
+    try:
+        MlflowClient(f"sqlite:///{build}").search_experiments(max_results=1)  # the migrations
+        with closing(sqlite3.connect(build)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")  # kept in the file
+        with open(build, "rb") as written:
+            os.fsync(written.fileno())
+    except BaseException:
+        _unlink_database(build)
+        raise
+    finally:
+        if pool is None:
+            os.environ.pop("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", None)
+        else:
+            os.environ["MLFLOW_SQLALCHEMYSTORE_POOLCLASS"] = pool
+    return build
+
+
+def create_sqlite_store(db):
+    """Create the SQLite store db if it does not exist: built aside, then linked into place (if
+    another process linked one first, that one is used). Ctrl-C or an error leaves nothing."""
+    db = Path(db)
+    _remove_stale_builds(db)
+    if db.exists():
+        problem = _leftover(db)
+        if problem is None:
+            return
+        _replace_half_built(db, lambda: _leftover(db))
+        return
+    build = _build_store(db)
+    try:
+        os.link(build, db)
+    except FileExistsError:  # another process published its store first: that one is used
+        pass
+    finally:
+        _unlink_database(build)
+
+
+def _leftover(db):
+    """What shows the SQLite file db half-built by an interrupted creation, or None."""
+    try:  # read-write: a killed writer's journal is rolled back first, as any open does
+        with closing(sqlite3.connect(db, timeout=30)) as connection:
+            tables = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return "an empty database"
+            temporary = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
+            if temporary:
+                return f"table {temporary[0]} left by an interrupted migration"
+            if "alembic_version" not in tables or not connection.execute(
+                    "SELECT 1 FROM alembic_version").fetchall():
+                return "no schema version"
+    except sqlite3.DatabaseError:
+        return None  # not for this check to judge: opening it will say what is wrong
+    return None
+
+
+# what MLflow raises on a database an interrupted migration left (a migration's DDL half-applied)
+_HALF_BUILT = ("already exists", "duplicate column", "out-of-date database schema",
+               "expected to match one row")
+
+
+def _open_sqlite_store(uri, db):
+    """A client of the SQLite store db at uri, once it answers; one MLflow fails on as half-built
+    (an older version built it in place, interrupted) is replaced, or named if it holds runs."""
+    from mlflow import MlflowClient
+
+    def half_built():
+        try:
+            MlflowClient(uri).search_experiments(max_results=1)
+        except Exception as error:
+            if not any(sign in str(error).lower() for sign in _HALF_BUILT):
+                raise
+            return re.sub(r"^\(\w+(\.\w+)*\) ", "", first_line(error))  # "(sqlite3.…Error) "
+        return None
+
+    if half_built() is not None:
+        _replace_half_built(db, half_built)
+    client = MlflowClient(uri)
+    client.search_experiments(max_results=1)
+    return client
+
+
+def _runs_in(db):
+    """How many runs the SQLite store db holds (0 if it has no runs table yet)."""
+    with closing(sqlite3.connect(db, timeout=30)) as connection:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                  "name = 'runs'").fetchall():
+            return 0
+        return connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def _replace_half_built(db, problem):
+    """Set the half-built store db aside (db.broken-<time>, as it was) and put a whole new one in
+    its place, saying so in one line; if it holds runs, raise TrackingUnavailable naming it and
+    the command that repairs it. problem(): what shows it half-built, or None (asked again under
+    a lock: another process may have replaced it meanwhile). The new store is copied into db's
+    own file, as this process's MLflow may hold a connection to that file."""
+    with _folder_lock(db.parent):
+        problem = problem()
+        if problem is None:
+            return
+        runs = _runs_in(db)
+        if runs:
+            raise TrackingUnavailable(
+                f"tracking store {db} is half-built ({problem}) and holds {runs} run"
+                f"{'s' if runs != 1 else ''}: back it up, then repair it with "
+                f"`{sys.executable} -m netlab.tracking.repair {db}`")
+        aside = db.with_name(f"{db.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copyfile(db, aside)
+        build = _build_store(db)
+        try:
+            with closing(sqlite3.connect(build)) as source, \
+                    closing(sqlite3.connect(db, timeout=30)) as target:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+        finally:
+            _unlink_database(build)
+    print(f"tracking: store {db} was half-built ({problem}; it held no runs): set aside as "
+          f"{aside}, built anew", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _folder_lock(folder):
+    """An exclusive lock on a folder (flock; released if the process dies)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def quiet_store_logs():

@@ -10,7 +10,7 @@ Python's garbage collector (src/netlab/collector.py): a runs search of 100 runs 
 
 import argparse
 
-from .store import resolve_uri
+from .store import TrackingUnavailable, open_store, resolve_uri
 
 
 def runs_link(base_url, tracking_uri, experiment):
@@ -39,7 +39,11 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--experiment", default="activations", help="default: the default study")
     args = parser.parse_args(argv)
-    uri = resolve_uri()
+    try:
+        uri = resolve_uri()
+        open_store(uri)  # created here, whole: MLflow's server would build a new one in place
+    except TrackingUnavailable as error:
+        raise SystemExit(f"tracking: {error}") from None
     base = f"http://{args.host}:{args.port}"
     link = runs_link(base, uri, args.experiment)
     print(f"MLflow UI for {uri} at {base} (ready in ~15 s; Ctrl-C stops it)")
