@@ -350,14 +350,22 @@ def close_sweep(status, interrupted=None, error=None):
     parent = SWEEP.pop("parent")
     SWEEP.pop("finished", None)
     client = SWEEP["client"]
+    unlogged = None  # why the best run's model could not be logged: the sweep then FAILED
     try:
         runs = children(client, parent)  # read once or twice: a sweep may hold 1,000s of runs
         if status == "FINISHED":
-            log_best_model(client, parent, runs)
+            try:
+                log_best_model(client, parent, runs)
+            except Exception as e:  # noqa: BLE001 - the parent still ends, saying why
+                unlogged = ("could not log the best run's model: "
+                            f"{failure_line(client.tracking_uri, e)}")
+                status, error = "FAILED", unlogged
         runs = settle_children(client, parent, runs, interrupted)
         text = close_parent(client, parent, runs, status, SWEEP.get("expected"),
                             SWEEP.get("since", 0), error=error)
         _summarise_in_note(client, parent, runs, text.splitlines()[0])
+        if unlogged:
+            raise TrackingUnavailable(f"sweep run {parent} FAILED: {unlogged}")
     except TrackingUnavailable:
         raise
     except Exception as e:  # noqa: BLE001 - one line, and what to do

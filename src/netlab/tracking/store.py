@@ -17,6 +17,7 @@ import urllib.request
 from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from netlab.paths import PROJECT_ROOT, slug
 
@@ -63,6 +64,14 @@ def artifact_location(uri, experiment):
     """Where a new experiment's artifacts go: beside a SQLite file, else where the server says."""
     db = sqlite_path(uri)
     return None if db is None else (db.parent / slug(experiment)).as_uri()
+
+
+def local_artifact_folder(artifact_uri):
+    """The folder of a local artifact URI (file:///…, or a plain path), else None (a server's)."""
+    parsed = urlparse(artifact_uri or "")
+    if parsed.scheme == "file" or (not parsed.scheme and parsed.path.startswith("/")):
+        return Path(url2pathname(parsed.path))
+    return None
 
 
 def check_reachable(uri, timeout=3.0):
@@ -463,10 +472,22 @@ def mark_stale_runs_killed(client, experiment_id, reason="process ended while ru
             tags.get(PID_TAG) == str(os.getpid())
         if is_alive(tags) and not mine:
             continue
-        client.set_tag(run.info.run_id, "killed_reason", reason)
-        client.set_terminated(run.info.run_id, "KILLED")
+        end_run(client, run.info.run_id, "KILLED", ("killed_reason", reason))
         stale.append(run.info.run_id)
     return stale
+
+
+def end_run(client, run_id, status, tag=None):
+    """End a run with status, then set tag (key, value) on it, e.g. why it failed. The end does not
+    wait on the tag: a store that fails on one write (a disk just full) may take a smaller one, and
+    a run left RUNNING looks alive to other processes on other hosts. Raises if the end cannot be
+    written; a tag that cannot is left out (the terminal says why too)."""
+    client.set_terminated(run_id, status)
+    if tag is not None:
+        try:
+            client.set_tag(run_id, *tag)
+        except Exception:  # noqa: BLE001 - the run has ended, which is what matters
+            pass
 
 
 def set_shared_tag(set_tag, owner, key, value):
