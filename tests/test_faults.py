@@ -14,6 +14,7 @@ import random
 import shutil
 import signal
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -260,6 +261,43 @@ def test_a_disk_that_fills_at_any_moment_leaves_nothing_running(tmp_path, empty_
             assert_complete(uri, "filled", 6)
     print("(disk size, exit status, runs, left RUNNING on a disk that took no write):", seen)
     assert any(code == 1 for _, code, _, _ in seen), f"no disk filled: {seen}"
+
+
+LOST_TRIALS = 3
+
+
+def test_artifacts_deleted_mid_sweep_are_trained_again_by_the_rerun(tmp_path, tracking_uri):
+    """`rm -rf <store>/<experiment>` (every run's files) at a random moment of a sweep: the sweep
+    ends in one line, and the same command then closes it (a run whose files are gone is not
+    done: it is trained again, and closing the sweep does not fail on its files): one FINISHED
+    run per configuration, each with its files, nothing RUNNING, no traceback."""
+    n = 4
+    rng = random.Random(3)
+    client = MlflowClient(tracking_uri)
+    seen = []
+    for trial in range(LOST_TRIALS):
+        experiment = f"lost{trial}"
+        args = [seeds(n), *QUICK, "epochs=400", f"mlflow.experiment={experiment}",
+                f"hydra.sweep.dir=m{trial}"]
+        folder = Path(urlparse(artifact_location(tracking_uri, experiment)).path)
+        with Sweep(args, tmp_path) as sweep:
+            wait_for_children(tracking_uri, experiment, lambda runs: count(runs, "FINISHED"),
+                              sweep, "a run finished")
+            time.sleep(rng.uniform(0, 1.0))
+            subprocess.run(["rm", "-rf", folder])  # (a job writing meanwhile may keep some)
+            first = sweep.wait(180)
+        no_traceback(sweep.stdout, sweep.stderr)
+        assert first in (0, 1), sweep.stderr
+        code, out, err = run_sweep(args, tmp_path)
+        seen.append((first, code))
+        assert code == 0, f"trial {trial} {seen}: {err}"
+        no_traceback(out, err)
+        parents, finished = assert_complete(tracking_uri, experiment, n)
+        assert all(p.info.status == "FINISHED" for p in parents), err
+        for run in finished:  # nothing counted done without its files
+            assert {"config.yaml", "weights.npz", "preprocessing.npz"} <= \
+                set(files_of(client, run.info.run_id)), run.info.run_name
+    print("(exit status of the sweep whose files were deleted, of its rerun):", seen)
 
 
 def test_two_sweeps_of_one_study_at_once_train_each_configuration_once(tmp_path, tracking_uri):

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 
 from netlab import experiment, identity
 from netlab.config import identity_keys, job_seeds
-from netlab.recording import Curves, record
+from netlab.recording import RUN_FILES, Curves, record
 
 SHORT_KEYS = {"dataset", "activation", "optimizer", "init"}  # values that name themselves
 
@@ -122,6 +122,12 @@ def skip(cfg, context, hashes, done):
     """run() for a job whose every replica FINISHED before, their runs known (done: config_hash ->
     run, hashes: as identity.of_job gives them): the same line and results.yaml, nothing trained
     and the store not asked again (src/netlab/hydra_glue.py's launcher knows them in a resumed sweep)."""
+    from netlab.tracking.logger import new_client
+    from netlab.tracking.store import with_artifacts
+
+    # a run whose files were deleted since is not done: the job runs after all
+    if len(with_artifacts(new_client(context.tracking_uri), done.values(), RUN_FILES)) < len(done):
+        return run(cfg, context)
     seeds = job_seeds(cfg)
     outcome = Outcome(experiment.replicas_of(cfg, seeds), hashes, [], [],
                       list(range(len(seeds))), done)
@@ -147,6 +153,7 @@ def train_and_record(cfg, context):
         finished_by_hash,
         get_or_create_experiment,
         runs_of_group,
+        with_artifacts,
     )
 
     check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
@@ -156,6 +163,9 @@ def train_and_record(cfg, context):
     experiment_id = get_or_create_experiment(client, context.experiment)
     group_runs = runs_of_group(client, experiment_id, hashes[0][1])
     done = finished_by_hash(group_runs)
+    if context.multirun and not context.force:  # what is skipped must still have its files
+        kept = with_artifacts(client, done.values(), RUN_FILES)
+        done = {chash: run for chash, run in done.items() if run in kept}
     todo = [i for i, (chash, _) in enumerate(hashes)
             if context.force or not context.multirun or chash not in done]
     skipped = [i for i in range(len(seeds)) if i not in todo]

@@ -521,6 +521,31 @@ def finished_by_hash(runs):
     return found
 
 
+def missing_artifacts(client, run, names):
+    """Which of the top-level artifacts `names` a run lacks: looked up in its folder when its
+    artifacts are local (microseconds), else listed by the store (one request)."""
+    folder = local_artifact_folder(run.info.artifact_uri)
+    if folder is not None:
+        return [name for name in names if not (folder / name).is_file()]
+    listed = {item.path for item in client.list_artifacts(run.info.run_id)}
+    return [name for name in names if name not in listed]
+
+
+def with_artifacts(client, runs, names):
+    """The FINISHED runs that still have the artifacts `names`; one whose files are gone (deleted
+    from the store since) is not done: it ends FAILED saying so, and the next sweep trains it."""
+    kept = []
+    for run in runs:
+        missing = missing_artifacts(client, run, names)
+        if not missing:
+            kept.append(run)
+            continue
+        end_run(client, run.info.run_id, "FAILED",
+                ("error", f"its files are gone ({', '.join(missing)}): trained again by the "
+                          "next sweep"))
+    return kept
+
+
 def claim_lost(client, experiment_id, group_hash, mine, rerun=False):
     """Which of my new runs (config_hash -> run id) lost their config to another live process:
     {config_hash: the winning run id}.
