@@ -121,7 +121,8 @@ def run(cfg, context):
 def skip(cfg, context, hashes, done):
     """run() for a job whose every replica FINISHED before, their runs known (done: config_hash ->
     run, hashes: as identity.of_job gives them): the same line and results.yaml, nothing trained
-    and the store not asked again (src/netlab/hydra_glue.py's launcher knows them in a resumed sweep)."""
+    and the store not asked again (src/netlab/hydra_glue.py's launcher knows them in a resumed
+    sweep), only their files looked up: if one's are gone, the job runs after all."""
     from netlab.tracking.logger import new_client
     from netlab.tracking.store import with_artifacts
 
