@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -283,3 +286,65 @@ def test_make_ui_creates_a_missing_store_whole(tmp_path, empty_store):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert_sound(db, empty_store)
+
+
+# ---------------------------------------------------------------- experiment names (item 8)
+@pytest.mark.parametrize("name", [".", "..", "./..", " .. "])
+def test_an_experiment_name_that_is_not_a_folder_fails_in_one_line_creating_nothing(
+        tmp_path, name):
+    """`mlflow.experiment='..'` once put run folders, models/ and a report outside the store: it
+    fails in one line naming the key, before the store or anything else is created."""
+    db = tmp_path / "store" / "mlflow.db"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    code, out, err = run_once(cwd, f"sqlite:///{db}", f"mlflow.experiment='{name}'")
+    assert code == 1
+    assert lines(err) == [lines(err)[0]] and lines(err)[0].startswith(
+        f"config error: mlflow.experiment={name}:"), err
+    assert not db.parent.exists() and list(cwd.iterdir()) == []
+
+
+NAMES = ["ñ", "ü", "n-c-d", "ñ©đ", "n c d", "n/c/d", "N-C-D", "..x", "-n", "mlflow.db",
+         "mlflow.db-wal", ".mlflow.db.new-host-1", "ñ" * 300, "n" * 300]
+
+
+def test_distinct_experiment_names_get_distinct_folders_inside_the_store(tmp_path):
+    """Every name (Unicode, spaces, slashes, leading dots, the store's own file names) gets a
+    folder of its own, directly inside the store's folder, and a report folder inside reports/;
+    a plain name keeps its name as folder."""
+    from netlab.report.output import default_folder
+    from netlab.tracking.store import artifact_location
+
+    db = tmp_path / "mlflow.db"
+    folders = [Path(url2pathname(urlparse(artifact_location(f"sqlite:///{db}", name)).path))
+               for name in NAMES]
+    assert len(set(folders)) == len(NAMES), dict(zip(NAMES, folders, strict=True))
+    for folder in folders:
+        assert folder.parent == tmp_path and len(folder.name.encode()) <= 255
+        assert not folder.name.startswith((".", "-")), folder
+        assert "+" in folder.name or not folder.name.startswith("mlflow.db"), folder
+    assert folders[NAMES.index("n-c-d")].name == "n-c-d"
+    reports = [default_folder(name) for name in NAMES]
+    assert len(set(reports)) == len(NAMES)
+    assert all(folder.parent == ROOT / "reports" for folder in reports), reports
+
+
+def test_two_unicode_experiments_keep_their_runs_apart(tmp_path):
+    """Two experiments whose names differ only in letters outside ASCII: each run's files are in
+    its own experiment's folder, inside the store."""
+    db = tmp_path / "store" / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    for name in ("ñ", "ü"):
+        code, out, err = run_once(tmp_path, uri, f"mlflow.experiment='{name}'")
+        assert code == 0, err
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    homes = set()
+    for name in ("ñ", "ü"):
+        (run,), _ = runs_of(name, uri)
+        home = Path(url2pathname(urlparse(run.info.artifact_uri).path)).parents[1]
+        assert home.parent == db.parent, home
+        assert "weights.npz" in {f.path for f in client.list_artifacts(run.info.run_id)}
+        homes.add(home)
+    assert len(homes) == 2

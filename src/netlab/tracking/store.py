@@ -63,7 +63,7 @@ def sqlite_path(uri):
 def artifact_location(uri, experiment):
     """Where a new experiment's artifacts go: beside a SQLite file, else where the server says."""
     db = sqlite_path(uri)
-    return None if db is None else (db.parent / slug(experiment)).as_uri()
+    return None if db is None else (db.parent / slug(experiment, reserved=(db.name,))).as_uri()
 
 
 def local_artifact_folder(artifact_uri):
