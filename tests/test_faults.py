@@ -277,8 +277,8 @@ def test_artifacts_deleted_mid_sweep_are_trained_again_by_the_rerun(tmp_path, tr
     seen = []
     for trial in range(LOST_TRIALS):
         experiment = f"lost{trial}"
-        args = [seeds(n), *QUICK, "epochs=400", f"mlflow.experiment={experiment}",
-                f"hydra.sweep.dir=m{trial}"]
+        args = [seeds(n), "epochs=3000", "dataset=xor", "dataset.n_samples=200",
+                f"mlflow.experiment={experiment}", f"hydra.sweep.dir=m{trial}"]
         folder = Path(urlparse(artifact_location(tracking_uri, experiment)).path)
         with Sweep(args, tmp_path) as sweep:
             wait_for_children(tracking_uri, experiment, lambda runs: count(runs, "FINISHED"),
