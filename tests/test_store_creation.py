@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import pytest
+from mlflow import MlflowClient
 
 from netlab.tracking.store import open_store
 from tests.sweeps import (
@@ -35,8 +36,6 @@ from tests.sweeps import (
     lines,
     runs_of,
 )
-
-pytestmark = pytest.mark.slow
 
 
 def schema(db):
@@ -115,6 +114,7 @@ def creation_seconds(tmp_path_factory, empty_store):
 TOGETHER_TRIALS = 3
 
 
+@pytest.mark.slow
 def test_commands_started_together_on_a_new_store_all_work(tmp_path, empty_store):
     """Two sweeps and `make ui`'s first step started at once on a store that does not exist: every
     command works, the one configuration has one FINISHED run, the store is whole, and nothing is
@@ -147,9 +147,10 @@ def test_commands_started_together_on_a_new_store_all_work(tmp_path, empty_store
 
 
 # ---------------------------------------------------------------- a creation interrupted
-KILL_TRIALS, CTRL_C_TRIALS = 6, 4
+KILL_TRIALS, CTRL_C_TRIALS = 5, 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, trials", [(signal.SIGKILL, KILL_TRIALS),
                                             (signal.SIGINT, CTRL_C_TRIALS)],
                          ids=["kill-9", "ctrl-c"])
@@ -198,6 +199,20 @@ def test_a_creation_interrupted_at_a_random_moment_leaves_nothing_half_built(
 OPEN = "import sys; from mlflow import MlflowClient; MlflowClient(sys.argv[1]).search_experiments()"
 
 
+@pytest.fixture(scope="module")
+def half_built(tmp_path_factory, empty_store, creation_seconds):
+    """A store an older version left half-built (built once; each test takes a copy)."""
+    return build_in_place_until_half_built(tmp_path_factory.mktemp("old"), empty_store,
+                                           creation_seconds)
+
+
+def copy_of(db, folder):
+    """A byte copy of the SQLite file db in folder (a new folder)."""
+    folder.mkdir(parents=True)
+    shutil.copyfile(db, folder / db.name)
+    return folder / db.name
+
+
 def build_in_place_until_half_built(folder, empty_store, creation_seconds, tries=12):
     """A store half-built as an older netlab left one: MLflow building it in place (what
     open_store did) killed at random moments until a kill leaves one MLflow cannot open; its
@@ -216,9 +231,10 @@ def build_in_place_until_half_built(folder, empty_store, creation_seconds, tries
             continue
         probe = db.with_name("probe.db")  # MLflow would go on building the store it opens
         shutil.copyfile(db, probe)
-        opened = subprocess.run([sys.executable, "-c", OPEN, f"sqlite:///{probe}"],
-                                capture_output=True, timeout=120)
-        if opened.returncode != 0:
+        try:
+            MlflowClient(f"sqlite:///{probe}").search_experiments()
+        except Exception:  # noqa: BLE001 - any failure: MLflow cannot open it
+            print(f"half-built after {attempt + 1} kills")
             return db
     pytest.fail(f"{tries} kills of an in-place creation left no half-built store")
 
@@ -227,11 +243,12 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_half_built_store_without_runs_is_set_aside_and_built_anew(tmp_path, empty_store,
-                                                                      creation_seconds):
+                                                                      half_built):
     """The next command moves the half-built store aside (kept as it was, for a look), says so in
     one line, builds a whole one and runs."""
-    db = build_in_place_until_half_built(tmp_path / "old", empty_store, creation_seconds)
+    db = copy_of(half_built, tmp_path / "old")
     before = digest(db)
     code, out, err = run_once(tmp_path, f"sqlite:///{db}", "mlflow.experiment=after")
     assert code == 0, err
@@ -245,12 +262,13 @@ def test_a_half_built_store_without_runs_is_set_aside_and_built_anew(tmp_path, e
     assert run.info.status == "FINISHED"
 
 
+@pytest.mark.slow
 def test_a_half_built_store_with_runs_is_named_with_the_command_that_repairs_it(
-        tmp_path, empty_store, creation_seconds):
+        tmp_path, half_built):
     """A half-built store that holds a run is left as it is: the command fails in one line naming
     the store and the repair command; that command repairs it, the run is kept, and the next
     command works."""
-    db = build_in_place_until_half_built(tmp_path / "old", empty_store, creation_seconds)
+    db = copy_of(half_built, tmp_path / "old")
     with closing(sqlite3.connect(db)) as connection, connection:
         connection.execute("INSERT INTO runs (run_uuid, name, source_type, source_name, "
                            "entry_point_name, user_id, status, start_time, source_version, "
@@ -271,12 +289,11 @@ def test_a_half_built_store_with_runs_is_named_with_the_command_that_repairs_it(
     assert repair.returncode == 0, repair.stderr
     code, out, err = run_once(tmp_path, uri, "mlflow.experiment=after")
     assert code == 0, err
-    from mlflow import MlflowClient
-
     assert MlflowClient(uri).get_run("0123abcd").info.run_name == "kept"
     assert integrity_check(db) == [("ok",)]
 
 
+@pytest.mark.slow
 def test_make_ui_creates_a_missing_store_whole(tmp_path, empty_store):
     """`make ui`'s first step creates a missing store as a sweep does, so MLflow's server never
     builds one in place."""
@@ -289,7 +306,8 @@ def test_make_ui_creates_a_missing_store_whole(tmp_path, empty_store):
 
 
 # ---------------------------------------------------------------- experiment names (item 8)
-@pytest.mark.parametrize("name", [".", "..", "./..", " .. "])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [".", ".."])
 def test_an_experiment_name_that_is_not_a_folder_fails_in_one_line_creating_nothing(
         tmp_path, name):
     """`mlflow.experiment='..'` once put run folders, models/ and a report outside the store: it
@@ -302,6 +320,20 @@ def test_an_experiment_name_that_is_not_a_folder_fails_in_one_line_creating_noth
     assert lines(err) == [lines(err)[0]] and lines(err)[0].startswith(
         f"config error: mlflow.experiment={name}:"), err
     assert not db.parent.exists() and list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", [".", "..", "./..", " .. ", "", "   ", "a\nb", "a\x1bb"])
+def test_a_name_that_is_no_folder_or_line_of_its_own_is_refused_by_validation(name):
+    """What validation refuses, each in one line naming the key (the command above shows it is
+    refused before anything is created)."""
+    from netlab.config import ConfigError, validate
+    from tests.test_tracking import config
+
+    cfg = config("mlflow.experiment=x")
+    cfg.mlflow.experiment = name
+    with pytest.raises(ConfigError) as refused:
+        validate(cfg)
+    assert refused.value.key == "mlflow.experiment" and "\n" not in str(refused.value)
 
 
 NAMES = ["ñ", "ü", "n-c-d", "ñ©đ", "n c d", "n/c/d", "N-C-D", "..x", "-n", "mlflow.db",
@@ -329,6 +361,7 @@ def test_distinct_experiment_names_get_distinct_folders_inside_the_store(tmp_pat
     assert all(folder.parent == ROOT / "reports" for folder in reports), reports
 
 
+@pytest.mark.slow
 def test_two_unicode_experiments_keep_their_runs_apart(tmp_path):
     """Two experiments whose names differ only in letters outside ASCII: each run's files are in
     its own experiment's folder, inside the store."""
@@ -337,8 +370,6 @@ def test_two_unicode_experiments_keep_their_runs_apart(tmp_path):
     for name in ("ñ", "ü"):
         code, out, err = run_once(tmp_path, uri, f"mlflow.experiment='{name}'")
         assert code == 0, err
-    from mlflow import MlflowClient
-
     client = MlflowClient(uri)
     homes = set()
     for name in ("ñ", "ü"):
