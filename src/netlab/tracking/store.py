@@ -317,8 +317,8 @@ def _replace_half_built(db, problem):
         runs = _runs_in(db)
         if runs:
             raise TrackingUnavailable(
-                f"tracking store {db} is half-built ({problem}) and holds {runs} run"
-                f"{'s' if runs != 1 else ''}: back it up, then repair it with "
+                f"store {db} is half-built ({problem}) and holds {runs} run"
+                f"{'s' if runs != 1 else ''}: repair it (a copy is kept) with "
                 f"`{sys.executable} -m netlab.tracking.repair {db}`")
         aside = db.with_name(f"{db.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.copyfile(db, aside)
