@@ -236,10 +236,8 @@ def create_sqlite_store(db):
     db = Path(db)
     _remove_stale_builds(db)
     if db.exists():
-        problem = _leftover(db)
-        if problem is None:
-            return
-        _replace_half_built(db, lambda: _leftover(db))
+        if _leftover(db) is not None:
+            _replace_half_built(db, lambda: _leftover(db))
         return
     build = _build_store(db)
     try:
