@@ -10,9 +10,12 @@ why; with CI=true it fails instead.
 """
 
 import os
+import random
 import shutil
 import signal
 import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -175,6 +178,126 @@ def test_a_full_disk_fails_in_one_line_and_a_rerun_with_space_completes(tmp_path
     for run in finished:  # nothing lost: every FINISHED run has its files
         assert {"config.yaml", "weights.npz"} <= set(files_of(client, run.info.run_id))
     assert integrity_check(disk / "mlflow.db") == [("ok",)]
+
+
+@contextmanager
+def small_disk(folder, size):
+    """A tmpfs of `size` mounted on folder (root only): a disk that fills."""
+    as_root("mount")
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder],
+                             capture_output=True, text=True)
+    require(mounted.returncode == 0, f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", folder]).returncode != 0:
+            subprocess.run(["umount", "-l", folder])
+
+
+FULL_DISK_TRIALS = 6
+
+
+def test_a_disk_that_fills_at_any_moment_leaves_nothing_running(tmp_path, empty_store):
+    """Sweeps of three jobs of two seeds on disks of random sizes, so the disk fills at a random
+    write. Ending a run does not wait on writing why first: a run or sweep run is left RUNNING
+    only when its store can take no write at all (the test's own attempt to end it fails too),
+    which the run's line says; the next command, on a disk with room, marks them KILLED. A job's
+    line says FAILED only if its runs did not finish (one that prints results has FINISHED runs),
+    one line ends the sweep, no traceback."""
+    rng = random.Random(2)
+    seen = []
+    for trial in range(FULL_DISK_TRIALS):
+        size = f"{rng.randint(1150, 3000)}k"
+        saved = tmp_path / f"saved{trial}"
+        args = ["seed=0,2,4", "seeds=2", *QUICK, "mlflow.experiment=filled",
+                f"hydra.sweep.dir={tmp_path / f'm{trial}'}"]
+        with small_disk(tmp_path / f"disk{trial}", size) as disk:
+            copy_store(empty_store, disk / "mlflow.db")
+            uri = f"sqlite:///{disk / 'mlflow.db'}"
+            code, out, err = run_sweep(args, tmp_path, MLFLOW_TRACKING_URI=uri)
+            parents, children = runs_of("filled", uri)
+            integrity = integrity_check(disk / "mlflow.db")
+            running = [r for r in parents + children if r.info.status == "RUNNING"]
+            unwritable = []
+            for run in running:  # could it have been ended? the test tries
+                try:
+                    MlflowClient(uri).set_terminated(run.info.run_id, "KILLED")
+                except Exception as error:  # noqa: BLE001
+                    unwritable.append(str(error))
+            if running:
+                shutil.copytree(disk, saved)
+        seen.append((size, code, len(children), len(running)))
+        assert len(unwritable) == len(running), \
+            f"trial {trial} {seen}: left RUNNING though the store took a write\n{out}\n{err}"
+        assert all("full" in why for why in unwritable), unwritable
+        no_traceback(out, err)
+        assert integrity == [("ok",)]
+        assert code in (0, 1), err
+        if code == 1:
+            assert lines(err)[-1].startswith("tracking: "), err
+        if any("mlflow.parentRunId" not in r.data.tags for r in running):
+            assert "its end could not be written either" in lines(err)[-1], err
+        by_job = {}
+        for run in children:
+            by_job.setdefault(run.data.tags["job_num"], []).append(run.info.status)
+        for line in job_lines(out):
+            statuses = by_job.get(line[1:].split()[0], [])
+            if "FAILED" in line:
+                assert "FINISHED" not in statuses, f"{line}: its runs are {statuses}"
+            else:
+                assert statuses == ["FINISHED", "FINISHED"], f"{line}: its runs are {statuses}"
+            if "RUNNING" in statuses:
+                assert "its end could not be written either" in line, line
+        if running:  # the store copied to a disk with room: the next command ends them
+            uri = f"sqlite:///{saved / 'mlflow.db'}"  # (this process's MLflow holds the old one)
+            shutil.copytree(saved, disk, dirs_exist_ok=True)  # the artifacts, where they were
+            code, out, err = run_sweep(args, tmp_path, MLFLOW_TRACKING_URI=uri)
+            assert code == 0, err
+            _, children = runs_of("filled", uri)
+            ids = {r.info.run_id: r.info.status for r in children}
+            assert all(ids.get(r.info.run_id, "KILLED") == "KILLED" for r in running
+                       if "mlflow.parentRunId" in r.data.tags)
+            assert_complete(uri, "filled", 6)
+    print("(disk size, exit status, runs, left RUNNING on a disk that took no write):", seen)
+    assert any(code == 1 for _, code, _, _ in seen), f"no disk filled: {seen}"
+
+
+LOST_TRIALS = 3
+
+
+def test_artifacts_deleted_mid_sweep_are_trained_again_by_the_rerun(tmp_path, tracking_uri):
+    """`rm -rf <store>/<experiment>` (every run's files) at a random moment of a sweep: the sweep
+    ends in one line, and the same command then closes it (a run whose files are gone is not
+    done: it is trained again, and closing the sweep does not fail on its files): one FINISHED
+    run per configuration, each with its files, nothing RUNNING, no traceback."""
+    n = 4
+    rng = random.Random(3)
+    client = MlflowClient(tracking_uri)
+    seen = []
+    for trial in range(LOST_TRIALS):
+        experiment = f"lost{trial}"
+        args = [seeds(n), "epochs=3000", "dataset=xor", "dataset.n_samples=200",
+                f"mlflow.experiment={experiment}", f"hydra.sweep.dir=m{trial}"]
+        folder = Path(urlparse(artifact_location(tracking_uri, experiment)).path)
+        with Sweep(args, tmp_path) as sweep:
+            wait_for_children(tracking_uri, experiment, lambda runs: count(runs, "FINISHED"),
+                              sweep, "a run finished")
+            time.sleep(rng.uniform(0, 1.0))
+            subprocess.run(["rm", "-rf", folder])  # (a job writing meanwhile may keep some)
+            first = sweep.wait(180)
+        no_traceback(sweep.stdout, sweep.stderr)
+        assert first in (0, 1), sweep.stderr
+        code, out, err = run_sweep(args, tmp_path)
+        seen.append((first, code))
+        assert code == 0, f"trial {trial} {seen}: {err}"
+        no_traceback(out, err)
+        parents, finished = assert_complete(tracking_uri, experiment, n)
+        assert all(p.info.status == "FINISHED" for p in parents), err
+        for run in finished:  # nothing counted done without its files
+            assert {"config.yaml", "weights.npz", "preprocessing.npz"} <= \
+                set(files_of(client, run.info.run_id)), run.info.run_name
+    print("(exit status of the sweep whose files were deleted, of its rerun):", seen)
 
 
 def test_two_sweeps_of_one_study_at_once_train_each_configuration_once(tmp_path, tracking_uri):

@@ -1,6 +1,6 @@
 """Tracking against real MLflow stores (a temporary SQLite store per test).
 
-Runs are trained and logged in process by the real job code (src/netlab/job.py: experiment, recording,
+Runs are trained and logged in process by the real job code (netlab.job: experiment, recording,
 RunLogger) from a composed config; RunLogger alone is tested where its own behaviour is the point.
 test_tracking_sweep.py runs the real command line.
 """

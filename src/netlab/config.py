@@ -26,6 +26,7 @@ from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from netlab import data, nn
+from netlab.paths import usable_name
 
 
 # ---------------------------------------------------------------- schemas (values live in conf/)
@@ -242,6 +243,10 @@ def validate(cfg):
     if cfg.memory_limit is not None:
         _require(_is_number(cfg.memory_limit) and cfg.memory_limit > 0, "memory_limit",
                  cfg.memory_limit, "a number of GB > 0, or null (half of the available memory)")
+    experiment = OmegaConf.select(cfg, "mlflow.experiment", default=None)
+    if experiment is not None and usable_name(experiment):  # it names the runs' folder
+        shown = experiment if str(experiment).isprintable() else repr(experiment)
+        raise ConfigError("mlflow.experiment", shown, usable_name(experiment))
     validate_extras(cfg)
     validate_dataset(cfg.dataset)
 

@@ -8,7 +8,7 @@ trains, and says which earlier run it repeats. Each run is created RUNNING befor
 the claim on its configuration, so two sweeps started at once on one store train each
 configuration once (src/netlab/tracking/store.py: claim_lost).
 
-Knows nothing of Hydra: src/netlab/hydra_glue.py builds the JobContext from Hydra's config.
+Knows nothing of Hydra: netlab.hydra_glue builds the JobContext from Hydra's config.
 
 Why one file of ~340 lines: what one job does, from skip and claim to the printed line, is one
 sequence that reads top to bottom.
@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 
 from netlab import experiment, identity
 from netlab.config import identity_keys, job_seeds
-from netlab.recording import Curves, record
+from netlab.recording import RUN_FILES, Curves, record
 
 SHORT_KEYS = {"dataset", "activation", "optimizer", "init"}  # values that name themselves
 
@@ -137,6 +137,7 @@ def train_and_record(cfg, context):
         finished_by_hash,
         get_or_create_experiment,
         runs_of_group,
+        with_artifacts,
     )
 
     check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
@@ -146,6 +147,9 @@ def train_and_record(cfg, context):
     experiment_id = get_or_create_experiment(client, context.experiment)
     group_runs = runs_of_group(client, experiment_id, hashes[0][1])
     done = finished_by_hash(group_runs)
+    if context.multirun and not context.force:  # what is skipped must still have its files
+        kept = with_artifacts(client, done.values(), RUN_FILES)
+        done = {chash: run for chash, run in done.items() if run in kept}
     todo = [i for i, (chash, _) in enumerate(hashes)
             if context.force or not context.multirun or chash not in done]
     skipped = [i for i in range(len(seeds)) if i not in todo]

@@ -1,6 +1,6 @@
 """What a run records: its curves during training, then its results, config, data, weights, figures
-and (for a single run) its model. The bridge between the experiment (src/netlab/experiment.py) and the
-tracking store (src/netlab/tracking/logger.py): it knows the shape of a Replica and what a run promises.
+and (for a single run) its model. The bridge between the experiment (netlab.experiment) and the
+tracking store (netlab.tracking.logger): it knows the shape of a Replica and what a run promises.
 """
 
 import math
@@ -123,6 +123,9 @@ def record(run, cfg, replica, model=False):
         run.log_model("weights.npz", PREPROCESSING)
 
 
+# what every FINISHED run has (record() writes them): one without them is not done
+RUN_FILES = ("config.yaml", "weights.npz", PREPROCESSING)
+
 SLIDER_FRAMES = 8  # boundary images for MLflow's step slider (of the ~16 snapshots kept)
 
 
@@ -141,14 +144,19 @@ def log_best_model(client, parent, runs):
     import tempfile
 
     from netlab.tracking.model import log_network_model
-    from netlab.tracking.store import set_shared_tag
+    from netlab.tracking.store import missing_artifacts, set_shared_tag
 
     finished = [r for r in runs
                 if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
-    if not finished:
+    finished.sort(key=lambda r: (r.data.metrics["val_accuracy"],
+                                 r.data.metrics.get("test_accuracy", 0)), reverse=True)
+    # the best whose files are still there: closing a sweep does not fail on one run's lost
+    # files (a run without them is not done; the next sweep trains it again)
+    for best in finished:
+        if not missing_artifacts(client, best, RUN_FILES):
+            break
+    else:
         return None
-    best = max(finished, key=lambda r: (r.data.metrics["val_accuracy"],
-                                        r.data.metrics.get("test_accuracy", 0)))
     run_id = best.info.run_id
     if client.get_run(parent).data.tags.get("best_run") == run_id:
         return run_id  # a rerun that changed nothing: its model is there

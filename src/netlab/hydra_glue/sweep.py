@@ -202,14 +202,22 @@ class Sweep:
         from netlab.tracking.sweep import children, close_parent, settle_children
 
         client, parent = self.client, self.parent
+        unlogged = None  # why the best run's model could not be logged: the sweep then FAILED
         try:
             runs = children(client, parent)  # read once or twice: a sweep may hold 1,000s of runs
             if status == "FINISHED":
-                log_best_model(client, parent, runs)
+                try:
+                    log_best_model(client, parent, runs)
+                except Exception as e:  # noqa: BLE001 - the parent still ends, saying why
+                    unlogged = ("could not log the best run's model: "
+                                f"{failure_line(client.tracking_uri, e)}")
+                    status, error = "FAILED", unlogged
             runs = settle_children(client, parent, runs, interrupted)
             text = close_parent(client, parent, runs, status, self.expected, self.since,
                                 error=error)
             self._summarise_in_note(runs, text.splitlines()[0])
+            if unlogged:
+                raise TrackingUnavailable(f"sweep run {parent} FAILED: {unlogged}")
         except TrackingUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - one line, and what to do

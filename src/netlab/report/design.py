@@ -10,11 +10,8 @@ from netlab.paths import PROJECT_ROOT, slug
 
 def study_file(experiment):
     """experiments/<study>.yaml of a committed study (None for an ad-hoc experiment)."""
-    for name in dict.fromkeys((experiment, slug(experiment))):
-        path = PROJECT_ROOT / "experiments" / f"{name}.yaml"
-        if path.is_file():
-            return path
-    return None
+    path = PROJECT_ROOT / "experiments" / f"{slug(experiment)}.yaml"  # never outside experiments/
+    return path if path.is_file() else None
 
 
 def question(path):

@@ -1,7 +1,9 @@
 """One run in MLflow: params, tags, metrics buffered into batches, files staged and sent at the end.
 
 A run is FINISHED only when everything it promises is written: if the last metrics or the files
-cannot be written as it closes, it ends FAILED with the reason. A run whose block raised ends FAILED
+cannot be written as it closes, it ends FAILED, then the reason is tagged (ending does not wait on
+that second write, which a disk just full may refuse), and the files it did write are deleted
+from a local artifact folder. A run whose block raised ends FAILED
 (KILLED on Ctrl-C or SIGTERM) with the error as a short tag and the full traceback as `error.txt`.
 
 Writes cost milliseconds against a store while a small network trains an epoch in microseconds, so
@@ -21,6 +23,7 @@ import math
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,6 +136,7 @@ class RunLogger:
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
         self._pending, self._last_flush, self._failure, self._error = [], 0.0, None, None
         self._staging, self._images, self._unwritten_image = None, False, None
+        self._artifact_uri = None
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self):
@@ -145,10 +149,19 @@ class RunLogger:
             tags["mlflow.parentRunId"] = self.parent_run_id
         run = self.client.create_run(self.experiment_id, run_name=self.run_name,
                                      tags={k: short(v) for k, v in tags.items()})
-        self.run_id = run.info.run_id
+        self.run_id, self._artifact_uri = run.info.run_id, run.info.artifact_uri
         params = [Param(k, short(param_text(v), 6000)) for k, v in flatten(self.params).items()]
-        for i in range(0, len(params), 100):
-            self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
+        try:
+            for i in range(0, len(params), 100):
+                self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
+        except Exception as e:  # the block never runs, nor __exit__: the run ends here
+            from .store import end_run
+
+            try:
+                end_run(self.client, self.run_id, "FAILED", ("error", _unwritten(e)))
+            except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
+                pass
+            raise
         self._staging = tempfile.TemporaryDirectory(prefix="netlab-run-")
         self._last_flush = time.monotonic()
         self.tracking_seconds += time.perf_counter() - t0
@@ -178,6 +191,7 @@ class RunLogger:
                 self.client.log_artifacts(self.run_id, self._staging.name)
         except Exception as e:  # noqa: BLE001 - whatever could not be written, the run says so
             status, reason = "FAILED", _unwritten(e)
+            self._discard_files()
         finally:
             self._staging.cleanup()
         self.tracking_seconds += time.perf_counter() - t0
@@ -189,12 +203,28 @@ class RunLogger:
             tags.append(RunTag("mlflow.loggedImages", "true"))  # the UI then lists them
         try:  # the last metrics, and why the run did not finish, in one write
             self.flush(tags=tags)
+            self.client.set_terminated(self.run_id, status)
         except Exception as e:  # noqa: BLE001
+            from .store import end_run
+
             status, reason = "FAILED", _unwritten(e)
-            self.client.set_tag(self.run_id, "error", reason)
-        self.client.set_terminated(self.run_id, status)
+            self._discard_files()
+            try:  # ended before its reason is tagged: a full disk may take one write, not two
+                end_run(self.client, self.run_id, status, ("error", reason))
+            except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
+                reason += "; its end could not be written either (the next command marks it KILLED)"
         self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
+
+    def _discard_files(self):
+        """Delete the files of a run whose records could not all be written (from a local
+        artifact folder): they are not the whole run, and on a full disk their room is what
+        ending the run needs."""
+        from .store import local_artifact_folder
+
+        folder = local_artifact_folder(self._artifact_uri)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def abandon(self):
         """Delete the run (its configuration is another process's to train); leaving the block

@@ -3,15 +3,21 @@
 MLflow is imported inside the functions that talk to a store, so resolving a URI costs nothing.
 """
 
+import fcntl
+import glob
 import os
+import re
+import shutil
 import socket
 import sqlite3
 import sys
+import time
 import urllib.error
 import urllib.request
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from netlab.paths import PROJECT_ROOT, slug
 
@@ -57,7 +63,15 @@ def sqlite_path(uri):
 def artifact_location(uri, experiment):
     """Where a new experiment's artifacts go: beside a SQLite file, else where the server says."""
     db = sqlite_path(uri)
-    return None if db is None else (db.parent / slug(experiment)).as_uri()
+    return None if db is None else (db.parent / slug(experiment, reserved=(db.name,))).as_uri()
+
+
+def local_artifact_folder(artifact_uri):
+    """The folder of a local artifact URI (file:///…, or a plain path), else None (a server's)."""
+    parsed = urlparse(artifact_uri or "")
+    if parsed.scheme == "file" or (not parsed.scheme and parsed.path.startswith("/")):
+        return Path(url2pathname(parsed.path))
+    return None
 
 
 def check_reachable(uri, timeout=3.0):
@@ -203,6 +217,7 @@ def failure_line(uri, error):
 
 def open_store(uri):
     """Check, then create or upgrade the store at uri (schema migration happens here, once).
+    A new SQLite store is built aside and appears whole (create_sqlite_store).
 
     A SQLite store is switched to write-ahead logging (it persists in the file): parallel jobs then
     write without blocking readers, and commits are cheap.
@@ -213,17 +228,200 @@ def open_store(uri):
     quiet_store_logs()
     db = sqlite_path(uri)
     existed = db is not None and db.exists()
-    client = MlflowClient(uri)
     try:
-        client.search_experiments(max_results=1)
+        if db is None:
+            client = MlflowClient(uri)
+            client.search_experiments(max_results=1)
+        else:
+            create_sqlite_store(db)
+            client = _open_sqlite_store(uri, db)
         if db is not None:
             with closing(sqlite3.connect(db, timeout=30)) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
+    except TrackingUnavailable:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure to open is reported the same way
         if db is not None and not existed and db.exists() and db.stat().st_size == 0:
             db.unlink()  # do not leave an empty file behind
         raise TrackingUnavailable(f"cannot open tracking store {uri}: {first_line(e)}") from None
     return client
+
+
+# ---------------------------------------------------------------- creating a SQLite store
+# MLflow builds a store's schema in place, in dozens of migrations (seconds), each of whose DDL
+# commits on its own: a command killed or interrupted meanwhile, or two commands building one file
+# at once, leave a database every later open fails on ("table _alembic_tmp_experiments already
+# exists"). So a new store is built in a file of this process's own beside it and appears under
+# its name, whole, in one link; a store an older version left half-built is set aside or named.
+BUILD_AGE = 3600  # seconds after which another host's build file is stale (a build takes seconds)
+
+
+def _build_files(db):
+    """The build files beside db: {path: (host, pid)} (their journals included)."""
+    pattern = re.compile(rf"\.{re.escape(db.name)}\.new-(.+)-(\d+)(?:-journal|-wal|-shm)?")
+    found = {}
+    for path in db.parent.glob(f".{glob.escape(db.name)}.new-*"):
+        match = pattern.fullmatch(path.name)
+        if match:
+            found[path] = match.groups()
+    return found
+
+
+def _remove_stale_builds(db):
+    """Delete the build files of processes that died building (kill -9 leaves them)."""
+    for path, (host, pid) in _build_files(db).items():
+        try:
+            stale = not is_alive({HOST_TAG: host, PID_TAG: pid}) if host == socket.gethostname() \
+                else time.time() - path.stat().st_mtime > BUILD_AGE
+            if stale:
+                path.unlink()
+        except FileNotFoundError:  # another process removed it first
+            pass
+
+
+def _unlink_database(path):
+    for part in (path, *(path.with_name(path.name + end) for end in ("-journal", "-wal", "-shm"))):
+        part.unlink(missing_ok=True)
+
+
+def _build_store(db):
+    """Build a whole new store in this process's build file beside db; returns its path."""
+    from mlflow import MlflowClient
+
+    build = db.with_name(f".{db.name}.new-{socket.gethostname()}-{os.getpid()}")
+    _unlink_database(build)  # a dead process of the same pid (a container's) left it
+    pool = os.environ.get("MLFLOW_SQLALCHEMYSTORE_POOLCLASS")
+    # MLflow keeps an engine per URI for the process's life: without a pool, no connection
+    # stays open on the build file once it is linked and unlinked
+    os.environ["MLFLOW_SQLALCHEMYSTORE_POOLCLASS"] = "NullPool"
+    try:
+        MlflowClient(f"sqlite:///{build}").search_experiments(max_results=1)  # the migrations
+        with closing(sqlite3.connect(build)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")  # kept in the file
+        with open(build, "rb") as written:
+            os.fsync(written.fileno())
+    except BaseException:
+        _unlink_database(build)
+        raise
+    finally:
+        if pool is None:
+            os.environ.pop("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", None)
+        else:
+            os.environ["MLFLOW_SQLALCHEMYSTORE_POOLCLASS"] = pool
+    return build
+
+
+def create_sqlite_store(db):
+    """Create the SQLite store db if it does not exist: built aside, then linked into place (if
+    another process linked one first, that one is used). Ctrl-C or an error leaves nothing."""
+    db = Path(db)
+    _remove_stale_builds(db)
+    if db.exists():
+        if _leftover(db) is not None:
+            _replace_half_built(db, lambda: _leftover(db))
+        return
+    build = _build_store(db)
+    try:
+        os.link(build, db)
+    except FileExistsError:  # another process published its store first: that one is used
+        pass
+    finally:
+        _unlink_database(build)
+
+
+def _leftover(db):
+    """What shows the SQLite file db half-built by an interrupted creation, or None."""
+    try:  # read-write: a killed writer's journal is rolled back first, as any open does
+        with closing(sqlite3.connect(db, timeout=30)) as connection:
+            tables = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return "an empty database"
+            temporary = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
+            if temporary:
+                return f"table {temporary[0]} left by an interrupted migration"
+            if "alembic_version" not in tables or not connection.execute(
+                    "SELECT 1 FROM alembic_version").fetchall():
+                return "no schema version"
+    except sqlite3.DatabaseError:
+        return None  # not for this check to judge: opening it will say what is wrong
+    return None
+
+
+# what MLflow raises on a database an interrupted migration left (a migration's DDL half-applied)
+_HALF_BUILT = ("already exists", "duplicate column", "out-of-date database schema",
+               "expected to match one row")
+
+
+def _open_sqlite_store(uri, db):
+    """A client of the SQLite store db at uri, once it answers; one MLflow fails on as half-built
+    (an older version built it in place, interrupted) is replaced, or named if it holds runs."""
+    from mlflow import MlflowClient
+
+    def half_built():
+        try:
+            MlflowClient(uri).search_experiments(max_results=1)
+        except Exception as error:
+            if not any(sign in str(error).lower() for sign in _HALF_BUILT):
+                raise
+            return re.sub(r"^\(\w+(\.\w+)*\) ", "", first_line(error))  # "(sqlite3.…Error) "
+        return None
+
+    if half_built() is not None:
+        _replace_half_built(db, half_built)
+    client = MlflowClient(uri)
+    client.search_experiments(max_results=1)
+    return client
+
+
+def _runs_in(db):
+    """How many runs the SQLite store db holds (0 if it has no runs table yet)."""
+    with closing(sqlite3.connect(db, timeout=30)) as connection:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                  "name = 'runs'").fetchall():
+            return 0
+        return connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def _replace_half_built(db, problem):
+    """Set the half-built store db aside (db.broken-<time>, as it was) and put a whole new one in
+    its place, saying so in one line; if it holds runs, raise TrackingUnavailable naming it and
+    the command that repairs it. problem(): what shows it half-built, or None (asked again under
+    a lock: another process may have replaced it meanwhile). The new store is copied into db's
+    own file, as this process's MLflow may hold a connection to that file."""
+    with _folder_lock(db.parent):
+        problem = problem()
+        if problem is None:
+            return
+        runs = _runs_in(db)
+        if runs:
+            raise TrackingUnavailable(
+                f"store {db} is half-built ({problem}) and holds {runs} run"
+                f"{'s' if runs != 1 else ''}: repair it (a copy is kept) with "
+                f"`{sys.executable} -m netlab.tracking.repair {db}`")
+        aside = db.with_name(f"{db.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copyfile(db, aside)
+        build = _build_store(db)
+        try:
+            with closing(sqlite3.connect(build)) as source, \
+                    closing(sqlite3.connect(db, timeout=30)) as target:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+        finally:
+            _unlink_database(build)
+    print(f"tracking: store {db} was half-built ({problem}; it held no runs): set aside as "
+          f"{aside}, built anew", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _folder_lock(folder):
+    """An exclusive lock on a folder (flock; released if the process dies)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def quiet_store_logs():
@@ -336,10 +534,22 @@ def mark_stale_runs_killed(client, experiment_id, reason="process ended while ru
             tags.get(PID_TAG) == str(os.getpid())
         if is_alive(tags) and not mine:
             continue
-        client.set_tag(run.info.run_id, "killed_reason", reason)
-        client.set_terminated(run.info.run_id, "KILLED")
+        end_run(client, run.info.run_id, "KILLED", ("killed_reason", reason))
         stale.append(run.info.run_id)
     return stale
+
+
+def end_run(client, run_id, status, tag=None):
+    """End a run with status, then set tag (key, value) on it, e.g. why it failed. The end does not
+    wait on the tag: a store that fails on one write (a disk just full) may take a smaller one, and
+    a run left RUNNING looks alive to other processes on other hosts. Raises if the end cannot be
+    written; a tag that cannot is left out (the terminal says why too)."""
+    client.set_terminated(run_id, status)
+    if tag is not None:
+        try:
+            client.set_tag(run_id, *tag)
+        except Exception:  # noqa: BLE001 - the run has ended, which is what matters
+            pass
 
 
 def set_shared_tag(set_tag, owner, key, value):
@@ -371,6 +581,31 @@ def finished_by_hash(runs):
         if run.info.status == "FINISHED":
             found.setdefault(run.data.tags.get("config_hash"), run)
     return found
+
+
+def missing_artifacts(client, run, names):
+    """Which of the top-level artifacts `names` a run lacks: looked up in its folder when its
+    artifacts are local (microseconds), else listed by the store (one request)."""
+    folder = local_artifact_folder(run.info.artifact_uri)
+    if folder is not None:
+        return [name for name in names if not (folder / name).is_file()]
+    listed = {item.path for item in client.list_artifacts(run.info.run_id)}
+    return [name for name in names if name not in listed]
+
+
+def with_artifacts(client, runs, names):
+    """The FINISHED runs that still have the artifacts `names`; one whose files are gone (deleted
+    from the store since) is not done: it ends FAILED saying so, and the next sweep trains it."""
+    kept = []
+    for run in runs:
+        missing = missing_artifacts(client, run, names)
+        if not missing:
+            kept.append(run)
+            continue
+        end_run(client, run.info.run_id, "FAILED",
+                ("error", f"its files are gone ({', '.join(missing)}): trained again by the "
+                          "next sweep"))
+    return kept
 
 
 def claim_lost(client, experiment_id, group_hash, mine, rerun=False):

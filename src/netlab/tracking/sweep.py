@@ -1,5 +1,5 @@
 """A sweep's parent run: opened (or an interrupted sweep's resumed) before the first job, summarised
-and closed after the last. Knows MLflow only: the Hydra glue (src/netlab/hydra_glue.py) hands it plain
+and closed after the last. Knows MLflow only: the Hydra glue (netlab.hydra_glue) hands it plain
 values.
 """
 
@@ -8,7 +8,13 @@ import time
 from mlflow.entities import Metric, Param, RunTag
 
 from .logger import command_line, environment_tags, flatten, param_text, short
-from .store import TrackingUnavailable, first_line, mark_stale_runs_killed, process_tags
+from .store import (
+    TrackingUnavailable,
+    end_run,
+    first_line,
+    mark_stale_runs_killed,
+    process_tags,
+)
 
 SWEEP_ROLE = "sweep"
 
@@ -93,16 +99,6 @@ def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0
     if expected:
         skipped = {k: v for k, v in skipped.items() if k in asked}
     text = summary(now, skipped, asked, duplicates)
-    try:
-        client.log_text(parent, text, "summary.txt")
-    except Exception as e:  # noqa: BLE001 - the parent must not be left RUNNING
-        status, error = "FAILED", short(f"could not write summary.txt: {type(e).__name__}: "
-                                        f"{first_line(e)}", 500)
-        client.set_tag(parent, "error", error)
-        client.set_terminated(parent, status)
-        raise TrackingUnavailable(f"sweep run {parent} FAILED: {error}") from None
-    if error:
-        client.set_tag(parent, "error", short(error, 500))
     counts = {"n_runs": len(now), "n_skipped": len(skipped) + duplicates}
     for state in ("FINISHED", "FAILED", "KILLED"):
         counts[f"n_{state.lower()}"] = sum(r.info.status == state for r in now)
@@ -111,10 +107,23 @@ def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0
                   if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
     if accuracies:
         counts["best_val_accuracy"] = max(accuracies)
-    counts["tracking_time_s"] = seconds + time.perf_counter() - t0
-    stamp = int(time.time() * 1000)
-    client.log_batch(parent, metrics=[Metric(k, float(v), stamp, 0) for k, v in counts.items()])
-    client.set_terminated(parent, status)
+    try:
+        client.log_text(parent, text, "summary.txt")
+        if error:
+            client.set_tag(parent, "error", short(error, 500))
+        counts["tracking_time_s"] = seconds + time.perf_counter() - t0
+        stamp = int(time.time() * 1000)
+        client.log_batch(parent, metrics=[Metric(k, float(v), stamp, 0)
+                                          for k, v in counts.items()])
+        client.set_terminated(parent, status)
+    except Exception as e:  # noqa: BLE001 - the parent must not be left RUNNING
+        why = short(f"could not write the sweep's summary: {type(e).__name__}: {first_line(e)}",
+                    500)
+        try:  # ended before why is tagged: a full disk may take one write, not two
+            end_run(client, parent, "FAILED", ("error", why))
+        except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
+            why += "; its end could not be written either (the next command marks it KILLED)"
+        raise TrackingUnavailable(f"sweep run {parent} FAILED: {why}") from None
     return text
 
 

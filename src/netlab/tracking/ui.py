@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-from .store import TrackingUnavailable, resolve_uri
+from .store import TrackingUnavailable, open_store, resolve_uri
 
 # MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
 SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -73,6 +73,7 @@ def main(argv=None):
         check_host(args.host)
         port = check_port(args.port)
         uri = resolve_uri(args.store or None)
+        open_store(uri)  # created here, whole: MLflow's server would build a new one in place
     except (ValueError, TrackingUnavailable) as error:
         raise SystemExit(f"make ui: {error}") from None
     base = f"http://{args.host}:{port}"
