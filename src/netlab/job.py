@@ -286,7 +286,9 @@ def report(cfg, context, outcome):
         extra = [f"{len(skipped)} skipped (finished before)"] if skipped else []
         extra += [f"{len(elsewhere)} being trained by another process"] if elsewhere else []
         extra += [f"{len(diverged)} diverged"] if diverged else []
-        extra += [f"{len(failed)} FAILED: {failed[0][1].failure_line()}"] if failed else []
+        if failed:  # one reason shown: one saying a run is left RUNNING, if any is
+            shown = next((lg for _, lg in failed if lg.unended), failed[0][1])
+            extra += [f"{len(failed)} FAILED: {shown.failure_line()}"]
         line = f"{head} ({len(replicas)} seeds): {stats}" + (
             f"  [{'; '.join(extra)}]" if extra else "") + f"  ({seconds:.2f} s)"
     print(line + context.eta(), flush=True)

@@ -133,6 +133,7 @@ class RunLogger:
         self.params, self.tags = dict(params or {}), dict(tags or {})
         self.flush_seconds = flush_seconds
         self.run_id = self.status = self.reason = None
+        self.unended = False  # its end could not be written (left RUNNING)
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
         self._pending, self._last_flush, self._failure, self._error = [], 0.0, None, None
         self._staging, self._images, self._unwritten_image = None, False, None
@@ -213,6 +214,7 @@ class RunLogger:
                 end_run(self.client, self.run_id, status, ("error", reason))
             except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
                 reason += "; its end could not be written either (the next command marks it KILLED)"
+                self.unended = True
         self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
 

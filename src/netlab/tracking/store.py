@@ -539,6 +539,26 @@ def mark_stale_runs_killed(client, experiment_id, reason="process ended while ru
     return stale
 
 
+def end_unended_runs(client, experiment_id, where=""):
+    """End FAILED this process's runs still RUNNING once all its jobs have returned: a store that
+    refused their end (a disk just full) may take it now, a moment and other writes later, where
+    waiting for the next command would leave them looking alive meanwhile. Returns their ids."""
+    ended = []
+    running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'" + where,
+                                 max_results=5000)
+    for run in running:
+        tags = run.data.tags
+        if tags.get(HOST_TAG) != socket.gethostname() or tags.get(PID_TAG) != str(os.getpid()):
+            continue
+        try:
+            end_run(client, run.info.run_id, "FAILED",
+                    ("error", "its end could not be written when its job ended"))
+        except Exception:  # noqa: BLE001 - still refused: the next command marks it KILLED
+            continue
+        ended.append(run.info.run_id)
+    return ended
+
+
 def end_run(client, run_id, status, tag=None):
     """End a run with status, then set tag (key, value) on it, e.g. why it failed. The end does not
     wait on the tag: a store that fails on one write (a disk just full) may take a smaller one, and

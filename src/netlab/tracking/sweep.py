@@ -11,6 +11,7 @@ from .logger import command_line, environment_tags, flatten, param_text, short
 from .store import (
     TrackingUnavailable,
     end_run,
+    end_unended_runs,
     first_line,
     mark_stale_runs_killed,
     process_tags,
@@ -63,11 +64,15 @@ def _experiment_of(client, parent, runs):
 def settle_children(client, parent, runs, interrupted=None):
     """runs, the child runs of a sweep's parent, once those left RUNNING by a process that died (a
     killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
-    process's too. Read again only if any was marked."""
-    stale = mark_stale_runs_killed(client, _experiment_of(client, parent, runs),
+    process's too, else this process's are ended FAILED (their end was refused: a full disk). Read
+    again only if any was marked."""
+    experiment_id, where = _experiment_of(client, parent, runs), \
+        f" and tags.mlflow.parentRunId = '{parent}'"
+    stale = mark_stale_runs_killed(client, experiment_id,
                                    interrupted or "its process died during the sweep",
-                                   own=interrupted is not None,
-                                   where=f" and tags.mlflow.parentRunId = '{parent}'")
+                                   own=interrupted is not None, where=where)
+    if interrupted is None:  # every job of this process has returned: its runs have ended
+        stale += end_unended_runs(client, experiment_id, where)
     return children(client, parent) if stale else runs
 
 
