@@ -11,15 +11,18 @@ so in one line when it listens beyond this machine.
 """
 
 import argparse
+import errno
 import ipaddress
 import os
 import re
+import socket
 import sys
 
 from .store import TrackingUnavailable, open_store, resolve_uri
 
 # MLflow's GenAI job runner is switched off: it starts eight extra processes training runs never use
 SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+DEFAULT_STUDY = "activations"  # the Makefile's STUDY when none is given
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
@@ -29,6 +32,37 @@ def runs_link(base_url, tracking_uri, experiment):
 
     found = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
     return f"{base_url}/#/experiments/{found.experiment_id}/runs" if found else None
+
+
+def studies(tracking_uri):
+    """The names of the store's experiments that hold runs, sorted (MLflow's 'Default' left out
+    when empty)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    return sorted(e.name for e in client.search_experiments()
+                  if e.name != "Default" or client.search_runs([e.experiment_id], max_results=1))
+
+
+def port_in_use(host, port):
+    """Whether another server listens on host:port already (bound as uvicorn binds, so a port
+    only lingering in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+def free_port_after(host, port):
+    """The first port above `port` nothing listens on (None if none within 100)."""
+    return next((p for p in range(port + 1, min(port + 101, 65536))
+                 if not port_in_use(host, p)), None)
 
 
 def is_loopback(host):
@@ -76,8 +110,24 @@ def main(argv=None):
         open_store(uri)  # created here, whole: MLflow's server would build a new one in place
     except (ValueError, TrackingUnavailable) as error:
         raise SystemExit(f"make ui: {error}") from None
+    try:
+        busy = port_in_use(args.host, port)
+    except OSError as error:  # e.g. an address of no interface of this machine
+        raise SystemExit(f"make ui: cannot listen on {args.host}:{port}: {error.strerror}") \
+            from None
+    if busy:  # its link would open whatever listens there (on macOS port 5000: AirPlay)
+        free = free_port_after(args.host, port)
+        hint = f"; `make ui PORT={free}` is free" if free else ""
+        raise SystemExit(f"make ui: port {port} on {args.host} is in use by another "
+                         f"program{hint}")
     base = f"http://{args.host}:{port}"
     link = runs_link(base, uri, args.experiment)
+    if link is None and args.experiment != DEFAULT_STUDY:  # a typo: say what there is
+        there = studies(uri)
+        raise SystemExit(
+            f"make ui: no experiment '{args.experiment}' in {uri}; "
+            + (f"its studies: {', '.join(there)} (STUDY= names one)" if there
+               else "it has no runs yet: `make sweep` runs the default study"))
     print(f"MLflow UI for {uri} at {base} (ready in ~15 s; Ctrl-C stops it)", flush=True)
     if not is_loopback(args.host):
         print(f"make ui: listening on {args.host}, beyond this machine: whoever reaches port "
