@@ -215,6 +215,25 @@ def test_hydra_rejects_misspelt_keys_and_wrong_types_in_one_line(hydra_ready, ov
 
 
 
+@pytest.mark.parametrize("override, line", [
+    ("widht=3", "widht=3: not a key of this config (did you mean width?)"),
+    ("activaton=relu", "activaton=relu: not a key of this config (did you mean activation?)"),
+    ("learning_rate=0.1", "learning_rate=0.1: not a key of this config (did you mean lr?)"),
+    ("max_iter=5", "max_iter=5: not a key of this config (did you mean epochs?)"),
+    ("dataset.nois=0.1",
+     "dataset.nois=0.1: not a key of this config (did you mean dataset.noise?)"),
+])
+def test_an_unknown_key_with_or_without_plus_gets_what_it_looks_like(hydra_ready, override, line):
+    """Hydra's own line advises `+widht=3`, which would append the typo; ours names the key it
+    looks like (a typo, or the estimator's name for it), as the `+` form's validation does."""
+    with pytest.raises(ConfigCompositionException) as caught:
+        make(override)
+    assert one_line(caught.value).startswith(line + "; the keys here are ")
+    with pytest.raises(ConfigError) as caught:
+        validate(make("+" + override))
+    assert str(caught.value).startswith(line + "; the keys here are ")
+
+
 @pytest.mark.parametrize("study", STUDIES)
 def test_a_job_checked_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
     # the sweep checks each job on a copy of its group choice's composition with its plain values

@@ -17,6 +17,7 @@ Why one file of ~360 lines: every setting's schema and its one check are declare
 
 import difflib
 import math
+import re
 import sys
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from netlab import data, nn
 from netlab.paths import usable_name
@@ -264,10 +266,38 @@ def validate_extras(cfg):
             if key in allowed:
                 _require(isinstance(node[key], allowed[key]), name, node[key], "true or false")
                 continue
-            close = difflib.get_close_matches(str(key), sorted(declared), n=1)
-            hint = f" (did you mean {path}{close[0]}?)" if close else ""
-            raise ConfigError(name, node[key], f"not a key of this config{hint}; the keys here "
-                              f"are {', '.join(sorted(declared))}")
+            raise unknown_key(path, key, node[key], declared)
+
+
+# the estimator's names (NetClassifier, scikit-learn's MLPClassifier) a user may type for a key
+ESTIMATOR_NAMES = {name.rpartition(".")[2]: key for key, name in NETWORK_KEYS.items()} | {
+    "hidden_layer_sizes": "width", "max_iter": "epochs", "alpha": "l2", "random_state": "seed",
+    "learning_rate_init": "lr"}
+
+
+def unknown_key(path, key, value, declared):
+    """The ConfigError for `path+key=value`, a key the schema does not declare (`declared`): the
+    key it looks like (a typo, or the estimator's name for it) and the keys there are."""
+    close = difflib.get_close_matches(str(key), sorted(declared), n=1)
+    if ESTIMATOR_NAMES.get(key, "").rpartition(".")[2] in declared:
+        close = [ESTIMATOR_NAMES[key].rpartition(".")[2]]
+    hint = f" (did you mean {path}{close[0]}?)" if close else ""
+    return ConfigError(f"{path}{key}", value, f"not a key of this config{hint}; the keys here "
+                       f"are {', '.join(sorted(declared))}")
+
+
+def _unknown_override(error):
+    """The one line for an override of a key the schema lacks (`widht=3`: Hydra's own message
+    advises appending it with +), or None if error is not that."""
+    cause = error.__cause__
+    kind = getattr(cause, "object_type", None)
+    match = re.search(r"use \+(\S+?)=(\S*)", str(error))
+    if not (isinstance(cause, ConfigAttributeError | ConfigKeyError) and is_dataclass(kind)
+            and match and cause.key is not None):
+        return None
+    path, value = match.group(1).rpartition(".")[0], match.group(2)
+    return str(unknown_key(f"{path}." if path else "", cause.key, value,
+                           {f.name for f in fields(kind)}))
 
 
 def _structured_nodes(cfg, path=""):
@@ -343,6 +373,9 @@ def one_line(error):
         group, _, name = (error.missing_cfg_file or "").rpartition("/")
         options = ", ".join(sorted(error.options))
         return f"{group}={name}: must be one of {options}"
+    unknown = _unknown_override(error)
+    if unknown is not None:
+        return unknown
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override {error.override!r}: {error.message.splitlines()[0]}"
     lines = []
