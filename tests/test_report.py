@@ -143,9 +143,11 @@ def test_configurations_give_the_mean_the_95_percent_interval_and_n(sweep):
                                            scale=scipy.stats.sem(values))
         cell = row[header.index("val accuracy")]
         if np.std(values) == 0:
-            assert cell == f"{np.mean(values):.3f} ± 0.000"
-        else:
-            assert cell == f"{np.mean(values):.3f} ± {(high - low) / 2:.3f}"
+            assert cell == f"{np.mean(values):.3f} [{np.mean(values):.3f}, {np.mean(values):.3f}]"
+        else:  # the interval in brackets: '±' is kept for a standard deviation
+            half = (high - low) / 2
+            assert cell == (f"{np.mean(values):.3f} [{np.mean(values) - half:.3f}, "
+                            f"{np.mean(values) + half:.3f}]")
     assert "Seeds 0, 1 (2 seeds per configuration): each seed draws its own data" in text
 
 

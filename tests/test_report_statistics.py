@@ -122,7 +122,7 @@ def test_the_baseline_table_gives_each_paired_difference_and_the_gap(helps):
     for row, p in zip(rows, holm, strict=True):
         assert row[header.index("p (Holm)")] == ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
     gap = dict((row[header.index("l2")], row[header.index("train − val gap")]) for row in rows)
-    assert float(gap["0.1"].split(" ± ")[0]) < float(rows[0][header.index("gap at baseline")])
+    assert float(gap["0.1"].split(" [")[0]) < float(rows[0][header.index("gap at baseline")])
     conclusion = section(text, "Conclusion")
     better = conclusion.split("better:", 1)[1].split("not separated", 1)[0]
     assert "`l2=0.1`" in better and "`l2=0.001`" not in better

@@ -4,6 +4,7 @@ child records, the joblib launcher on a brand-new store, an interrupted sweep re
 divergence in a sweep, an unreachable server, a rejected config, and `python -m src.reproduce`."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -213,6 +214,9 @@ def test_the_experiment_and_the_sweep_run_explain_themselves_in_their_notes(tmp_
     result = run(["-m", "+experiment=activations", "dataset=moons", "activation=tanh,relu",
                   "epochs=20", "seeds=3", "hydra.sweep.dir=m"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    # '±' means a standard deviation only, and says so; intervals are written [low, high]
+    assert re.search(r"\(3 seeds\): val \d\.\d{3} ± \d\.\d{3} sd  test \d\.\d{3} ± "
+                     r"\d\.\d{3} sd  \(3 of 3 seeds\)", result.stdout), result.stdout
     client = MlflowClient()
     experiment = client.get_experiment_by_name("activations")
     (parent,), children = runs_of("activations")
@@ -232,5 +236,5 @@ def test_the_experiment_and_the_sweep_run_explain_themselves_in_their_notes(tmp_
         low, high = scipy.stats.t.interval(0.95, 2, loc=np.mean(values),
                                            scale=scipy.stats.sem(values))
         (row,) = [r for r in rows if r.startswith(f"| {activation} | 3 | ")]
-        assert f"| {np.mean(values):.3f} ± {(high - low) / 2:.3f} |" in row
+        assert f"| {np.mean(values):.3f} [{low:.3f}, {high:.3f}] |" in row
         assert row.endswith("| 3 finished |")

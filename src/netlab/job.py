@@ -316,7 +316,7 @@ def _mean_std(values):
     if len(values) == 0:
         return "—"
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.3f} ± {std:.3f}"
+    return f"{np.mean(values):.3f} ± {std:.3f} sd"
 
 
 def save_results(folder, replicas, trained, values):

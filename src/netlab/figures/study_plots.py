@@ -61,7 +61,7 @@ def _finish_axes(ax, xlabel, ylabel, name):
 def heatmap(cells, row_key, col_key, title, what="validation accuracy"):
     """A score over two keys: cells is [(panel title, mean pivot, half-width pivot or None, notes)].
 
-    Each cell shows the mean and, below it, ± the 95 % interval's half-width; a cell without a
+    Each cell shows the mean and, below it, its 95 % interval [low, high]; a cell without a
     value shows its note (e.g. 'diverged') or 'no run'.
     """
     rows = max(p.shape[0] for _, p, _, _ in cells)
@@ -80,7 +80,7 @@ def heatmap(cells, row_key, col_key, title, what="validation accuracy"):
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
                 h = half.iloc[i, j] if half is not None else math.nan
-                text = f"{v:.3f}" + (f"\n±{h:.3f}" if np.isfinite(h) else "")
+                text = f"{v:.3f}" + (f"\n[{v - h:.3f}, {v + h:.3f}]" if np.isfinite(h) else "")
             else:
                 note = notes.iloc[i, j] if notes is not None else None
                 text = note if isinstance(note, str) else "no run"

@@ -130,7 +130,7 @@ def boundary_figures(study, client, agg, save):
                 + "), over its standardised training points; for two classes the colour is the "
                 "predicted probability of class 1 in bands of 0.1, class 0 orange and class 1 "
                 "blue, the black line where it crosses 0.5. Each panel gives the configuration's "
-                "validation accuracy" + (" (mean ± 95 % CI over its seeds) and shows its best "
+                "validation accuracy" + (" (mean [95 % CI] over its seeds) and shows its best "
                                          "seed's run." if study.seeded else ".")
                 + (f" {len(agg) - MAX_PANELS} more configurations are not drawn."
                    if len(agg) > MAX_PANELS else ""))]

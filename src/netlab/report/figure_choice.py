@@ -85,7 +85,7 @@ def heatmap(study, agg, save):
                  .reindex(index=index, columns=columns) if len(bad) else None)
         cells.append((name, pivot("val_mean"), pivot("val_half") if study.seeded else None,
                       notes))
-    what = "mean ± 95 % CI over seeds" if study.seeded else "one run each"
+    what = "mean [95 % CI] over seeds" if study.seeded else "one run each"
     fig = study_plots.heatmap(cells, row_key, col_key,
                               f"{study.experiment}: validation accuracy ({what})")
     missing = any(c[1].isna().to_numpy().any() for c in cells)

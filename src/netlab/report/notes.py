@@ -49,12 +49,12 @@ def _cell(values):
         return "–"
     if found.n == 1:
         return f"{found.mean:.3f}"
-    return f"{found.mean:.3f} ± {(found.high - found.low) / 2:.3f}"
+    return f"{found.mean:.3f} [{found.low:.3f}, {found.high:.3f}]"
 
 
 def parent_note(children, heading):
     """The sweep run's note: heading, then one row per configuration (its seeds pooled): n, mean
-    val and test accuracy ± the half-width of the 95 % t interval, runs by status."""
+    val and test accuracy [the 95 % t interval], runs by status."""
     groups = {}
     for run in children:
         key = run.data.tags.get("group_hash") or run.info.run_id
@@ -74,5 +74,5 @@ def parent_note(children, heading):
     table = ["| configuration | n | val accuracy | test accuracy | runs |", "|---|---|---|---|---|",
              *(row for _, row in rows)]
     return "\n".join([heading, "", *table, "",
-                      "Mean over the seeds of each configuration ± the half-width of its 95 % "
-                      "Student's t interval (scipy); best validation accuracy first."])
+                      "Mean over the seeds of each configuration [its 95 % confidence interval, "
+                      "Student's t (scipy)]; best validation accuracy first."])

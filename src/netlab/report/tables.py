@@ -1,4 +1,4 @@
-"""The report's tables: configurations over seeds (mean ± 95 % CI, n), differences from the
+"""The report's tables: configurations over seeds (mean [95 % CI], n), differences from the
 baseline, and every run (complete, last, folded away when long).
 """
 
@@ -27,8 +27,8 @@ def configurations(study, agg):
         "best run": lambda r: f"`{r['best_run'][:8]}`" if isinstance(r["best_run"], str) else "—",
     })
     return ("### Configurations, aggregated over seeds\n\n"
-            "Mean over the seeds ± the half-width of the 95 % confidence interval of the mean "
-            "(Student's t); n counts the finished runs (\"3 of 5\" when some diverged or failed); "
+            "Mean over the seeds [the 95 % confidence interval of the mean, Student's t]; "
+            "n counts the finished runs (\"3 of 5\" when some diverged or failed); "
             "the gap is training minus validation accuracy (overfitting shows as a large gap). "
             "Epochs and time are means over all runs.\n\n" + table(agg, columns))
 

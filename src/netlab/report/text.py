@@ -61,11 +61,12 @@ def count(n, noun, plural=None):
 
 
 def mean_ci(mean, half, n, digits=3):
-    """'0.953 ± 0.012' (the 95 % interval's half-width), or the mean alone when n < 2."""
+    """'0.953 [0.941, 0.965]' (the mean and its 95 % interval, `half` its half-width), or the mean
+    alone when n < 2. '±' is kept for a standard deviation: one meaning per symbol."""
     if mean is None or not math.isfinite(mean):
         return "—"
     if n >= 2 and math.isfinite(half):
-        return f"{mean:.{digits}f} ± {half:.{digits}f}"
+        return f"{mean:.{digits}f} [{mean - half:.{digits}f}, {mean + half:.{digits}f}]"
     return f"{mean:.{digits}f}"
 
 
