@@ -563,7 +563,8 @@ def settings(report):
     threads = report["threads_limit"] or "all cores'"
     text = (f"workloads {', '.join(report['workloads'])}, {report['repeats']} timed repeats "
             f"after a warm-up, {threads} BLAS threads; dynamics timed on "
-            f"{', '.join(report['dynamics']) or 'none'}.")
+            f"{', '.join(report['dynamics']) or 'none'}; load average "
+            f"{fmt_load(report['environment']['load_average_at_start'])} at the start.")
     if report["quick"]:
         text += " `--quick`: tiny epoch counts, a smoke test whose figures mean nothing."
     return text
