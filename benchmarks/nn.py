@@ -1,7 +1,7 @@
 """Speed of the network against scikit-learn and PyTorch, on ../shared/benchmarks.md's workloads.
 
     python -m benchmarks.nn [--workloads W1,W3] [--repeats N] [--threads N] [--json PATH] [--quick]
-                            [--dynamics W1,W2,W3,C1]
+                            [--dynamics W1,W2,W3,C1] [--write-docs [PATH]]
 
 Every implementation trains the same network from the same initial weights on the same standardised
 data (seed 0): full-batch gradient descent (mini-batches of 64, shuffled, for W3mb) at learning rate
@@ -30,7 +30,6 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 import warnings
 from contextlib import nullcontext
@@ -45,6 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks import docs
 from netlab.nn import Network, TrainingConfig, layer_sizes, train
 
 try:
@@ -517,6 +517,59 @@ def print_report(report):
         print(f"  {t['result']:4}  {t['target']:<46} measured {value}")
 
 
+def markdown(report):
+    """The report's tables in Markdown, for docs/benchmarks.md."""
+    peak = report["matmul_peak_gflops"]
+    p64, p32 = peak["float64"]["best"], peak["float32"]["best"]
+    cols = [HEADERS[n] for n in IMPLEMENTATIONS]
+    lines = ["Seconds per epoch (median of the repeats; epochs = per timed repeat / "
+             "benchmarks.md's count); the ratios are ours / the peer's time, below 1 is faster.",
+             "", "| id | epochs | " + " | ".join(cols)
+             + " | ours / sklearn | ours f64 / torch f64 | ours f32 / torch f32 | "
+             "ours, share of f64 matmul peak |",
+             "|" + "---|" * (len(cols) + 6)]
+    for wid, r in report["workloads"].items():
+        s, q = r["seconds_per_epoch"], r["ratios"]
+        lines.append(f"| {wid} | {r['epochs_per_repeat']}/{r['epochs_benchmarks_md']} | "
+                     + " | ".join(fmt(s[n], ".2e") for n in IMPLEMENTATIONS)
+                     + f" | {fmt(q['ours/sklearn'], '.2f')} | {fmt(q['ours_f64/torch_f64'], '.2f')}"
+                     f" | {fmt(q['ours_f32/torch_f32'], '.2f')} | "
+                     f"{r['gflops']['ours_f64'] / p64:.1%} |")
+    lines += ["", f"NumPy's own square matmul peak: {p64:.1f} GFLOP/s in float64, {p32:.1f} in "
+              "float32."]
+    if report["environment"]["torch"] is None:
+        lines.append("PyTorch was not installed, so its columns are empty.")
+    if report.get("dynamics"):
+        lines += ["", "Recording the training dynamics (netlab.nn.dynamics), ours float64, CPU "
+                  "seconds per epoch (best of the repeats):", "",
+                  "| id | epochs | none | every epoch | overhead | every k-th | at k | overhead |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for wid, d in report["dynamics"].items():
+            s = d["seconds_per_epoch"]
+            lines.append(f"| {wid} | {d['epochs_per_repeat']}/{d['epochs_benchmarks_md']} | "
+                         f"{s['none']:.2e} | {s['every_epoch']:.2e} | "
+                         f"{d['overhead_every_epoch']:.1%} | {d['probe_every']} | "
+                         f"{s['default_resolution']:.2e} | "
+                         f"{d['overhead_default_resolution']:.1%} |")
+    lines += ["", "Targets (issue 2, Speed):", "", "| target | measured | result |",
+              "|---|---|---|"]
+    lines += [f"| {t['target']} | {fmt(t['value'], '.3f')} | {t['result']} |"
+              for t in report["targets"]]
+    return "\n".join(lines)
+
+
+def settings(report):
+    """What the run was set to, in words, for docs/benchmarks.md."""
+    threads = report["threads_limit"] or "all cores'"
+    text = (f"workloads {', '.join(report['workloads'])}, {report['repeats']} timed repeats "
+            f"after a warm-up, {threads} BLAS threads; dynamics timed on "
+            f"{', '.join(report['dynamics']) or 'none'}; load average "
+            f"{fmt_load(report['environment']['load_average_at_start'])} at the start.")
+    if report["quick"]:
+        text += " `--quick`: tiny epoch counts, a smoke test whose figures mean nothing."
+    return text
+
+
 # ------------------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(
@@ -534,6 +587,7 @@ def main(argv=None):
     parser.add_argument("--dynamics", default=None,
                         help="comma-separated ids of W1, W2, W3, C1 whose cost of recording the "
                         "training dynamics to time (default: C1 and those of --workloads; '' none)")
+    docs.add_argument(parser)
     args = parser.parse_args(argv)
 
     known = {w.id: w for w in WORKLOADS}
@@ -556,22 +610,27 @@ def main(argv=None):
     if torch is not None:
         torch.set_num_threads(args.threads or os.cpu_count())
     with limits:
-        report = measure(args, wanted, repeats)
+        report = measure(args, wanted, repeats, argv)
     print_report(report)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
         print(f"\nfigures written to {args.json}")
+    if args.write_docs:
+        docs.write_section("nn", docs.section(
+            "The network against scikit-learn and PyTorch", report["command"], settings(report),
+            markdown(report)), args.write_docs)
     return report
 
 
-def measure(args, wanted, repeats):
+def measure(args, wanted, repeats, argv=None):
     """The report: environment, matmul peak, every wanted workload timed, the targets checked."""
     known = {w.id: w for w in WORKLOADS}
     peak_sizes = (128, 256) if args.quick else PEAK_SIZES
     report = {
-        "command": " ".join(["python -m benchmarks.nn", *sys.argv[1:]]),
+        "command": docs.command("benchmarks.nn", argv),
         "quick": args.quick,
+        "repeats": repeats,
         "threads_limit": args.threads,
         "environment": environment(),
         "matmul_peak_gflops": {

@@ -1,7 +1,7 @@
 """Replicas trained together against the same replicas trained one after another.
 
     python -m benchmarks.replicas [--workloads C1,W2] [--replicas 1,10,100] [--repeats N] [--quick]
-                                  [--json PATH]
+                                  [--json PATH] [--write-docs [PATH]]
 
 Two workloads of ../shared/benchmarks.md, each replica with its own data and seed, as `seeds=N`
 trains them (replica k: the data of seed k, split as netlab.data.load splits it, and initial weights
@@ -29,13 +29,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import threadpoolctl
 
+from benchmarks import docs
 from netlab.data import load
 from netlab.nn import Network, TrainingConfig, train
 
@@ -181,6 +181,24 @@ def print_report(report):
           "load the machine")
 
 
+def markdown(report):
+    """The table in Markdown, for docs/benchmarks.md."""
+    lines = ["Seconds per replica (scaled to the full epoch count; median of the repeats), "
+             "wall-clock and this process's CPU time; ratio = one after another / stacked.", "",
+             "| id | N | epochs | stacked s | one by one s | ratio (wall) | ratio (CPU) | target |",
+             "|---|---|---|---|---|---|---|---|"]
+    for wid, rows in report["workloads"].items():
+        for row in rows:
+            s, target = row["seconds_per_replica"], row["target"]
+            goal = "" if target is None else f"≥ {target:g}×: " + "/".join(
+                "met" if r >= target else "missed" for r in (row["ratio"], row["cpu_ratio"]))
+            lines.append(f"| {wid} | {row['replicas']} | {row['epochs_per_repeat']}/"
+                         f"{WORKLOADS[wid].epochs} | {s['stacked']:.3f} | "
+                         f"{s['one_after_another']:.3f} | {row['ratio']:.2f}× | "
+                         f"{row['cpu_ratio']:.2f}× | {goal} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.replicas",
                                      description=__doc__.split("\n")[0])
@@ -190,13 +208,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--quick", action="store_true", help="a smoke test: N = 1, 3, tiny epochs")
+    docs.add_argument(parser)
     args = parser.parse_args(argv)
     wanted = [w.strip() for w in args.workloads.split(",") if w.strip()]
     if not wanted or any(w not in WORKLOADS for w in wanted):
         parser.error(f"unknown workload(s) in {wanted}; choose from {', '.join(WORKLOADS)}")
     counts = [1, 3] if args.quick else [int(n) for n in args.replicas.split(",")]
     repeats = args.repeats or (1 if args.quick else 3)
-    report = {"command": " ".join(["python -m benchmarks.replicas", *sys.argv[1:]]),
+    report = {"command": docs.command("benchmarks.replicas", argv),
               "quick": args.quick, "workloads": {}}
     with threadpoolctl.threadpool_limits(1):  # as jobs run
         report["environment"] = environment()
@@ -210,6 +229,14 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
         print(f"\nfigures written to {args.json}")
+    if args.write_docs:
+        note = " `--quick`: tiny epoch counts, a smoke test." if args.quick else ""
+        settings = (f"workloads {', '.join(wanted)}, N = {', '.join(map(str, counts))}, "
+                    f"{repeats} timed repeats after a warm-up, one BLAS thread (as jobs run)."
+                    + note)
+        docs.write_section("replicas", docs.section(
+            "Replicas trained stacked against one after another", report["command"], settings,
+            markdown(report)), args.write_docs)
     return report
 
 

@@ -1,6 +1,6 @@
-"""Runs per minute of each way out of one process, for the README's "Scaling out" table.
+"""Runs per minute of each way out of one process, for docs/benchmarks.md's scaling section.
 
-    .venv/bin/python -m pytest benchmarks/scaling.py -s -p no:cacheprovider [--seeds 10]
+    .venv/bin/python -m pytest benchmarks/scaling.py -s -p no:cacheprovider [--write-docs [PATH]]
 
 Not part of `make test` (minutes). It starts what the tests start (tests/servers.py: PostgreSQL, a
 tracking server on it, a single-node SLURM cluster, a two-node Ray cluster) and times the same
@@ -11,6 +11,7 @@ trials shared by two processes through a PostgreSQL storage, against one process
 
 import time
 
+from benchmarks import docs
 from tests.clusters import start_sweep, sweep, sweep_runs
 from tests.servers import RAY_ENV, mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
 
@@ -37,7 +38,8 @@ def row(name, runs, seconds):
     return line
 
 
-def test_runs_per_minute(postgres, mlflow_server, slurm, ray_cluster, tmp_path):  # noqa: F811
+def test_runs_per_minute(postgres, mlflow_server, slurm, ray_cluster, tmp_path,  # noqa: F811
+                        pytestconfig):
     uri, _ = mlflow_server
     rows = ["| path | runs | wall s | runs/min |", "|---|---|---|---|"]
     paths = {
@@ -77,3 +79,11 @@ def test_runs_per_minute(postgres, mlflow_server, slurm, ray_cluster, tmp_path):
     rows.append(row(f"Optuna, 2 processes sharing a PostgreSQL storage, 2 × {OPTUNA_TRIALS} trials",
                     len(children), seconds))
     print("\n" + "\n".join(rows))
+    if pytestconfig.netlab_write_docs:
+        settings = (f"the default study at `seeds={SEEDS}` (120 runs) under each launcher, and an "
+                    f"Optuna study of {OPTUNA_TRIALS} trials a process; every path logging to one "
+                    "PostgreSQL-backed `mlflow server` on this machine (tests/servers.py).")
+        docs.write_section("scaling", docs.section(
+            "Runs per minute of each way out of one process",
+            "pytest benchmarks/scaling.py -s -p no:cacheprovider --write-docs", settings,
+            "\n".join(rows)), pytestconfig.netlab_write_docs)

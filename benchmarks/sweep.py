@@ -1,12 +1,15 @@
 """`python -m benchmarks.sweep`: what the harness costs a sweep, against the throughput targets.
 
     python -m benchmarks.sweep [--only per_job,startup,…] [--quick] [--json PATH]
+                               [--write-docs [PATH]]
 
 Every measurement runs the real command line (`python -m src.run -m …`) in a temporary folder,
 into a SQLite store of its own created before the timed command (as for every sweep after a
 project's first), and reads back from the store what the runs say: their training time
 (`train_time_s`, summed), when the first run was created (`start_time`: just before its training),
-the store's size. One table prints every figure with its target beside it:
+the store's size. One table prints every figure with its target beside it (the per-job and
+start-up targets were withdrawn by issue 20, set below what Hydra's and MLflow's public interfaces
+allow here: those figures are shown without one):
 
 - per_job: harness per job on a 48-job sweep of `epochs=1` (3 activations × 4 widths × 4 lr),
   sequential: (wall − Σ training) / jobs, and the marginal cost ((wall₄₈ − wall₁) − (Σtraining₄₈ −
@@ -47,6 +50,7 @@ from pathlib import Path
 import numpy as np
 from mlflow import MlflowClient
 
+from benchmarks import docs
 from netlab.tracking.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +60,7 @@ THOUSAND = ["dataset=flower", "width=2,4,8,16,32", "lr=0.03,0.1,0.3,1,3",
 ONE_SECOND = ["dataset=moons", "dataset.n_samples=2000", "width=64", "epochs=3000",
               "seed=0,1,2,3,4,5"]
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
-TARGETS = {"per_job_ms": 120, "startup_s": 2.0, "parallel_speedup": 1.8, "share": 0.15,
+TARGETS = {"per_job_ms": None, "startup_s": None, "parallel_speedup": 1.8, "share": 0.15,
            "runs_per_min": 300, "disk_kb_per_run": 100, "skip_ms": 20, "big_store_ratio": 1.2}
 
 
@@ -389,6 +393,7 @@ def main(argv=None):
                         help="comma-separated measures (disk is read from the share run)")
     parser.add_argument("--quick", action="store_true", help="small sweeps, for a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    docs.add_argument(parser)
     args = parser.parse_args(argv)
     wanted = args.only.split(",")
     measures = {"per_job": per_job, "startup": startup, "parallel": parallel, "share": share,
@@ -407,6 +412,15 @@ def main(argv=None):
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    if args.write_docs:
+        left = [m for m in measures if m not in results]
+        settings = (f"measures {', '.join(results)}"
+                    + (f" (not run this time: {', '.join(left)})" if left else "")
+                    + (". `--quick`: small sweeps, a smoke test whose figures mean little."
+                       if args.quick else ", at their full size."))
+        docs.write_section("sweep", docs.section(
+            "What the harness costs a sweep", docs.command("benchmarks.sweep", argv), settings,
+            table(results)), args.write_docs)
 
 
 if __name__ == "__main__":

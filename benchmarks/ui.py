@@ -1,6 +1,6 @@
 """`python -m benchmarks.ui`: how long the MLflow UI takes to show a study's runs table, ≤ 3 s.
 
-    python -m benchmarks.ui [--runs N] [--quick] [--json PATH]
+    python -m benchmarks.ui [--runs N] [--quick] [--json PATH] [--write-docs [PATH]]
 
 In a temporary folder, a small real sweep (`python -m src.run -m activation=sigmoid,tanh,relu
 dataset=moons,xor epochs=20 seeds=1`, experiment `activations`) fills a SQLite store; the UI is
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from benchmarks import docs
 from benchmarks.bigstore import clone_runs
 from netlab.tracking.ui import runs_link
 from tests.servers import free_port, http_ok, stop
@@ -150,6 +151,7 @@ def main(argv=None):
                         help="runs cloned into the experiment (default 10000; 200 with --quick)")
     parser.add_argument("--quick", action="store_true", help="200 cloned runs, for a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    docs.add_argument(parser)
     args = parser.parse_args(argv)
     n = args.runs if args.runs is not None else (200 if args.quick else 10000)
     if not os.path.exists(CHROMIUM):
@@ -175,6 +177,12 @@ def main(argv=None):
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    if args.write_docs:
+        settings = (f"the sweep `{' '.join(SWEEP)}`, then {n:,} cloned runs beside it; "
+                    f"headless Chromium, {WARM_LOADS} warm loads.")
+        docs.write_section("ui", docs.section(
+            "The MLflow UI's first page of a study's runs", docs.command("benchmarks.ui", argv),
+            settings, table(results)), args.write_docs)
 
 
 if __name__ == "__main__":

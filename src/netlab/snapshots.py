@@ -9,8 +9,8 @@ not finite), and the training points `X`, `y`. Coordinates are those the network
 
 On disk the probabilities are quantised to one byte (0…255, a step of 0.004: far below what a
 picture shows), stored as differences along each grid row (what PNG's "Sub" filter does: smooth
-rows become runs of small numbers) and compressed: ~17 KB a run instead of ~340 KB. load() also
-reads files written before, with float probabilities.
+rows become runs of small numbers) and compressed, because every 2-D run stores one and a store
+holds thousands of runs. load() also reads files written before, with float probabilities.
 """
 
 import numpy as np

@@ -1,8 +1,8 @@
 """Drawing small images straight with Pillow: fonts, ticks, a line chart's axes, colour maps.
 
-A run's plots are drawn for every job, so they skip matplotlib (a Figure costs ~100 ms to lay out
-and encode; these images take a few ms). Everything is drawn at SUPERSAMPLE times the size and
-reduced, which smooths lines and text. The font is matplotlib's own DejaVu Sans (found on disk,
+A run's plots are drawn for every job, so they skip matplotlib, whose general layout and rendering
+machinery is more than a small fixed image needs. Everything is drawn at SUPERSAMPLE times the size
+and reduced, which smooths lines and text. The font is matplotlib's own DejaVu Sans (found on disk,
 matplotlib is not imported), so run plots and report figures share their typography.
 """
 

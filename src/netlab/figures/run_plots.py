@@ -1,6 +1,6 @@
-"""A run's own plots, drawn with Pillow in a few milliseconds each (the harness draws them for every
-job): learning curves, the decision boundary, the confusion matrix, the hidden units' tiles, and the
-boundary at each recorded epoch (as images for MLflow's step slider, or a GIF).
+"""A run's own plots, drawn with Pillow (the harness draws them for every job, so they must be
+cheap): learning curves, the decision boundary, the confusion matrix, the hidden units' tiles, and
+the boundary at each recorded epoch (as images for MLflow's step slider, or a GIF).
 
 Each function returns a PIL image; save_png() writes one. Nothing here knows MLflow.
 """
@@ -322,7 +322,7 @@ def hidden_units(network, X, y=None, title=None, tile=96, max_units=16):
 def snapshot_images(snap, title=None, size=160, colors=32):
     """[(epoch, PIL image)] of a snapshots dict's finite frames (netlab.snapshots.load), each titled
     with its epoch: what `mlflow.log_image(image, key=…, step=epoch)` shows with its step slider.
-    Reduced to a palette of `colors` (the bands need few): ~4 KB as PNG at the default size."""
+    Reduced to a palette of `colors`: the bands need few, and a palette image compresses well."""
     images, points = [], points_layer(snap["x0"], snap["x1"], snap["X"], snap["y"], size)
     for epoch, proba in zip(snap["epochs"].tolist(), snap["proba"], strict=True):
         if not np.isfinite(proba).all():

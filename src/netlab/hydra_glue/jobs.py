@@ -103,13 +103,14 @@ def check(config_loader, master, jobs):
 class Composer:
     """A job's app config as Hydra composes it, for checking, at a fraction of the cost.
 
-    Hydra composes a config in ~0.1 s (its defaults list, the YAML files, the merges). The jobs of
-    a sweep mostly differ in plain values (lr=0.1, activation=tanh), which Hydra applies to the
-    composed config with OmegaConf.update: so each choice of config groups (dataset=, optimizer=,
-    +experiment=) is composed once by Hydra's config loader, and a job's plain values are set on a
-    copy of it the same way. A job with any other override (+key, ++key, ~key, hydra.*), or one
-    whose values do not apply, is composed by Hydra itself, whose error is the one shown. The
-    launcher composes every job again with Hydra, where it runs."""
+    Composing a config is Hydra's heaviest step (its defaults list, the YAML files, the merges), and
+    checking a sweep would repeat it for every job. The jobs of a sweep mostly differ in plain
+    values (lr=0.1, activation=tanh), which Hydra applies to the composed config with
+    OmegaConf.update: so each choice of config groups (dataset=, optimizer=, +experiment=) is
+    composed once by Hydra's config loader, and a job's plain values are set on a copy of it the
+    same way. A job with any other override (+key, ++key, ~key, hydra.*), or one whose values do
+    not apply, is composed by Hydra itself, whose error is the one shown. The launcher composes
+    every job again with Hydra, where it runs."""
 
     def __init__(self, config_loader, master):
         self.loader, self.master, self.bases = config_loader, master, {}

@@ -36,8 +36,8 @@ def _label(run):
 
 
 def _interval(values):
-    """The 95 % t interval of values (scipy.stats, imported here: ~0.7 s that a sweep's start,
-    which writes only the experiment's note, does not wait for)."""
+    """The 95 % t interval of values (scipy.stats, imported here: a slow import that a sweep's
+    start, which writes only the experiment's note, does not need)."""
     from . import stats
 
     return stats.interval(values)
