@@ -188,7 +188,7 @@ def train_and_record(cfg, context):
         trained = [replicas[i] for i in todo]
         curves = Curves(loggers, cfg.epochs, cfg.log_every)
         if trained:
-            with progress_bar(cfg.epochs, show=not context.multirun) as bar:
+            with progress_bar(cfg.epochs, not context.multirun, context.head()) as bar:
                 def on_epoch(epoch, record, active):
                     curves(epoch, record, active)
                     bar.update()
@@ -204,8 +204,20 @@ def train_and_record(cfg, context):
     return Outcome(replicas, hashes, todo, loggers, skipped, done, elsewhere)
 
 
-class _NoBar:
-    """The hidden progress bar: does nothing."""
+class Progress:
+    """Epoch progress where no bar can show (a log, a pipe, a sweep's job): once a job has
+    trained for a few seconds, one line with its measured pace and how long it will take in all,
+    if that is long; then a line every `every` seconds. Nothing for a job that ends soon."""
+
+    FIRST = 5.0  # seconds before the pace is measured (and a short job says nothing)
+    LONG = 30.0  # a job projected to last longer than this is announced
+
+    def __init__(self, epochs, head, every=60.0, clock=time.monotonic, out=None):
+        self.epochs, self.head, self.every, self.clock = epochs, head, every, clock
+        self.out = out
+        self.start = clock()
+        self.done = 0
+        self.next = self.start + self.FIRST
 
     def __enter__(self):
         return self
@@ -214,7 +226,29 @@ class _NoBar:
         return False
 
     def update(self, n=1):
-        pass
+        self.done += n
+        now = self.clock()
+        if now < self.next or self.done >= self.epochs:
+            return
+        elapsed = now - self.start
+        left = elapsed / self.done * (self.epochs - self.done)
+        if self.next == self.start + self.FIRST and elapsed + left < self.LONG:
+            self.next = float("inf")  # a short job: nothing to say
+            return
+        self.next = now + self.every
+        import sys
+
+        print(f"{self.head}: epoch {self.done} of {self.epochs} after {_duration(elapsed)}, "
+              f"about {_duration(left)} left", file=self.out or sys.stderr, flush=True)
+
+
+def _duration(seconds):
+    """'45 s', '7 min', '2.5 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def normalised_tag(notes):
@@ -226,16 +260,17 @@ def normalised_tag(notes):
     return "; ".join(f"{', '.join(keys)}: {why}" for why, keys in by_reason.items())
 
 
-def progress_bar(epochs, show):
-    """An epoch progress bar on a terminal, shown once a run has lasted a second (tqdm).
+def progress_bar(epochs, show, head="job"):
+    """An epoch progress bar on a terminal for a single run, shown once it has lasted a second
+    (tqdm); elsewhere (a log, a pipe, a sweep's jobs) Progress's lines.
 
-    Not even created when hidden: tqdm makes a multiprocessing lock (a named semaphore) the
-    first time, and a worker killed mid-job leaves it behind, which Python's resource tracker
+    tqdm is not even created when not shown: it makes a multiprocessing lock (a named semaphore)
+    the first time, and a worker killed mid-job leaves it behind, which Python's resource tracker
     then reports in two lines of warning at the end of the sweep."""
     import sys
 
     if not (show and sys.stderr.isatty()):
-        return _NoBar()
+        return Progress(epochs, head)
     from tqdm import tqdm
 
     return tqdm(total=epochs, unit="epoch", delay=1.0, leave=False)
