@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from netlab.tracking.logger import Interrupted
+from netlab.interrupts import Interrupted
 from netlab.tracking.store import resolve_uri
 
 from .signals import interrupt, is_main_thread
