@@ -39,6 +39,7 @@ class SweepContext:
     swept: list = field(default_factory=list)  # the keys it varies (they name the runs)
     host: str = ""  # where the sweep's own process runs, and its pid
     pid: int = 0
+    pid_start: str = ""  # its start time (a pid reused by another process is not the sweep's)
     trials: dict = field(default_factory=dict)  # job number -> Optuna trial number (this batch)
 
     def encode(self):
@@ -53,6 +54,14 @@ class SweepContext:
     def is_launching_process(self):
         """Whether this is the sweep's own process (the basic launcher runs jobs in it)."""
         return self.pid == os.getpid() and self.host == socket.gethostname()
+
+    def launcher_gone(self):
+        """Whether the sweep's own process has ended (killed): nobody records the sweep any more.
+        Known on the sweep's machine only (elsewhere it is assumed alive)."""
+        from netlab.tracking.store import HOST_TAG, PID_TAG, START_TAG, is_alive
+
+        return not is_alive({HOST_TAG: self.host, PID_TAG: str(self.pid),
+                             START_TAG: self.pid_start})
 
 
 def experiment_name(mlflow, choices):
@@ -147,10 +156,12 @@ class Sweep:
     def context(self, trials=None):
         """The SweepContext every job of this sweep gets (trials: this batch's trial numbers)."""
         from netlab.tracking.logger import command_line
+        from netlab.tracking.store import START_TAG, process_tags
 
         return SweepContext(parent=self.parent, uri=self.uri, command=command_line(),
                             size=self.size, start=self.started, swept=list(self.swept),
-                            host=socket.gethostname(), pid=os.getpid(), trials=trials or {})
+                            host=socket.gethostname(), pid=os.getpid(),
+                            pid_start=process_tags()[START_TAG], trials=trials or {})
 
     def hand_to_jobs(self, trials=None):
         """Put the context into the Hydra overrides every job of the sweep is composed with (the
