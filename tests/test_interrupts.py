@@ -1,21 +1,28 @@
-"""Ctrl-C and SIGTERM in the middle of a real sweep (issue 8, item 5).
+"""Ctrl-C and SIGTERM at every instant of a real sweep (issue 8, item 5; issue 22, item 4).
 
 A terminal's Ctrl-C sends SIGINT to the whole foreground process group; `timeout`, SLURM and
 Kubernetes send SIGTERM to the main process. Either way: one line on stderr (no traceback), the
-runs in flight KILLED, the sweep's parent run KILLED, exit status 130 or 143; the same command
-then resumes the same parent run and trains exactly the configurations that are missing. Each
-sweep is a real process on the test's own SQLite store (MLFLOW_TRACKING_URI, tests/conftest.py),
-its jobs sized to last about a second, so the signal lands while a job is training.
+runs in flight KILLED, the sweep's parent run KILLED (or FINISHED, if it had), nothing left RUNNING
+or PENDING, exit status 130 or 143; the same command then resumes the same parent run and trains
+exactly the configurations that are missing. Each sweep is a real process on the test's own SQLite
+store (MLFLOW_TRACKING_URI, tests/conftest.py). The fault lands where the test puts it, not
+where the clock does: tests/probe.py, a Hydra callback of the tests', pauses the sweep at a moment
+until the test says go, or makes the process signal itself at its k-th SQL statement after a
+moment (inside a store write or read), k drawn at random within the moment's statements.
 """
 
+import os
+import random
 import re
 import signal
+import time
 
 import pytest
+from mlflow import MlflowClient
 
 from tests.sweeps import (
     JOBLIB,
-    SECOND,
+    QUICK,
     Sweep,
     assert_complete,
     count,
@@ -25,90 +32,226 @@ from tests.sweeps import (
     run_sweep,
     runs_of,
     seeds,
-    wait_for_children,
 )
 
 pytestmark = pytest.mark.slow
 
+PROBE = "+hydra.callbacks.probe._target_=tests.probe.Probe"
 OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
+TRIALS = random.Random()  # a new draw each session; the failing draw is in the assertion
 
 
-def interrupt_line(stderr, what, parent):
-    """The sweep's stderr is its opening line and exactly one line for the interrupt."""
-    found = lines(stderr)
-    assert "Traceback" not in stderr, stderr
-    assert len(found) == 2 and OPENING.match(found[0]), stderr
-    assert found[1].startswith(f"interrupted by {what}; sweep run {parent} KILLED ("), found[1]
-    assert found[1].endswith("); the same command resumes it"), found[1]
+def probe_env(folder, **settings):
+    """The environment that drives tests/probe.py (NETLAB_PROBE_*), its files in folder, and a
+    TMPDIR of the test's (the staging folders a sweep leaves are the test's to see)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tmp").mkdir(exist_ok=True)
+    return {"NETLAB_PROBE_DIR": str(folder), "TMPDIR": str(folder / "tmp"),
+            **{f"NETLAB_PROBE_{k.upper()}": str(v) for k, v in settings.items()}}
 
 
-def interrupt(args, cwd, uri, experiment, moment, signum, what, to_group, code):
-    """Start the sweep, send signum (to its process group, else to its main process) at the
-    moment(children) the store shows, and check how it ends: exit status `code`, one line, the
-    runs in flight KILLED saying why, the parent KILLED, nothing RUNNING. Returns the parent."""
-    with Sweep(args, cwd) as sweep:
-        children = wait_for_children(uri, experiment, moment, sweep, "the moment to interrupt")
-        in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
-        (sweep.signal_group if to_group else sweep.signal_main)(signum)
-        assert sweep.wait(120) == code, sweep.stderr
+def reached(folder, moment, sweep, n=1, timeout=120):
+    """Wait until n processes of the sweep reached moment (the probe's files); their pids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(folder.glob(f"{moment}.*.reached"))
+        if len(found) >= n:
+            return [int(p.read_text()) for p in found]
+        if not sweep.running():
+            pytest.fail(f"the sweep ended (status {sweep.proc.returncode}) before {moment}\n"
+                        f"{sweep.stdout[-2000:]}\n{sweep.stderr[-3000:]}")
+        time.sleep(0.05)
+    pytest.fail(f"not {moment} within {timeout} s")
+
+
+def go(folder, *moments):
+    for moment in moments:
+        (folder / f"{moment}.go").touch()
+
+
+def assert_ended(sweep, experiment, uri, what, code, trial):
+    """The sweep ended by `what`: status code, its last line says so, no traceback or store error,
+    the parent KILLED or FINISHED, no run RUNNING, no logged model PENDING, the store sound, no
+    staging folder left. Returns the parent run."""
+    status = sweep.wait(120)
+    stderr = sweep.stderr
+    assert status == code, f"{trial}\n{stderr}"
+    for bad in ("Traceback", "database is locked", "autoflush", "KeyError"):
+        assert bad not in stderr, f"{trial}\n{stderr}"
+    assert lines(stderr)[-1].startswith(f"interrupted by {what}"), f"{trial}\n{stderr}"
     (parent,), children = runs_of(experiment, uri)
-    interrupt_line(sweep.stderr, what, parent.info.run_id)
-    assert parent.info.status == "KILLED"
-    by_id = {c.info.run_id: c for c in children}
-    for run_id in in_flight:  # the job in flight says why it ended
-        assert by_id[run_id].info.status == "KILLED"
-        assert by_id[run_id].data.tags["killed_reason"] == f"interrupted by {what}"
-    assert count(children, "RUNNING") == 0
+    assert parent.info.status in ("KILLED", "FINISHED"), trial
+    left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
+    assert not left, f"{trial}: left RUNNING: {left}"
+    for child in children:
+        if child.info.status == "KILLED":
+            assert child.data.tags.get("killed_reason", "").startswith("interrupted by"), trial
+    models = MlflowClient(uri).search_logged_models([parent.info.experiment_id])
+    assert all(str(m.status) in ("READY", "LoggedModelStatus.READY", "FAILED",
+                                 "LoggedModelStatus.FAILED") for m in models), \
+        (trial, [str(m.status) for m in models])
+    assert integrity_check(uri.removeprefix("sqlite:///")) == [("ok",)]
     return parent
 
 
-def test_a_sweep_interrupted_by_ctrl_c_then_sigterm_resumes_and_completes(tmp_path, tracking_uri):
-    """Ctrl-C to the process group while job 1 trains; the same command resumes the parent,
-    skips job 0 and is stopped by SIGTERM to its main process while job 2 trains; the same
-    command again trains exactly jobs 2 and 3, and the parent ends FINISHED."""
+def staged(folder):
+    """The staging folders (netlab-run-…, netlab-best-…) left in the sweep's TMPDIR."""
+    return sorted(p.name for p in (folder / "tmp").glob("netlab-*"))
+
+
+def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_uri):
+    """Ctrl-C at a random SQL statement of job 1 (inside a store write or read, or training
+    between them); the same command resumes the parent, skips job 0 and gets SIGTERM at a random
+    statement of job 2; the same command again trains exactly what is missing, FINISHED."""
     n, experiment = 4, "interrupted"
-    args = [seeds(n), *SECOND, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun"]
-    first = interrupt(args, tmp_path, tracking_uri, experiment,
-                      lambda runs: count(runs, "FINISHED") == 1 and count(runs, "RUNNING") == 1,
-                      signal.SIGINT, "Ctrl-C", True, 130)
-    again = interrupt(args, tmp_path, tracking_uri, experiment,
-                      lambda runs: count(runs, "FINISHED") == 2 and count(runs, "RUNNING") == 1,
-                      signal.SIGTERM, "SIGTERM", False, 143)
-    assert again.info.run_id == first.info.run_id  # resumed
+    args = [seeds(n), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
+            PROBE]
+    parents = []
+    for job, (signum, what, code) in enumerate([("SIGINT", "Ctrl-C", 130),
+                                                 ("SIGTERM", "SIGTERM", 143)], start=1):
+        k = TRIALS.randint(1, 130)  # a job makes about 140 statements
+        trial = f"{what} at statement {k} of job {job}"
+        folder = tmp_path / f"probe-{job}"
+        with Sweep(args, tmp_path, **probe_env(folder, arm=f"job_start:{job}", at=k,
+                                               signal=signum)) as sweep:
+            parent = assert_ended(sweep, experiment, tracking_uri, what, code, trial)
+        assert parent.info.status == "KILLED", trial
+        assert OPENING.match(lines(sweep.stderr)[0]), f"{trial}\n{sweep.stderr}"
+        assert len(lines(sweep.stderr)) == 2, f"{trial}\n{sweep.stderr}"
+        assert lines(sweep.stderr)[1].endswith("; the same command resumes it"), sweep.stderr
+        assert staged(folder) == [], trial
+        parents.append(parent.info.run_id)
+    assert parents[0] == parents[1]  # resumed
 
     code, out, err = run_sweep(args, tmp_path)  # the same command, once more
     assert code == 0, err
-    assert lines(err)[0] == f"tracking: resuming sweep run {first.info.run_id} in {tracking_uri}"
-    trained = [line for line in job_lines(out) if "already FINISHED" not in line]
-    assert len(job_lines(out)) == n and len(trained) == 2, out
+    assert lines(err)[0] == f"tracking: resuming sweep run {parents[0]} in {tracking_uri}"
+    assert len(job_lines(out)) == n, out
     (parent,), finished = assert_complete(tracking_uri, experiment, n)
     assert parent.info.status == "FINISHED"
     assert sorted(r.data.params["seed"] for r in finished) == [str(s) for s in range(n)]
-    assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
 
 
-@pytest.mark.parametrize("signum, what, to_group, code", [
-    (signal.SIGINT, "Ctrl-C", True, 130),
-    (signal.SIGTERM, "SIGTERM", False, 143),
-], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_joblib_sweep_ends_its_workers_runs_killed(
-        tmp_path, tracking_uri, signum, what, to_group, code):
-    experiment = f"interrupted-joblib-{what.lower()}"
-    args = [seeds(3), *SECOND, *JOBLIB, f"mlflow.experiment={experiment}",
-            "hydra.sweep.dir=multirun"]
-    with Sweep(args, tmp_path) as sweep:
-        children = wait_for_children(tracking_uri, experiment,
-                                     lambda runs: count(runs, "RUNNING") >= 1, sweep,
-                                     "a worker was training")
-        in_flight = {c.info.run_id for c in children if c.info.status == "RUNNING"}
-        (sweep.signal_group if to_group else sweep.signal_main)(signum)
-        assert sweep.wait(120) == code, sweep.stderr
-    (parent,), children = runs_of(experiment, tracking_uri)
-    interrupt_line(sweep.stderr, what, parent.info.run_id)
+@pytest.mark.parametrize("signum, what, code", [("SIGINT", "Ctrl-C", 130),
+                                                ("SIGTERM", "SIGTERM", 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri, signum, what,
+                                                          code):
+    """Ctrl-C or SIGTERM at a random statement after the last job's line (the close: the best
+    run's model, the summary): the parent ends FINISHED (its close completes, then the interrupt
+    is said) and no logged model is left PENDING."""
+    k = TRIALS.randint(1, 165)  # the close makes about 170 statements
+    trial = f"{what} at statement {k} of the close"
+    experiment = f"closing-{what.lower()}"
+    args = [seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
+            PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, arm="job_end:0", at=k,
+                                           signal=signum)) as sweep:
+        parent = assert_ended(sweep, experiment, tracking_uri, what, code, trial)
+    assert parent.info.status == "FINISHED", trial
+    assert parent.data.tags.get("best_run"), trial
+    assert staged(folder) == [], trial
+
+
+def test_sigterm_to_joblib_workers_inside_store_writes(tmp_path, tracking_uri):
+    """Each joblib worker gets SIGTERM (as a scheduler preempting it) at a random statement of its
+    job, the first trial where a run is being created: the job's runs end KILLED saying why,
+    never left RUNNING, the store answers the close (no `database is locked`), exit 0."""
+    for trial_no, (low, high) in enumerate([(30, 45), (1, 140)]):
+        k = TRIALS.randint(low, high)
+        experiment = f"preempted-{trial_no}"
+        trial = f"SIGTERM at statement {k} of each worker's job"
+        args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+                "hydra.sweep.dir=multirun", PROBE]
+        folder = tmp_path / f"probe-{trial_no}"
+        with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=k,
+                                               signal="SIGTERM")) as sweep:
+            assert sweep.wait(120) == 0, f"{trial}\n{sweep.stderr}"
+        for bad in ("Traceback", "database is locked", "autoflush"):
+            assert bad not in sweep.stderr, f"{trial}\n{sweep.stderr}"
+        (parent,), children = runs_of(experiment, tracking_uri)
+        assert parent.info.status == "FINISHED", trial
+        left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
+        assert not left, f"{trial}: left RUNNING: {left}"
+        assert staged(folder) == [], trial
+
+
+def test_ctrl_c_to_a_joblib_sweep_ends_it_killed(tmp_path, tracking_uri):
+    """Ctrl-C to the process group while both workers start a job: the parent KILLED, nothing
+    RUNNING, one line, exit 130."""
+    experiment = "interrupted-joblib"
+    args = [seeds(3), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
+        reached(folder, "job_start:*", sweep, n=2)
+        sweep.signal_group(signal.SIGINT)
+        go(folder, *(f"job_start:{j}" for j in range(3)))
+        parent = assert_ended(sweep, experiment, tracking_uri, "Ctrl-C", 130, "Ctrl-C")
     assert parent.info.status == "KILLED"
-    by_id = {c.info.run_id: c for c in children}
-    for run_id in in_flight:  # each worker's run ended KILLED, saying why
-        assert by_id[run_id].info.status == "KILLED"
-        assert by_id[run_id].data.tags["killed_reason"].startswith(f"interrupted by {what}")
-    assert count(children, "RUNNING") == 0
-    assert integrity_check(tracking_uri.removeprefix("sqlite:///")) == [("ok",)]
+    assert OPENING.match(lines(sweep.stderr)[0]) and len(lines(sweep.stderr)) == 2, sweep.stderr
+
+
+def test_a_late_sigterm_on_a_joblib_sweep_is_one_line(tmp_path, tracking_uri):
+    """SIGTERM once the sweep has FINISHED, as the process exits (joblib's workers ending): one
+    line, exit 143, no traceback."""
+    experiment = "late-sigterm"
+    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, pause_at="atexit")) as sweep:
+        reached(folder, "atexit", sweep)
+        sweep.signal_main(signal.SIGTERM)
+        go(folder, "atexit")
+        parent = assert_ended(sweep, experiment, tracking_uri, "SIGTERM", 143, "late SIGTERM")
+    assert parent.info.status == "FINISHED"
+    assert lines(sweep.stderr)[-1].startswith("interrupted by SIGTERM as the command was exiting")
+
+
+def test_kill_9_of_a_joblib_sweep_ends_its_workers(tmp_path, tracking_uri):
+    """kill -9 of a joblib sweep's own process while its workers start their jobs: no job starts
+    (nobody would record it), and every worker is gone soon after; the next command marks the
+    parent KILLED and trains everything."""
+    experiment = "orphans"
+    n = 4
+    args = [seeds(n), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
+        reached(folder, "job_start:*", sweep, n=2)
+        sweep.signal_main(signal.SIGKILL)
+        sweep.proc.wait(30)
+        go(folder, *(f"job_start:{j}" for j in range(n)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the workers (its process group) end
+            try:
+                os.killpg(sweep.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the workers of a killed sweep still run after 60 s\n{sweep.stdout}")
+    _, children = runs_of(experiment, tracking_uri)
+    assert children == [], [c.info.run_name for c in children]  # no job started
+    assert "not started: the sweep's process" in sweep.stdout, sweep.stdout
+
+    code, out, err = run_sweep(args, tmp_path)
+    assert code == 0, err
+    assert_complete(tracking_uri, experiment, n)
+
+
+def test_kill_9_of_a_worker_leaves_no_staged_files(tmp_path, tracking_uri):
+    """A joblib worker killed (SIGKILL) in the middle of its job, its run's files staged: the
+    sweep ends FAILED in one line, its close removes the dead worker's staging folder."""
+    experiment = "worker-killed"
+    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:0", at=100,
+                                           signal="SIGKILL")) as sweep:
+        code = sweep.wait(120)
+    assert code == 1, sweep.stderr
+    assert "Traceback" not in sweep.stderr, sweep.stderr
+    assert count(runs_of(experiment, tracking_uri)[1], "RUNNING") == 0
+    assert staged(folder) == []

@@ -141,8 +141,7 @@ def log_best_model(client, parent, runs):
 
     Every run keeps its weights and preprocessing; only the best of a sweep (and every single
     run) is also a pyfunc model: logging one costs more than training a small network."""
-    import tempfile
-
+    from netlab.tracking.logger import staging_folder
     from netlab.tracking.model import log_network_model
     from netlab.tracking.store import missing_artifacts, set_shared_tag
 
@@ -160,7 +159,7 @@ def log_best_model(client, parent, runs):
     run_id = best.info.run_id
     if client.get_run(parent).data.tags.get("best_run") == run_id:
         return run_id  # a rerun that changed nothing: its model is there
-    with tempfile.TemporaryDirectory(prefix="netlab-best-") as folder:
+    with staging_folder("netlab-best-") as folder:
         weights = client.download_artifacts(run_id, "weights.npz", folder)
         preprocessing = client.download_artifacts(run_id, PREPROCESSING, folder)
         with np.load(preprocessing, allow_pickle=False) as arrays:

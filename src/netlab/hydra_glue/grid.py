@@ -35,14 +35,14 @@ class GridSweeper:
         expected = [run for cfg, job in zip(configs, grid, strict=True)
                     for run in jobs.expected_runs(cfg, job)]
         del configs  # each job is composed again by the launcher, where it runs
-        sweep = Sweep(self.config, self.params, grid, len(grid), expected).open()
-        sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
-        sweep.hand_to_jobs()
+        sweep = Sweep(self.config, self.params, grid, len(grid), expected)
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else len(grid)
         returns = []
-        with sweep.running():
+        with sweep.running():  # opens the parent run: from then on an interrupt ends it KILLED
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
+            sweep.hand_to_jobs()
             for start in range(0, len(grid), size):
                 batch = grid[start:start + size]
                 results = self.launcher.launch(batch, initial_job_idx=start)

@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from netlab.tracking.logger import Interrupted
+from netlab.interrupts import Interrupted
 from netlab.tracking.store import resolve_uri
 
 from .signals import interrupt, is_main_thread
@@ -49,6 +49,9 @@ def run_job(cfg, run):
     Ray or joblib worker), SIGTERM ends the job's runs KILLED: the scheduler preempted or cancelled
     it; the job prints its line and returns NaN, so the sweep goes on and reports it, and a rerun
     trains it. In the sweep's own process the interrupt goes on and ends the sweep."""
+    sweep = SweepContext.decode(os.environ.get(CONTEXT_ENV))
+    if sweep is not None and not sweep.is_launching_process() and sweep.launcher_gone():
+        orphaned(cfg, sweep)
     own = is_main_thread() and signal.getsignal(signal.SIGTERM) is not interrupt
     if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
         previous = signal.signal(signal.SIGTERM, interrupt)
@@ -56,7 +59,6 @@ def run_job(cfg, run):
     try:
         return run(cfg, context)
     except Interrupted as error:
-        sweep = SweepContext.decode(os.environ.get(CONTEXT_ENV))
         if not context.multirun or sweep is None or sweep.is_launching_process():
             raise
         print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
@@ -65,3 +67,15 @@ def run_job(cfg, run):
     finally:
         if own and previous is not None:  # None: a handler not set from Python, left as is
             signal.signal(signal.SIGTERM, previous)
+
+
+def orphaned(cfg, sweep):
+    """A job whose sweep's process is gone (killed) does not start: nobody would record the sweep,
+    and the same command, run again, trains what is missing. Its worker process (a joblib
+    worker, whose pool died with the sweep) ends here, so that it takes no further job."""
+    import sys
+
+    print(f"{job_context(cfg).head()}: not started: the sweep's process {sweep.pid} has ended",
+          flush=True)
+    sys.stderr.flush()
+    os._exit(1)

@@ -97,13 +97,13 @@ class OptunaSweeper:
         space = {key: d for key, d in space.items() if d is not None}
         corners = jobs.corners(overrides)
         jobs.check(loader, self.config, corners)
-        sweep = Sweep(self.config, self.params, corners, self.n_trials).open()
-        sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        sweep = Sweep(self.config, self.params, corners, self.n_trials)
         hook = get_method(self.custom_search_space) if self.custom_search_space else None
         returns = []
-        with sweep.running():
+        with sweep.running():  # opens the parent run: from then on an interrupt ends it KILLED
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
             study = optuna.create_study(study_name=self.study_name, storage=self.storage,
                                         sampler=self._sampler(space),
                                         directions=directions(self.direction),

@@ -1,11 +1,16 @@
-"""Ctrl-C (SIGINT) and SIGTERM as one exception, Interrupted, raised once; and blocks during which
-an interrupt waits (a sweep's close: the parent run must not be left half-closed)."""
+"""Ctrl-C (SIGINT) and SIGTERM as one exception, Interrupted, raised once, and never inside a store
+write (netlab.interrupts holds it until the write is whole); blocks during which an interrupt waits
+(a sweep's close: the parent run must not be left half-closed); and the signal that comes once the
+command has ended (Hydra and the launchers tidying up): one line and its exit status, no traceback.
+"""
 
-import contextlib
+import atexit
+import os
 import signal
+import sys
 import threading
 
-from netlab.tracking.logger import Interrupted
+from netlab.interrupts import as_interrupt, held, hold
 
 
 def is_main_thread():
@@ -19,33 +24,54 @@ def ignore_interrupts():
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def as_interrupt(signum):
-    """The Interrupted that signal signum stands for."""
-    return Interrupted("Ctrl-C", 130) if signum == signal.SIGINT else Interrupted("SIGTERM", 143)
-
-
 def interrupt(signum, frame):
-    """The handler of Ctrl-C and SIGTERM: raise Interrupted once; a second signal is ignored, so
-    that the tidy-up (runs ending KILLED, the parent's summary) is not cut short."""
+    """The handler of Ctrl-C and SIGTERM: raise Interrupted once (inside a store write, when the
+    write ends); a second signal is ignored, so that the tidy-up (runs ending KILLED, the parent's
+    summary) is not cut short."""
     ignore_interrupts()
-    raise as_interrupt(signum)
+    if not hold(signum):
+        raise as_interrupt(signum)
 
 
-@contextlib.contextmanager
 def deferred():
-    """Run the block with Ctrl-C and SIGTERM held back; one that came meanwhile is raised (as
-    Interrupted) when the block ends. Outside the main thread, the block just runs."""
+    """A block with Ctrl-C and SIGTERM held back: one that came meanwhile is raised (as
+    Interrupted) when the block ends."""
+    return held()
+
+
+def after_the_end():
+    """From now on (the command's work has ended: Hydra, joblib's workers and the interpreter tidy
+    up), Ctrl-C or SIGTERM only says so in one line and sets the exit status (130 / 143) once the
+    tidy-up is over: raised inside it, it would print a traceback and exit 0."""
     if not is_main_thread():
-        yield
         return
-    caught = []
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
-                for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if caught:
+
+    def note(signum, frame):
         ignore_interrupts()
-        raise as_interrupt(caught[0])
+        _late.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
+
+
+_late = []  # the signal after_the_end() noted
+
+
+def _late_exit_status():
+    """The last of the exit handlers (registered first): a signal noted after the end ends the
+    process with its status, after every other handler has run."""
+    if _late:
+        error = as_interrupt(_late[0])
+        print(f"interrupted by {error.signal_name} as the command was exiting (what it ran had "
+              "ended)", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(error.exit_code)
+
+
+def install():
+    """Ctrl-C and SIGTERM raise Interrupted in the main thread; a signal after the end is said in
+    one line (after_the_end)."""
+    if is_main_thread():
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
+        atexit.register(_late_exit_status)

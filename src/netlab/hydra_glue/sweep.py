@@ -39,6 +39,7 @@ class SweepContext:
     swept: list = field(default_factory=list)  # the keys it varies (they name the runs)
     host: str = ""  # where the sweep's own process runs, and its pid
     pid: int = 0
+    pid_start: str = ""  # its start time (a pid reused by another process is not the sweep's)
     trials: dict = field(default_factory=dict)  # job number -> Optuna trial number (this batch)
 
     def encode(self):
@@ -53,6 +54,14 @@ class SweepContext:
     def is_launching_process(self):
         """Whether this is the sweep's own process (the basic launcher runs jobs in it)."""
         return self.pid == os.getpid() and self.host == socket.gethostname()
+
+    def launcher_gone(self):
+        """Whether the sweep's own process has ended (killed): nobody records the sweep any more.
+        Known on the sweep's machine only (elsewhere it is assumed alive)."""
+        from netlab.tracking.store import HOST_TAG, PID_TAG, START_TAG, is_alive
+
+        return not is_alive({HOST_TAG: self.host, PID_TAG: str(self.pid),
+                             START_TAG: self.pid_start})
 
 
 def experiment_name(mlflow, choices):
@@ -109,8 +118,12 @@ class Sweep:
 
     # ------------------------------------------------------------ opening
     def open(self):
-        """Open the store and the parent run (or resume the interrupted sweep's); say which."""
+        """Open the store and the parent run (or resume the interrupted sweep's); say which.
+        (running() opens the sweep: an interrupt once its parent exists ends it KILLED.)"""
+        from netlab.tracking.logger import remove_stale_staging
+
         tracking_or_exit(self._open)
+        remove_stale_staging()  # files staged by runs whose process was killed
         print(f"tracking: {'resuming ' if self.resumed else ''}sweep run {self.parent} in "
               f"{self.uri}", file=sys.stderr, flush=True)
         return self
@@ -143,10 +156,12 @@ class Sweep:
     def context(self, trials=None):
         """The SweepContext every job of this sweep gets (trials: this batch's trial numbers)."""
         from netlab.tracking.logger import command_line
+        from netlab.tracking.store import START_TAG, process_tags
 
         return SweepContext(parent=self.parent, uri=self.uri, command=command_line(),
                             size=self.size, start=self.started, swept=list(self.swept),
-                            host=socket.gethostname(), pid=os.getpid(), trials=trials or {})
+                            host=socket.gethostname(), pid=os.getpid(),
+                            pid_start=process_tags()[START_TAG], trials=trials or {})
 
     def hand_to_jobs(self, trials=None):
         """Put the context into the Hydra overrides every job of the sweep is composed with (the
@@ -167,17 +182,17 @@ class Sweep:
     # ------------------------------------------------------------ closing
     @contextlib.contextmanager
     def running(self):
-        """Run the sweep's jobs in the block, then close it: FINISHED; KILLED on Ctrl-C or SIGTERM
-        (the interrupt goes on, its `sweep_line` saying what became of the sweep); FAILED when the
-        launcher gives up (SweepFailed says why in one line)."""
+        """Open the sweep, run its jobs in the block, then close it: FINISHED; KILLED on Ctrl-C or
+        SIGTERM from the moment its parent run exists (the interrupt goes on, its `sweep_line`
+        saying what became of the sweep); FAILED when the launcher gives up (SweepFailed says why
+        in one line)."""
         try:
+            if self.parent is None:
+                self.open()
             yield self
         except KeyboardInterrupt as error:
-            what = getattr(error, "signal_name", "Ctrl-C")
-            stop_child_processes()
-            text = tracking_or_exit(lambda: self.close("KILLED", f"interrupted by {what}"))
-            error.sweep_line = (f"; sweep run {self.parent} KILLED ({_head(text)}); the same "
-                                "command resumes it")
+            if self.parent is not None:
+                self._killed(error)
             raise
         except Exception as error:
             if os.environ.get("NETLAB_DEBUG"):
@@ -194,10 +209,20 @@ class Sweep:
             error.sweep_line = f"; sweep run {self.parent} had FINISHED"
             raise
 
+    def _killed(self, error):
+        """After Ctrl-C or SIGTERM (error): the workers stopped, the sweep closed KILLED, and the
+        interrupt's `sweep_line` saying so."""
+        what = getattr(error, "signal_name", "Ctrl-C")
+        stop_child_processes()
+        text = tracking_or_exit(lambda: self.close("KILLED", f"interrupted by {what}"))
+        error.sweep_line = (f"; sweep run {self.parent} KILLED ({_head(text)}); the same "
+                            "command resumes it")
+
     def close(self, status, interrupted=None, error=None):
         """End the parent run with status; returns its summary, which it prints with what next
         unless the sweep was interrupted (`interrupted`: why). error: why the sweep stopped."""
         from netlab.recording import log_best_model
+        from netlab.tracking.logger import remove_stale_staging
         from netlab.tracking.store import failure_line
         from netlab.tracking.sweep import children, close_parent, settle_children
 
@@ -213,6 +238,7 @@ class Sweep:
                                 f"{failure_line(client.tracking_uri, e)}")
                     status, error = "FAILED", unlogged
             runs = settle_children(client, parent, runs, interrupted)
+            remove_stale_staging()  # a killed worker's staged files
             text = close_parent(client, parent, runs, status, self.expected, self.since,
                                 error=error)
             self._summarise_in_note(runs, text.splitlines()[0])

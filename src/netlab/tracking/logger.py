@@ -22,6 +22,7 @@ import functools
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 from netlab import identity
+from netlab.interrupts import held
 from netlab.paths import PROJECT_ROOT
 
 from .store import first_line, process_tags, quiet_store_logs
@@ -41,14 +43,6 @@ PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matpl
 COMMAND_ENV = "NETLAB_COMMAND"  # the command the user typed (set for a sweep's jobs)
 PARENT_ENV = "NETLAB_PARENT_RUN_ID"  # the sweep's parent run (set for a sweep's jobs)
 DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (a scheduler preempting the job, `timeout`): ends runs KILLED as Ctrl-C does."""
-
-    def __init__(self, signal_name="SIGTERM", exit_code=143):
-        super().__init__(signal_name)
-        self.signal_name, self.exit_code = signal_name, exit_code
 
 
 def flatten(tree, prefix=""):
@@ -148,27 +142,38 @@ class RunLogger:
                 **self.tags}
         if self.parent_run_id:
             tags["mlflow.parentRunId"] = self.parent_run_id
-        run = self.client.create_run(self.experiment_id, run_name=self.run_name,
-                                     tags={k: short(v) for k, v in tags.items()})
-        self.run_id, self._artifact_uri = run.info.run_id, run.info.artifact_uri
         params = [Param(k, short(param_text(v), 6000)) for k, v in flatten(self.params).items()]
-        try:
-            for i in range(0, len(params), 100):
-                self.client.log_batch(self.run_id, params=params[i : i + 100], synchronous=True)
-        except Exception as e:  # the block never runs, nor __exit__: the run ends here
-            from .store import end_run
+        try:  # an interrupt waits for the run and its params, then comes out of here
+            with held():
+                run = self.client.create_run(self.experiment_id, run_name=self.run_name,
+                                             tags={k: short(v) for k, v in tags.items()})
+                self.run_id, self._artifact_uri = run.info.run_id, run.info.artifact_uri
+                for i in range(0, len(params), 100):
+                    self.client.log_batch(self.run_id, params=params[i : i + 100],
+                                          synchronous=True)
+        except BaseException as e:  # the block never runs, nor __exit__: the run ends here
+            if self.run_id is not None:
+                from .store import end_run
 
-            try:
-                end_run(self.client, self.run_id, "FAILED", ("error", _unwritten(e)))
-            except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
-                pass
+                status, tag = (("KILLED", ("killed_reason", _interrupted(e)))
+                               if isinstance(e, KeyboardInterrupt) else
+                               ("FAILED", ("error", _unwritten(e))))
+                try:
+                    with held():
+                        end_run(self.client, self.run_id, status, tag)
+                except Exception:  # noqa: BLE001 - its process gone, the next command marks it
+                    pass
             raise
-        self._staging = tempfile.TemporaryDirectory(prefix="netlab-run-")
+        self._staging = staging_folder("netlab-run-")
         self._last_flush = time.monotonic()
         self.tracking_seconds += time.perf_counter() - t0
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        with held():  # an interrupt now waits for the run's end, then comes out of here
+            return self._end(exc, tb)
+
+    def _end(self, exc, tb):
         from mlflow.entities import Metric, RunTag
 
         if self.status == "DELETED":  # abandoned: nothing to write
@@ -181,8 +186,8 @@ class RunLogger:
         if self._error is not None:
             error, tb = self._error
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
-            reason = (f"interrupted by {getattr(error, 'signal_name', 'Ctrl-C')}"
-                      if status == "KILLED" else short(f"{type(error).__name__}: {error}", 500))
+            reason = (_interrupted(error) if status == "KILLED"
+                      else short(f"{type(error).__name__}: {error}", 500))
             text = "".join(traceback.format_exception(type(error), error, tb))
             self.add_text("error.txt", text)
         elif self._failure:
@@ -228,6 +233,7 @@ class RunLogger:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
+    @held()
     def abandon(self):
         """Delete the run (its configuration is another process's to train); leaving the block
         then writes nothing."""
@@ -263,6 +269,7 @@ class RunLogger:
             self.flush()
         self.tracking_seconds += time.perf_counter() - t0
 
+    @held()
     def flush(self, tags=()):
         """Write the buffered metrics (and tags) now, in batches of at most 1000."""
         pending, self._pending = self._pending, []
@@ -272,6 +279,7 @@ class RunLogger:
                                   tags=list(tags) if last else [], synchronous=True)
         self._last_flush = time.monotonic()
 
+    @held()
     def set_tags(self, tags):
         """Set tags on the run now."""
         from mlflow.entities import RunTag
@@ -297,6 +305,7 @@ class RunLogger:
         """Stage a text artifact."""
         self._staged(name).write_text(text)
 
+    @held()
     def add_image(self, key, image, step):
         """Log a PIL image of `key` at `step` now, with MlflowClient.log_image(key=, step=) (the
         image and its compressed preview, under images/), so the UI's step slider shows it.
@@ -313,6 +322,7 @@ class RunLogger:
             self._unwritten_image = self._failure = _unwritten(e)
         self.tracking_seconds += time.perf_counter() - t0
 
+    @held()
     def log_dataset(self, name, parts, source=None, digest=None):
         """Log a dataset's parts as run inputs: parts maps a context ('training', …) to (X, y);
         source describes the generator and its parameters; digest, when given (a user's file's
@@ -344,6 +354,7 @@ class RunLogger:
                     raise
         self.tracking_seconds += time.perf_counter() - t0
 
+    @held()
     def log_model(self, weights, preprocessing):
         """Log the staged weights and preprocessing files as the run's pyfunc model 'model'."""
         import numpy as np
@@ -358,6 +369,34 @@ class RunLogger:
                                  tracking_uri=self.client.tracking_uri)
         self.tracking_seconds += time.perf_counter() - t0
         return info
+
+
+STAGED = re.compile(r"netlab-(run|best|model)-(\d+)-")  # a staging folder and its process's pid
+
+
+def staging_folder(prefix):
+    """A temporary folder named after this process (`<prefix><pid>-…`), so that one left behind
+    by a killed process can be told from a live one's (remove_stale_staging)."""
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
+
+
+def remove_stale_staging():
+    """Remove the staging folders of this machine's processes that are gone (killed, or
+    interrupted as they wrote a run's files); returns how many."""
+    from .store import is_process_alive
+
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob("netlab-*-*-*"):
+        found = STAGED.match(path.name)
+        if found and path.is_dir() and not is_process_alive(int(found.group(2))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _interrupted(error):
+    """A KILLED run's reason: 'interrupted by SIGTERM'."""
+    return f"interrupted by {getattr(error, 'signal_name', 'Ctrl-C')}"
 
 
 def _unwritten(error):

@@ -6,7 +6,6 @@ as its artifacts; loading it needs this project importable (`pip install -e .`, 
 
 import contextlib
 import logging
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -15,6 +14,10 @@ import numpy as np
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.models import Model, infer_signature
+
+from netlab.interrupts import held
+
+from .logger import staging_folder
 
 
 class NetworkModel(mlflow.pyfunc.PythonModel):
@@ -45,6 +48,7 @@ def requirements():
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 
+@held()  # an interrupt waits for the model to be READY (or FAILED), never left PENDING
 def log_network_model(run_id, weights_path, preprocessing_path, input_example, name="model",
                       experiment_id=None, tracking_uri=None):
     """Log the network (its weights.npz and preprocessing .npz) as the pyfunc model `name` of
@@ -68,7 +72,7 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     logged = client.create_logged_model(experiment_id or run.info.experiment_id, name=name,
                                         source_run_id=run_id, params=run.data.params)
     try:
-        with tempfile.TemporaryDirectory(prefix="netlab-model-") as folder:
+        with staging_folder("netlab-model-") as folder:
             model = Model(artifact_path=logged.artifact_location, run_id=run_id,
                           model_uuid=logged.model_id, model_id=logged.model_id)
             mlflow.pyfunc.save_model(

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from netlab.interrupts import held
 from netlab.paths import PROJECT_ROOT, slug
 
 HOST_TAG, PID_TAG, START_TAG = "netlab.host", "netlab.pid", "netlab.pid_start"
@@ -445,6 +446,7 @@ def get_or_create_experiment(client, name):
     return _EXPERIMENTS[(client.tracking_uri, name)]
 
 
+@held()  # a store write is never cut in half by an interrupt (netlab.interrupts)
 def _get_or_create_experiment(client, name):
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
@@ -504,6 +506,17 @@ def _start_time(pid):
         return ""
 
 
+def is_process_alive(pid):
+    """Whether process pid of this machine is running (a zombie is not; another user's is)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _state(pid) not in ("Z", "X")
+
+
 def is_alive(tags):
     """Whether the process a run's tags name is still running (on another host: assumed so)."""
     if tags.get(HOST_TAG) != socket.gethostname():
@@ -520,6 +533,7 @@ def is_alive(tags):
     return not start or _start_time(int(pid)) in ("", start)
 
 
+@held()
 def mark_stale_runs_killed(client, experiment_id, reason="process ended while running",
                            own=False, where=""):
     """Mark KILLED the RUNNING runs of this host whose process is gone (and, with own, this
@@ -559,6 +573,7 @@ def end_unended_runs(client, experiment_id, where=""):
     return ended
 
 
+@held()
 def end_run(client, run_id, status, tag=None):
     """End a run with status, then set tag (key, value) on it, e.g. why it failed. The end does not
     wait on the tag: a store that fails on one write (a disk just full) may take a smaller one, and
@@ -572,6 +587,7 @@ def end_run(client, run_id, status, tag=None):
             pass
 
 
+@held()
 def set_shared_tag(set_tag, owner, key, value):
     """Set a tag with set_tag (a client's set_tag or set_experiment_tag) on a run or experiment
     that other processes may tag at the same moment (a study's experiment and a sweep's parent run,
@@ -613,6 +629,7 @@ def missing_artifacts(client, run, names):
     return [name for name in names if name not in listed]
 
 
+@held()
 def with_artifacts(client, runs, names):
     """The FINISHED runs that still have the artifacts `names`; one whose files are gone (deleted
     from the store since) is not done: it ends FAILED saying so, and the next sweep trains it."""

@@ -7,6 +7,8 @@ import time
 
 from mlflow.entities import Metric, Param, RunTag
 
+from netlab.interrupts import held
+
 from .logger import command_line, environment_tags, flatten, param_text, short
 from .store import (
     TrackingUnavailable,
@@ -20,6 +22,7 @@ from .store import (
 SWEEP_ROLE = "sweep"
 
 
+@held()  # never cut in half by an interrupt (netlab.interrupts)
 def open_parent(client, experiment_id, name, sweep_hash, params=None, tags=None, resume=True):
     """Open the sweep's parent run, or resume the newest one with the same sweep_hash (a rerun of
     an interrupted or finished sweep); returns (parent run id, resumed)."""
@@ -61,6 +64,7 @@ def _experiment_of(client, parent, runs):
     return runs[0].info.experiment_id if runs else client.get_run(parent).info.experiment_id
 
 
+@held()
 def settle_children(client, parent, runs, interrupted=None):
     """runs, the child runs of a sweep's parent, once those left RUNNING by a process that died (a
     killed worker) are marked KILLED; after an interrupt (`interrupted`: its reason), this
@@ -76,6 +80,7 @@ def settle_children(client, parent, runs, interrupted=None):
     return children(client, parent) if stale else runs
 
 
+@held()
 def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0, seconds=0.0,
                  error=None):
     """Summarise the sweep in its parent run and end it with status; returns the summary text.

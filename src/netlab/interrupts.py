@@ -1,0 +1,63 @@
+"""Ctrl-C and SIGTERM held back while the tracking store is written: a write is never cut in half.
+
+Python runs a signal's handler between two bytecodes of the main thread, so an interrupt raised
+by it can land inside SQLAlchemy's session in the middle of a write: the run being created is left
+RUNNING with nobody to end it, or the session is left unusable (`Query-invoked autoflush`), or a
+transaction keeps SQLite's write lock (`database is locked`) for the writes that end the runs.
+So every store write runs inside `held()`; the handler asks `hold(signum)` first, and a signal
+that came meanwhile is raised as Interrupted when the outermost block ends, once the write is whole.
+
+Neutral: knows neither Hydra nor MLflow. netlab.tracking marks its writes; netlab.hydra_glue.signals
+installs the handler that asks.
+"""
+
+import contextlib
+import signal
+import threading
+
+_held = {"depth": 0, "signum": None}  # the main thread's blocks, and the signal they hold
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM (a scheduler preempting the job, `timeout`): ends runs KILLED."""
+
+    def __init__(self, signal_name="SIGTERM", exit_code=143):
+        super().__init__(signal_name)
+        self.signal_name, self.exit_code = signal_name, exit_code
+
+
+def as_interrupt(signum):
+    """The Interrupted that signal signum stands for (exit status 130 or 143, as a shell says)."""
+    return Interrupted("Ctrl-C", 130) if signum == signal.SIGINT else Interrupted("SIGTERM", 143)
+
+
+def _main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
+def hold(signum):
+    """For a signal handler: whether the signal is held (a held() block is running; it is raised
+    when the block ends), else the handler raises it now."""
+    if _held["depth"] == 0:
+        return False
+    if _held["signum"] is None:
+        _held["signum"] = signum
+    return True
+
+
+@contextlib.contextmanager
+def held():
+    """Run the block (a store write) whole: Ctrl-C or SIGTERM arriving meanwhile is raised as
+    Interrupted when it ends (the outermost block, in the main thread, where handlers run). Usable
+    as a decorator."""
+    if not _main_thread():
+        yield
+        return
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+        if _held["depth"] == 0 and _held["signum"] is not None:
+            signum, _held["signum"] = _held["signum"], None
+            raise as_interrupt(signum)
