@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from netlab import config as _schemas  # noqa: F401 - registers the schemas cfg_of composes
 from netlab import experiment, snapshots
 from netlab.experiment import derive_seeds
 
@@ -177,10 +178,53 @@ def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
                           "hydra.sweep.dir=s"], tmp_path)
     assert code == 0, err
     first, second = job_lines(out)
-    assert "DIVERGED at epoch" in first and " test " in second
+    assert "DIVERGED: " in first and " test " in second
     jobs = read_jobs(tmp_path / "s")
     assert jobs[0][0]["diverged"] and jobs[0][1] == {} and not jobs[1][0]["diverged"]
 
+
+
+def test_exploding_weights_with_a_finite_loss_are_a_divergence_and_print_no_warning(tmp_path):
+    """relu at lr=100: the loss stays finite (0.69) while ‖W‖ reaches 10⁶⁶; it used to end
+    FINISHED with 'val 0.500', three NumPy RuntimeWarnings and a garbled hidden-units plot."""
+    from mlflow import MlflowClient
+
+    code, out, err = run(["activation=relu", "lr=100", "epochs=200"], tmp_path)
+    assert code == 0, err
+    assert "Warning" not in out + err, out + err
+    (line,) = [line for line in out.splitlines() if "DIVERGED" in line]
+    assert re.search(r"DIVERGED: weights overflow \(norm [\d.e+]+ > 1e\+06\) by epoch \d+ ",
+                     line), line
+    client = MlflowClient()
+    (run_,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id])
+    assert run_.info.status == "FAILED" and run_.data.tags["diverged"] == "true"
+    assert run_.data.tags["diverged_reason"].startswith("weights overflow")
+    assert "hidden_units.png" not in {f.path for f in client.list_artifacts(run_.info.run_id,
+                                                                             "plots")}
+
+
+def test_a_loss_that_rises_to_guessing_the_majority_is_a_divergence():
+    """The third rule, on its own: finite loss and weights, but the loss rose and the model
+    ends no better than always answering the majority class."""
+    from types import SimpleNamespace
+
+    from netlab.experiment import Replica, judge
+
+    def replica(losses, accuracies):
+        r = Replica(seed=0, data_seed=0, init_seed=0)
+        r.history = SimpleNamespace(epoch=list(range(1, len(losses) + 1)), train_loss=losses,
+                                    val_accuracy=accuracies, train_accuracy=accuracies)
+        r.network = SimpleNamespace(W=[None, np.ones((1, 3, 2))])
+        r.data = SimpleNamespace(y_val=np.array([0, 0, 0, 1]), y_train=np.array([0, 1]))
+        judge(r)
+        return r
+
+    rose = replica([0.7, 0.9, 1.4], [0.75, 0.5, 0.75])  # 0.75 is the majority class's share
+    assert rose.diverged and rose.diverged_epoch == 3
+    assert rose.diverged_reason == ("loss rose from 0.7 to 1.4, accuracy 0.750 no better than "
+                                    "the majority class's 0.750")
+    assert not replica([0.7, 0.9, 1.4], [0.75, 0.5, 1.0]).diverged  # it learnt something
+    assert not replica([0.7, 0.5, 0.6], [0.5, 0.5, 0.5]).diverged  # its loss fell
 
 
 def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_path):
@@ -190,13 +234,14 @@ def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_pa
 
     code, out, err = run(["activation=relu", "lr=1e300"], tmp_path)
     assert code == 0, err
-    assert "DIVERGED at epoch 1" in out + err
+    assert "DIVERGED: loss not finite at epoch 1" in out + err
     client = MlflowClient()
     (diverged,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id])
     assert diverged.info.status == "FAILED"
     tags = diverged.data.tags
     assert (tags.get("diverged"), tags.get("diverged_epoch")) == ("true", "1")
-    assert tags.get("error") == "diverged at epoch 1"
+    assert tags.get("error") == "diverged: loss not finite at epoch 1"
+    assert tags.get("diverged_reason") == "loss not finite at epoch 1"
     files = {f.path for f in client.list_artifacts(diverged.info.run_id)}
     assert "error.txt" not in files and snapshots.FILENAME in files
     path = client.download_artifacts(diverged.info.run_id, snapshots.FILENAME, str(tmp_path))

@@ -23,6 +23,10 @@ from netlab.nn import Network, TrainingConfig, evaluate, layer_sizes, predicted_
 from netlab.nn import train as train_network
 
 PARTS = ("train", "val", "test")
+# A layer whose weight norm ‖W[l]‖ passes this has blown up: the toy problems' healthy networks stay
+# below ~10³ however long they train, while a learning rate past the edge of stability multiplies
+# the weights at every step (lr=100 with ReLU: 10⁶⁶ by epoch 200, its loss still finite)
+WEIGHT_NORM_LIMIT = 1e6
 
 
 def derive_seeds(seed, data_seed=None):
@@ -66,12 +70,14 @@ class Replica:
     network: Network = None
     history: object = None  # netlab.nn.History
     diverged_epoch: int | None = None
+    diverged_reason: str | None = None  # why it counts as diverged, in words
     metrics: dict = field(default_factory=dict)  # {train,val,test}_{loss,accuracy}, test_f1, …
     boundaries: snapshots.BoundarySnapshots | None = None
 
     @property
     def diverged(self):
-        """Whether training produced a non-finite loss."""
+        """Whether training blew up: a non-finite loss, exploding weights, or a loss that rose
+        to an end no better than guessing the majority class (diverged_reason says which)."""
         return self.diverged_epoch is not None
 
 
@@ -117,7 +123,15 @@ def train(cfg, replicas, on_epoch=None, probe=None):
                   np.stack([r.data.y_val for r in replicas]))
     boundaries = Boundaries(replicas, cfg.epochs) if first.is_2d else None
 
+    blown_at = [None] * len(replicas)  # the first probed epoch a replica's weights blew up at
+
     def each_epoch(epoch, record, net, active):
+        norms = [v for k, v in record.items() if k.startswith("weight_norm_")]
+        if norms:
+            with np.errstate(invalid="ignore"):
+                blown = np.logical_or.reduce([~(n <= WEIGHT_NORM_LIMIT) for n in norms]) & active
+            for r in np.flatnonzero(blown):
+                blown_at[r] = blown_at[r] or epoch
         if boundaries is not None:
             boundaries(epoch, net, active)
         if on_epoch is not None:
@@ -132,6 +146,7 @@ def train(cfg, replicas, on_epoch=None, probe=None):
         replica.history, replica.network = history, network.replica(r)
         replica.diverged_epoch = history.diverged_epoch
         replica.metrics.update(train_time_s=seconds, epochs_run=len(history.epoch))
+        judge(replica, blown_at[r])
         measure(replica)
     return replicas
 
@@ -156,6 +171,33 @@ class Boundaries:
         for replica, frame, alive in zip(self.replicas, proba, active, strict=True):
             if alive:
                 replica.boundaries.add(epoch, frame)
+
+
+def judge(replica, blown_at=None):
+    """Mark a replica diverged, saying why, when its loss became non-finite (the training loop
+    stopped it), its weights blew up (‖W[l]‖ > WEIGHT_NORM_LIMIT: at the first probed epoch
+    blown_at, else by its end), or its training loss rose to an end no better than predicting the
+    majority class: each a learning rate past the edge, whatever the loss still says."""
+    history, network = replica.history, replica.network
+    if replica.diverged_epoch is not None:
+        replica.diverged_reason = f"loss not finite at epoch {replica.diverged_epoch}"
+        return
+    norms = [float(np.linalg.norm(W)) for W in network.W[1:]]  # ‖W[l]‖, l = 1 … L
+    last = len(history.epoch)
+    if not all(n <= WEIGHT_NORM_LIMIT for n in norms):  # NaN included
+        replica.diverged_epoch = blown_at or last
+        replica.diverged_reason = (f"weights overflow (norm {max(norms):.3g} > "
+                                   f"{WEIGHT_NORM_LIMIT:g}) by epoch {replica.diverged_epoch}")
+        return
+    losses, accuracies = history.train_loss, history.val_accuracy or history.train_accuracy
+    if last >= 2 and losses[-1] > losses[0] and accuracies:
+        y = replica.data.y_val if history.val_accuracy else replica.data.y_train
+        majority = np.bincount(y).max() / len(y)
+        if accuracies[-1] <= majority:
+            replica.diverged_epoch = last
+            replica.diverged_reason = (f"loss rose from {losses[0]:.3g} to {losses[-1]:.3g}, "
+                                       f"accuracy {accuracies[-1]:.3f} no better than the "
+                                       f"majority class's {majority:.3f}")
 
 
 def measure(replica):

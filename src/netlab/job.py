@@ -307,7 +307,7 @@ def report(cfg, context, outcome):
         elif failed:
             line = f"{head}: FAILED {failed[0][1].failure_line()}"
         elif diverged:
-            line = f"{head}: DIVERGED at epoch {diverged[0].diverged_epoch}  ({seconds:.2f} s)"
+            line = f"{head}: DIVERGED: {diverged[0].diverged_reason}  ({seconds:.2f} s)"
         else:
             line = (f"{head}: " + "  ".join(f"{k} {values[0][k]:.3f}" for k in ("train", "val",
                                                                                "test"))
@@ -362,7 +362,8 @@ def save_results(folder, replicas, trained, values):
     for i, replica in enumerate(replicas):
         row = {"seed": replica.seed, "data_seed": replica.data_seed,
                "init_seed": replica.init_seed, "trained": i in trained,
-               "diverged": replica.diverged, "diverged_epoch": replica.diverged_epoch}
+               "diverged": replica.diverged, "diverged_epoch": replica.diverged_epoch,
+               "diverged_reason": replica.diverged_reason}
         row.update({f"{k}_accuracy": values[i][k] for k in ("train", "val", "test")})
         row.update({k: v for k, v in replica.metrics.items() if isinstance(v, int | float)})
         rows.append(row)

@@ -98,7 +98,7 @@ def record(run, cfg, replica, model=False):
         for epoch, image in run_plots.snapshot_images(chosen, run.run_name):  # only those kept
             run.add_image("decision_boundary", image, epoch)
     if replica.diverged:
-        run.diverged(replica.diverged_epoch)
+        run.diverged(replica.diverged_epoch, replica.diverged_reason)
         return
     network = replica.network
     run.add_file("weights.npz", lambda path: save_weights(network, path))

@@ -100,9 +100,12 @@ def state_of(status, diverged):
         status, str(status).lower())
 
 
-def status_text(state, epoch=None, why=None):
-    """The status as the tables show it: 'finished', 'diverged at epoch 12', 'failed: why'."""
+def status_text(state, epoch=None, why=None, reason=None):
+    """The status as the tables show it: 'finished', 'diverged: weights overflow … by epoch 12'
+    (its diverged_reason; runs of older versions: 'diverged at epoch 12'), 'failed: why'."""
     if state == "diverged":
+        if isinstance(reason, str) and reason:
+            return f"diverged: {reason}"
         return f"diverged at epoch {epoch}" if isinstance(epoch, str) and epoch else "diverged"
     if state in ("failed", "killed") and isinstance(why, str) and why.strip():
         return f"{state}: {why.strip().splitlines()[-1][:80]}"
@@ -285,8 +288,9 @@ def _typed_runs(runs):
     runs["state"] = [state_of(s, d) for s, d in zip(runs["status"], diverged, strict=True)]
     why = _column(runs, "tags.error").where(runs["state"].eq("failed"),
                                             _column(runs, "tags.killed_reason"))
-    runs["status_text"] = [status_text(s, e, w) for s, e, w in zip(
-        runs["state"], _column(runs, "tags.diverged_epoch"), why, strict=True)]
+    runs["status_text"] = [status_text(s, e, w, d) for s, e, w, d in zip(
+        runs["state"], _column(runs, "tags.diverged_epoch"), why,
+        _column(runs, "tags.diverged_reason"), strict=True)]
     for metric in METRICS:
         runs[metric] = pd.to_numeric(_column(runs, "metrics." + metric, math.nan),
                                      errors="coerce")

@@ -250,11 +250,15 @@ class RunLogger:
         goes on (e.g. one replica's records failed while the others are still written)."""
         self._error = (error, tb or error.__traceback__)
 
-    def diverged(self, epoch):
-        """Record a non-finite loss at `epoch`: the run ends FAILED with diverged=true, its curve
-        kept up to the last finite epoch."""
-        self.set_tags({"diverged": "true", "diverged_epoch": str(epoch)})
-        self._failure = self._unwritten_image or f"diverged at epoch {epoch}"
+    def diverged(self, epoch, reason=None):
+        """Record a divergence at `epoch` (reason: why, in words): the run ends FAILED with
+        diverged=true and diverged_reason, its curves kept as they were logged."""
+        tags = {"diverged": "true", "diverged_epoch": str(epoch)}
+        if reason:
+            tags["diverged_reason"] = short(reason, 500)
+        self.set_tags(tags)
+        self._failure = self._unwritten_image or (f"diverged: {reason}" if reason
+                                                  else f"diverged at epoch {epoch}")
 
     # --------------------------------------------------------------- metrics and tags
     def log_metrics(self, metrics, step=0):

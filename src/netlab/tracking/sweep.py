@@ -160,7 +160,8 @@ def summary(runs, skipped=None, asked=None, duplicates=0):
             lines.append(f"  {run.info.status:8} {run.info.run_name}: rerun since, FINISHED")
             continue
         tags = run.data.tags
-        why = (f"diverged at epoch {tags.get('diverged_epoch')}" if tags.get("diverged") == "true"
+        why = (f"diverged: {tags.get('diverged_reason') or 'at epoch ' + tags['diverged_epoch']}"
+               if tags.get("diverged") == "true"
                else tags.get("error") or tags.get("killed_reason") or "")
         lines.append(f"  {run.info.status:8} {run.info.run_name}: {why}")
     if asked:
