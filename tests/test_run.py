@@ -203,6 +203,24 @@ def test_exploding_weights_with_a_finite_loss_are_a_divergence_and_print_no_warn
                                                                              "plots")}
 
 
+def test_the_final_figures_in_mlflow_are_the_trained_network_measured(tmp_path):
+    """epochs=1 printed train 0.83 while MLflow's train_accuracy was 0.13 (the training pass's
+    figure, a step behind). Now each curve ends at the measured figure, one point per step, and
+    MLflow's value is what the line says."""
+    from mlflow import MlflowClient
+
+    code, out, err = run(["epochs=3", "optimizer=sgd", "batch_size=16"], tmp_path)
+    assert code == 0, err
+    printed = dict(re.findall(r"(train|val|test) (\d\.\d{3})", out))
+    client = MlflowClient()
+    (run_,) = client.search_runs([client.get_experiment_by_name("netlab").experiment_id])
+    for part in ("train", "val", "test"):
+        assert f"{run_.data.metrics[f'{part}_accuracy']:.3f}" == printed[part], (part, out)
+    for key in ("train_accuracy", "train_loss", "val_accuracy", "val_loss"):
+        steps = [m.step for m in client.get_metric_history(run_.info.run_id, key)]
+        assert sorted(steps) == [1, 2, 3], (key, steps)  # the curve, no second point at its end
+
+
 def test_a_loss_that_rises_to_guessing_the_majority_is_a_divergence():
     """The third rule, on its own: finite loss and weights, but the loss rose and the model
     ends no better than always answering the majority class."""

@@ -20,6 +20,10 @@ EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 CURVE_POINTS = 32  # per curve by default, log-spaced: dense where training changes fastest
 # (each point of each metric is a row of ~250 bytes in the store: 32 keep a run small and fast)
 FINAL_METRICS = ("test_loss", "test_accuracy", "test_f1", "train_time_s", "epochs_run")
+# The curves' last point is the trained network measured (experiment.measure), as the job's line
+# and results.yaml give it: the training pass's own figures lag a step behind (epochs=1: 0.13
+# against 0.83), and with early stopping the network kept is the best epoch's, not the last's.
+MEASURED_AT_END = EPOCH_METRICS
 
 
 def curve_epochs(epochs, log_every=None):
@@ -43,26 +47,31 @@ def dynamics_epochs(curve):
 
 class Curves:
     """The per-epoch observer: buffers each replica's figures into its run at curve_epochs();
-    finish() adds each replica's last epoch (end of training, early stop or divergence), so a
-    curve always ends where its training did."""
+    a curve ends where its training did, at the trained network's measured figures (record()
+    logs them, MEASURED_AT_END), or for a diverged replica at its last finite epoch (finish())."""
 
     def __init__(self, loggers, epochs, log_every=None):
         self.loggers = loggers  # one RunLogger per replica
         self.epochs = curve_epochs(epochs, log_every)
         self.probed = dynamics_epochs(self.epochs)  # where experiment.train adds the dynamics
         self.logged = [0] * len(loggers)  # the last epoch written, per replica
+        self.last = max(self.epochs)
 
     def __call__(self, epoch, record, active):
         """on_epoch(epoch, {metric: array over replicas}, active mask) of experiment.train."""
         if epoch not in self.epochs:
             return
         for r in np.flatnonzero(active):
-            self.loggers[r].log_metrics({k: v[r] for k, v in record.items()}, epoch)
+            self.loggers[r].log_metrics({k: v[r] for k, v in record.items()
+                                         if epoch != self.last or k not in MEASURED_AT_END},
+                                        epoch)
             self.logged[r] = epoch
 
     def finish(self, r, history, diverged_epoch=None):
-        """Write replica r's last epoch from its History if it was not a logged one (for a
-        diverged replica, the last finite epoch: the one before it diverged)."""
+        """Write a diverged replica r's last finite epoch from its History if it was not a
+        logged one (a replica that trained to its end gets its measured figures from record())."""
+        if diverged_epoch is None:
+            return
         epochs = list(history.epoch) if history is not None else []
         i = len(epochs) - 1
         if i >= 0 and epochs[i] == diverged_epoch:
@@ -85,7 +94,8 @@ def record(run, cfg, replica, model=False):
                                    "validation": (dataset.X_val, dataset.y_val),
                                    "test": (dataset.X_test, dataset.y_test)}, dataset.params,
                     digest=dataset.content_hash)
-    finals = {k: replica.metrics[k] for k in FINAL_METRICS if not math.isnan(replica.metrics[k])}
+    finals = {k: replica.metrics[k] for k in (*FINAL_METRICS, *MEASURED_AT_END)
+              if not math.isnan(replica.metrics[k])}
     run.log_metrics(finals, replica.metrics["epochs_run"])
     snaps = replica.boundaries
     if snaps is not None:
