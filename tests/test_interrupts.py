@@ -8,7 +8,8 @@ exactly the configurations that are missing. Each sweep is a real process on the
 store (MLFLOW_TRACKING_URI, tests/conftest.py). The fault lands where the test puts it, not
 where the clock does: tests/probe.py, a Hydra callback of the tests', pauses the sweep at a moment
 until the test says go, or makes the process signal itself at its k-th SQL statement after a
-moment (inside a store write or read), k drawn at random within the moment's statements.
+moment (inside a store write or read), k drawn at random within the moment's statements: from a
+seed drawn once a session and named in every failure (NETLAB_TRIALS_SEED=… replays it).
 """
 
 import os
@@ -38,7 +39,16 @@ pytestmark = pytest.mark.slow
 
 PROBE = "+hydra.callbacks.probe._target_=tests.probe.Probe"
 OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
-TRIALS = random.Random()  # a new draw each session; the failing draw is in the assertion
+SEED = int(os.environ.get("NETLAB_TRIALS_SEED") or random.SystemRandom().randrange(10**6))
+
+
+REPLAY = f"(NETLAB_TRIALS_SEED={SEED} replays it)"
+
+
+def draw(trial, low, high):
+    """A statement number in [low, high] for the trial named: new each session, the same for one
+    seed whichever tests run."""
+    return random.Random(f"{SEED}:{trial}").randint(low, high)
 
 
 def probe_env(folder, **settings):
@@ -109,8 +119,8 @@ def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_
     parents = []
     for job, (signum, what, code) in enumerate([("SIGINT", "Ctrl-C", 130),
                                                  ("SIGTERM", "SIGTERM", 143)], start=1):
-        k = TRIALS.randint(1, 130)  # a job makes about 140 statements
-        trial = f"{what} at statement {k} of job {job}"
+        k = draw(f"job {job}", 1, 130)  # a job makes about 140 statements
+        trial = f"{what} at statement {k} of job {job} {REPLAY}"
         folder = tmp_path / f"probe-{job}"
         with Sweep(args, tmp_path, **probe_env(folder, arm=f"job_start:{job}", at=k,
                                                signal=signum)) as sweep:
@@ -140,8 +150,8 @@ def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri
     """Ctrl-C or SIGTERM at a random statement after the last job's line (the close: the best
     run's model, the summary): the parent ends FINISHED (its close completes, then the interrupt
     is said) and no logged model is left PENDING."""
-    k = TRIALS.randint(1, 165)  # the close makes about 170 statements
-    trial = f"{what} at statement {k} of the close"
+    k = draw(f"close {what}", 1, 165)  # the close makes about 170 statements
+    trial = f"{what} at statement {k} of the close {REPLAY}"
     experiment = f"closing-{what.lower()}"
     args = [seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
@@ -156,25 +166,28 @@ def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri
 
 def test_sigterm_to_joblib_workers_inside_store_writes(tmp_path, tracking_uri):
     """Each joblib worker gets SIGTERM (as a scheduler preempting it) at a random statement of its
-    job, the first trial where a run is being created: the job's runs end KILLED saying why,
-    never left RUNNING, the store answers the close (no `database is locked`), exit 0."""
-    for trial_no, (low, high) in enumerate([(30, 45), (1, 140)]):
-        k = TRIALS.randint(low, high)
-        experiment = f"preempted-{trial_no}"
-        trial = f"SIGTERM at statement {k} of each worker's job"
-        args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
-                "hydra.sweep.dir=multirun", PROBE]
-        folder = tmp_path / f"probe-{trial_no}"
-        with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=k,
-                                               signal="SIGTERM")) as sweep:
-            assert sweep.wait(120) == 0, f"{trial}\n{sweep.stderr}"
-        for bad in ("Traceback", "database is locked", "autoflush"):
-            assert bad not in sweep.stderr, f"{trial}\n{sweep.stderr}"
-        (parent,), children = runs_of(experiment, tracking_uri)
-        assert parent.info.status == "FINISHED", trial
-        left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
-        assert not left, f"{trial}: left RUNNING: {left}"
-        assert staged(folder) == [], trial
+    job, one of them where a run is being created (statements 30-45), the other anywhere: the
+    jobs' runs end KILLED saying why, never left RUNNING, the store answers the close (no
+    `database is locked`), exit 0."""
+    ks = [draw("creating", 30, 45), draw("anywhere", 1, 140)]
+    experiment = "preempted"
+    trial = f"SIGTERM at statements {ks} of the workers' jobs {REPLAY}"
+    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=",".join(map(str, ks)),
+                                           signal="SIGTERM")) as sweep:
+        assert sweep.wait(120) == 0, f"{trial}\n{sweep.stderr}"
+    for bad in ("Traceback", "database is locked", "autoflush"):
+        assert bad not in sweep.stderr, f"{trial}\n{sweep.stderr}"
+    (parent,), children = runs_of(experiment, tracking_uri)
+    assert parent.info.status == "FINISHED", trial
+    left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
+    assert not left, f"{trial}: left RUNNING: {left}"
+    for child in children:
+        if child.info.status == "KILLED":
+            assert child.data.tags.get("killed_reason", "").startswith("interrupted by"), trial
+    assert staged(folder) == [], trial
 
 
 def test_ctrl_c_to_a_joblib_sweep_ends_it_killed(tmp_path, tracking_uri):
