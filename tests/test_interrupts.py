@@ -113,7 +113,9 @@ def staged(folder):
 def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_uri):
     """Ctrl-C at a random SQL statement of job 1 (inside a store write or read, or training
     between them); the same command resumes the parent, skips job 0 and gets SIGTERM at a random
-    statement of job 2; the same command again trains exactly what is missing, FINISHED."""
+    statement of job 2; the same command again trains exactly what is missing and gets Ctrl-C at
+    a random statement of its close (the best run's model, the summary): the close completes, the
+    parent ends FINISHED, then the interrupt is said, and no logged model is left PENDING."""
     n, experiment = 4, "interrupted"
     args = [seeds(n), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
@@ -134,32 +136,35 @@ def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_
         parents.append(parent.info.run_id)
     assert parents[0] == parents[1]  # resumed
 
-    code, out, err = run_sweep(args, tmp_path)  # the same command, once more
-    assert code == 0, err
-    assert lines(err)[0] == f"tracking: resuming sweep run {parents[0]} in {tracking_uri}"
-    assert len(job_lines(out)) == n, out
-    (parent,), finished = assert_complete(tracking_uri, experiment, n)
-    assert parent.info.status == "FINISHED"
+    k = draw("close Ctrl-C", 1, 165)  # the close makes about 170 statements
+    trial = f"Ctrl-C at statement {k} of the close {REPLAY}"
+    folder = tmp_path / "probe-close"
+    with Sweep(args, tmp_path, **probe_env(folder, arm=f"job_end:{n - 1}", at=k,
+                                           signal="SIGINT")) as sweep:  # the same command
+        parent = assert_ended(sweep, experiment, tracking_uri, "Ctrl-C", 130, trial)
+    assert lines(sweep.stderr)[0] == \
+        f"tracking: resuming sweep run {parents[0]} in {tracking_uri}", sweep.stderr
+    assert len(job_lines(sweep.stdout)) == n, sweep.stdout
+    assert parent.info.status == "FINISHED", trial
+    assert parent.data.tags.get("best_run"), trial
+    assert staged(folder) == [], trial
+    _, finished = assert_complete(tracking_uri, experiment, n)
     assert sorted(r.data.params["seed"] for r in finished) == [str(s) for s in range(n)]
 
 
-@pytest.mark.parametrize("signum, what, code", [("SIGINT", "Ctrl-C", 130),
-                                                ("SIGTERM", "SIGTERM", 143)],
-                         ids=["ctrl-c", "sigterm"])
-def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri, signum, what,
-                                                          code):
-    """Ctrl-C or SIGTERM at a random statement after the last job's line (the close: the best
-    run's model, the summary): the parent ends FINISHED (its close completes, then the interrupt
-    is said) and no logged model is left PENDING."""
-    k = draw(f"close {what}", 1, 165)  # the close makes about 170 statements
-    trial = f"{what} at statement {k} of the close {REPLAY}"
-    experiment = f"closing-{what.lower()}"
+def test_sigterm_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri):
+    """SIGTERM at a random statement after the last job's line (the close: the best run's model,
+    the summary): the parent ends FINISHED (its close completes, then the interrupt is said) and
+    no logged model is left PENDING. (Ctrl-C there: the resumed sweep of the test above.)"""
+    k = draw("close SIGTERM", 1, 165)  # the close makes about 170 statements
+    trial = f"SIGTERM at statement {k} of the close {REPLAY}"
+    experiment = "closing-sigterm"
     args = [seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, arm="job_end:0", at=k,
-                                           signal=signum)) as sweep:
-        parent = assert_ended(sweep, experiment, tracking_uri, what, code, trial)
+                                           signal="SIGTERM")) as sweep:
+        parent = assert_ended(sweep, experiment, tracking_uri, "SIGTERM", 143, trial)
     assert parent.info.status == "FINISHED", trial
     assert parent.data.tags.get("best_run"), trial
     assert staged(folder) == [], trial
