@@ -10,8 +10,10 @@ environment variables the test sets:
 - NETLAB_PROBE_ARM (a moment as above) and NETLAB_PROBE_SIGNAL (`SIGTERM`, `SIGINT`) with
   NETLAB_PROBE_AT=k: from that moment, the process sends itself the signal as it starts its k-th
   SQL statement (1 = the next), i.e. inside a store write or read, through SQLAlchemy's public
-  event API. The number of statements the process made after the moment is written to
-  `<dir>/statements.<pid>` when it exits normally, so a test can draw k within a range it knows.
+  event API. `AT=k0,k1,…` gives each job its own k (job n the n-th, for moments `job_…:n`), so
+  that one sweep's workers are several trials. The number of statements the process made after
+  the moment is written to `<dir>/statements.<pid>` when it exits normally, so a test can draw k
+  within a range it knows.
 """
 
 import atexit
@@ -25,7 +27,7 @@ from hydra.experimental.callback import Callback
 DIR_ENV, PAUSE_ENV = "NETLAB_PROBE_DIR", "NETLAB_PROBE_PAUSE_AT"
 ARM_ENV, SIGNAL_ENV, AT_ENV = "NETLAB_PROBE_ARM", "NETLAB_PROBE_SIGNAL", "NETLAB_PROBE_AT"
 
-_statements = {"armed": False, "seen": 0}
+_statements = {"armed": False, "seen": 0, "at": 0}
 
 
 def _folder():
@@ -51,7 +53,7 @@ def pause(moment):
 
 def _on_statement(*args, **kwargs):
     _statements["seen"] += 1
-    if _statements["seen"] == int(os.environ.get(AT_ENV, "0")):
+    if _statements["seen"] == _statements["at"]:
         os.kill(os.getpid(), getattr(signal, os.environ.get(SIGNAL_ENV, "SIGTERM")))
 
 
@@ -59,13 +61,21 @@ def _count():
     (_folder() / f"statements.{os.getpid()}").write_text(str(_statements["seen"]))
 
 
-def arm():
+def _at(moment):
+    """The k of moment: AT's only value, or for `job_…:n` its n-th."""
+    ks = [int(k) for k in (os.environ.get(AT_ENV) or "0").split(",")]
+    number = moment.rpartition(":")[2]
+    return ks[int(number) % len(ks)] if number.isdigit() else ks[0]
+
+
+def arm(moment):
     """From now on, count this process's SQL statements and signal at the k-th."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     if not _statements["armed"]:
         _statements["armed"] = True
+        _statements["at"] = _at(moment)
         event.listen(Engine, "before_cursor_execute", _on_statement)
         atexit.register(_count)
 
@@ -75,7 +85,7 @@ def moment(name):
     if DIR_ENV not in os.environ:
         return
     if _matches(name, ARM_ENV):
-        arm()
+        arm(name)
     if _matches(name, PAUSE_ENV):
         pause(name)
 

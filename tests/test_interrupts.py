@@ -8,9 +8,11 @@ exactly the configurations that are missing. Each sweep is a real process on the
 store (MLFLOW_TRACKING_URI, tests/conftest.py). The fault lands where the test puts it, not
 where the clock does: tests/probe.py, a Hydra callback of the tests', pauses the sweep at a moment
 until the test says go, or makes the process signal itself at its k-th SQL statement after a
-moment (inside a store write or read), k drawn at random within the moment's statements.
+moment (inside a store write or read), k drawn at random within the moment's statements: from a
+seed drawn once a session and named in every failure (NETLAB_TRIALS_SEED=… replays it).
 """
 
+import glob
 import os
 import random
 import re
@@ -38,7 +40,16 @@ pytestmark = pytest.mark.slow
 
 PROBE = "+hydra.callbacks.probe._target_=tests.probe.Probe"
 OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
-TRIALS = random.Random()  # a new draw each session; the failing draw is in the assertion
+SEED = int(os.environ.get("NETLAB_TRIALS_SEED") or random.SystemRandom().randrange(10**6))
+
+
+REPLAY = f"(NETLAB_TRIALS_SEED={SEED} replays it)"
+
+
+def draw(trial, low, high):
+    """A statement number in [low, high] for the trial named: new each session, the same for one
+    seed whichever tests run."""
+    return random.Random(f"{SEED}:{trial}").randint(low, high)
 
 
 def probe_env(folder, **settings):
@@ -102,15 +113,17 @@ def staged(folder):
 def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_uri):
     """Ctrl-C at a random SQL statement of job 1 (inside a store write or read, or training
     between them); the same command resumes the parent, skips job 0 and gets SIGTERM at a random
-    statement of job 2; the same command again trains exactly what is missing, FINISHED."""
+    statement of job 2; the same command again trains exactly what is missing and gets Ctrl-C at
+    a random statement of its close (the best run's model, the summary): the close completes, the
+    parent ends FINISHED, then the interrupt is said, and no logged model is left PENDING."""
     n, experiment = 4, "interrupted"
     args = [seeds(n), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
     parents = []
     for job, (signum, what, code) in enumerate([("SIGINT", "Ctrl-C", 130),
                                                  ("SIGTERM", "SIGTERM", 143)], start=1):
-        k = TRIALS.randint(1, 130)  # a job makes about 140 statements
-        trial = f"{what} at statement {k} of job {job}"
+        k = draw(f"job {job}", 1, 130)  # a job makes about 140 statements
+        trial = f"{what} at statement {k} of job {job} {REPLAY}"
         folder = tmp_path / f"probe-{job}"
         with Sweep(args, tmp_path, **probe_env(folder, arm=f"job_start:{job}", at=k,
                                                signal=signum)) as sweep:
@@ -123,32 +136,35 @@ def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_
         parents.append(parent.info.run_id)
     assert parents[0] == parents[1]  # resumed
 
-    code, out, err = run_sweep(args, tmp_path)  # the same command, once more
-    assert code == 0, err
-    assert lines(err)[0] == f"tracking: resuming sweep run {parents[0]} in {tracking_uri}"
-    assert len(job_lines(out)) == n, out
-    (parent,), finished = assert_complete(tracking_uri, experiment, n)
-    assert parent.info.status == "FINISHED"
+    k = draw("close Ctrl-C", 1, 165)  # the close makes about 170 statements
+    trial = f"Ctrl-C at statement {k} of the close {REPLAY}"
+    folder = tmp_path / "probe-close"
+    with Sweep(args, tmp_path, **probe_env(folder, arm=f"job_end:{n - 1}", at=k,
+                                           signal="SIGINT")) as sweep:  # the same command
+        parent = assert_ended(sweep, experiment, tracking_uri, "Ctrl-C", 130, trial)
+    assert lines(sweep.stderr)[0] == \
+        f"tracking: resuming sweep run {parents[0]} in {tracking_uri}", sweep.stderr
+    assert len(job_lines(sweep.stdout)) == n, sweep.stdout
+    assert parent.info.status == "FINISHED", trial
+    assert parent.data.tags.get("best_run"), trial
+    assert staged(folder) == [], trial
+    _, finished = assert_complete(tracking_uri, experiment, n)
     assert sorted(r.data.params["seed"] for r in finished) == [str(s) for s in range(n)]
 
 
-@pytest.mark.parametrize("signum, what, code", [("SIGINT", "Ctrl-C", 130),
-                                                ("SIGTERM", "SIGTERM", 143)],
-                         ids=["ctrl-c", "sigterm"])
-def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri, signum, what,
-                                                          code):
-    """Ctrl-C or SIGTERM at a random statement after the last job's line (the close: the best
-    run's model, the summary): the parent ends FINISHED (its close completes, then the interrupt
-    is said) and no logged model is left PENDING."""
-    k = TRIALS.randint(1, 165)  # the close makes about 170 statements
-    trial = f"{what} at statement {k} of the close"
-    experiment = f"closing-{what.lower()}"
+def test_sigterm_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri):
+    """SIGTERM at a random statement after the last job's line (the close: the best run's model,
+    the summary): the parent ends FINISHED (its close completes, then the interrupt is said) and
+    no logged model is left PENDING. (Ctrl-C there: the resumed sweep of the test above.)"""
+    k = draw("close SIGTERM", 1, 165)  # the close makes about 170 statements
+    trial = f"SIGTERM at statement {k} of the close {REPLAY}"
+    experiment = "closing-sigterm"
     args = [seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, arm="job_end:0", at=k,
-                                           signal=signum)) as sweep:
-        parent = assert_ended(sweep, experiment, tracking_uri, what, code, trial)
+                                           signal="SIGTERM")) as sweep:
+        parent = assert_ended(sweep, experiment, tracking_uri, "SIGTERM", 143, trial)
     assert parent.info.status == "FINISHED", trial
     assert parent.data.tags.get("best_run"), trial
     assert staged(folder) == [], trial
@@ -156,25 +172,28 @@ def test_an_interrupt_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri
 
 def test_sigterm_to_joblib_workers_inside_store_writes(tmp_path, tracking_uri):
     """Each joblib worker gets SIGTERM (as a scheduler preempting it) at a random statement of its
-    job, the first trial where a run is being created: the job's runs end KILLED saying why,
-    never left RUNNING, the store answers the close (no `database is locked`), exit 0."""
-    for trial_no, (low, high) in enumerate([(30, 45), (1, 140)]):
-        k = TRIALS.randint(low, high)
-        experiment = f"preempted-{trial_no}"
-        trial = f"SIGTERM at statement {k} of each worker's job"
-        args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
-                "hydra.sweep.dir=multirun", PROBE]
-        folder = tmp_path / f"probe-{trial_no}"
-        with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=k,
-                                               signal="SIGTERM")) as sweep:
-            assert sweep.wait(120) == 0, f"{trial}\n{sweep.stderr}"
-        for bad in ("Traceback", "database is locked", "autoflush"):
-            assert bad not in sweep.stderr, f"{trial}\n{sweep.stderr}"
-        (parent,), children = runs_of(experiment, tracking_uri)
-        assert parent.info.status == "FINISHED", trial
-        left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
-        assert not left, f"{trial}: left RUNNING: {left}"
-        assert staged(folder) == [], trial
+    job, one of them where a run is being created (statements 30-45), the other anywhere: the
+    jobs' runs end KILLED saying why, never left RUNNING, the store answers the close (no
+    `database is locked`), exit 0."""
+    ks = [draw("creating", 30, 45), draw("anywhere", 1, 140)]
+    experiment = "preempted"
+    trial = f"SIGTERM at statements {ks} of the workers' jobs {REPLAY}"
+    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=",".join(map(str, ks)),
+                                           signal="SIGTERM")) as sweep:
+        assert sweep.wait(120) == 0, f"{trial}\n{sweep.stderr}"
+    for bad in ("Traceback", "database is locked", "autoflush"):
+        assert bad not in sweep.stderr, f"{trial}\n{sweep.stderr}"
+    (parent,), children = runs_of(experiment, tracking_uri)
+    assert parent.info.status == "FINISHED", trial
+    left = [c.info.run_name for c in children if c.info.status == "RUNNING"]
+    assert not left, f"{trial}: left RUNNING: {left}"
+    for child in children:
+        if child.info.status == "KILLED":
+            assert child.data.tags.get("killed_reason", "").startswith("interrupted by"), trial
+    assert staged(folder) == [], trial
 
 
 def test_ctrl_c_to_a_joblib_sweep_ends_it_killed(tmp_path, tracking_uri):
@@ -255,3 +274,53 @@ def test_kill_9_of_a_worker_leaves_no_staged_files(tmp_path, tracking_uri):
     assert "Traceback" not in sweep.stderr, sweep.stderr
     assert count(runs_of(experiment, tracking_uri)[1], "RUNNING") == 0
     assert staged(folder) == []
+
+
+def group_processes(group):
+    """(pid, command line) of every process in process group `group` (from /proc)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            pgid = int(open(stat).read().rsplit(")", 1)[1].split()[2])
+            command = open(stat.replace("stat", "cmdline"), "rb").read().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if pgid == group:
+            found.append((int(stat.split("/")[2]), " ".join(w.decode() for w in command if w)))
+    return found
+
+
+class TrackerTraceback(AssertionError):
+    """The relaunched resource tracker's KeyError tracebacks reached the user (case e)."""
+
+
+@pytest.mark.xfail(raises=TrackerTraceback, strict=True, reason=(
+    "issue 22 item 4 case e, not fixed: loky relaunches its killed resource tracker, which gets "
+    "the unregistrations of semaphores and folders the dead one had registered and prints a "
+    "KeyError traceback for each, on the sweep's stderr (its fd 2, inherited) after the summary; "
+    "no public joblib/loky/Hydra setting keeps them off (the launcher forces backend loky, and "
+    "max_nbytes=None still registers the memmapping folder)"))
+def test_a_killed_resource_tracker_shows_no_traceback(tmp_path, tracking_uri):
+    """kill -9 of loky's resource tracker while both workers start a job: the sweep trains every
+    configuration, exit 0, and no traceback reaches the user."""
+    experiment = "tracker-killed"
+    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
+        reached(folder, "job_start:*", sweep, n=2)
+        trackers = [pid for pid, command in group_processes(sweep.pid)
+                    if "loky" in command and "resource_tracker" in command]
+        assert len(trackers) == 1, group_processes(sweep.pid)
+        os.kill(trackers[0], signal.SIGKILL)
+        go(folder, "job_start:0", "job_start:1")
+        code = sweep.wait(120)
+    stderr = sweep.stderr
+    assert code == 0, stderr
+    assert_complete(tracking_uri, experiment, 2)
+    assert "sweep summary: 2 runs (2 finished)" in sweep.stdout + stderr, stderr
+    if "Traceback" in stderr:
+        errors = [line for line in lines(stderr) if re.match(r"\w+(Error|Exception)\b", line)]
+        assert errors and all(re.match(r"KeyError: '(/loky-|\S*joblib_memmapping_folder)", e)
+                              for e in errors), stderr  # anything else is a new failure
+        raise TrackerTraceback(f"{len(errors)} KeyError tracebacks\n{stderr}")
