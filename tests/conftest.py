@@ -16,7 +16,7 @@ from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F
 @pytest.fixture(scope="session")
 def no_store(tmp_path_factory):
     """A SQLite URI no store can be made at: its folder is a regular file."""
-    blocker = tmp_path_factory.mktemp("no-store") / "not-a-folder"
+    blocker = tmp_path_factory.mktemp("no-store") / "test-did-not-ask-for-tracking_uri"
     blocker.write_text("a test that writes to a tracking store must ask for `tracking_uri`\n")
     return f"sqlite:///{blocker / 'mlflow.db'}"
 
@@ -25,7 +25,7 @@ def no_store(tmp_path_factory):
 def unusable_tracking_uri(no_store, monkeypatch):
     """MLFLOW_TRACKING_URI -> no usable store, unless the test asks for `tracking_uri`."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", no_store)
-    mlflow.set_tracking_uri(no_store)  # a URI an earlier test set in-process would beat the variable
+    mlflow.set_tracking_uri(no_store)  # a URI an earlier test set in-process would win
 
 
 @pytest.fixture(scope="session")

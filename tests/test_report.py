@@ -213,6 +213,7 @@ def test_committed_studies_and_ad_hoc_experiments_go_to_different_folders():
     assert ignored.returncode == 0
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_an_unknown_experiment_is_one_line():
     done = subprocess.run([sys.executable, "-m", "src.report", "no-such-study", "--no-log"],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)

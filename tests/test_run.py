@@ -125,6 +125,7 @@ def read_jobs(sweep_dir):
     return jobs
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
     code, out, err = run(["epochs=20", "dataset=iris", "optimizer=adam", "lr=0.01"], tmp_path)
     assert code == 0, err
@@ -136,6 +137,7 @@ def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
     assert {"results.yaml", "weights.npz"} <= {p.name for p in folder.iterdir()}
 
 
+@pytest.mark.usefixtures("tracking_uri")
 @pytest.mark.slow
 def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launchers(tmp_path):
     # the default study on one dataset, with mini-batches so that the shuffling seed matters too
@@ -172,6 +174,7 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
 
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
     code, out, err = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300",
                           "hydra.sweep.dir=s"], tmp_path)
@@ -183,6 +186,7 @@ def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
 
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_path):
     # lr=1e300 overflows in epoch 1, before any decision boundary is recorded (the first snapshot
     # is taken after epoch 1): the run ends as every diverged run does, not with an error of its own
@@ -202,6 +206,7 @@ def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_pa
     path = client.download_artifacts(diverged.info.run_id, snapshots.FILENAME, str(tmp_path))
     assert len(snapshots.load(path)["epochs"]) == 0  # no frame: none was finite yet
 
+@pytest.mark.usefixtures("tracking_uri")
 @pytest.mark.slow
 def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):
     code, out, err = run(["-m", "+experiment=optuna", "seeds=1", "hydra.sweeper.n_trials=3",
@@ -214,6 +219,7 @@ def test_the_optuna_study_searches_and_maximises_validation_accuracy(tmp_path):
     assert set(best.best_params) == {"lr", "width", "depth", "activation"}
 
 
+@pytest.mark.usefixtures("tracking_uri")
 @pytest.mark.slow
 def test_a_long_single_run_shows_a_progress_bar_on_a_terminal_only(tmp_path):
     import fcntl
