@@ -55,27 +55,18 @@ def cfg_of(*overrides):
 
 # ---------------------------------------------------------------- rejected overrides
 BAD = {
-    # name: (arguments, key the one line must name); more values are checked in process in
-    # tests/test_config.py, these go through the real command line
+    # name: (arguments, key the one line must name): one of each kind of refusal (Hydra's, the
+    # validation's, a sweep's, the Optuna sweeper's, the memory check's) through the real command
+    # line; every value is checked in process in tests/test_config.py
     "misspelt key": (["widht=3"], "widht"),
-    "wrong type": (["width=abc"], "width"),
     "width 0": (["width=0"], "width"),
-    "lr 0": (["lr=0"], "lr"),
-    "unknown activation": (["activation=softsign"], "activation"),
-    "epochs 0": (["epochs=0"], "epochs"),
-    "test_size 1.5": (["dataset.test_size=1.5"], "dataset.test_size"),
-    "noise negative": (["dataset.noise=-1"], "dataset.noise"),
-    "n_samples too small": (["dataset.n_samples=5"], "dataset.n_samples"),
     "multirun: bad value in the last job": (["-m", "width=4,8,0", "epochs=1"], "width"),
     "multirun: misspelt swept key": (["-m", "widht=1,2", "epochs=1"], "widht"),
     "multirun: optuna study, interval end": (["-m", "+experiment=optuna", "lr=interval(0,0.1)"],
                                              "lr"),
-    # `+` adds any key to Hydra's config: an unknown one is refused, not silently ignored
-    "extra key": (["+widht=3"], "widht"),
     # what cannot fit in memory is refused before anything starts (more in test_config.py)
     "too many replicas": (["-m", "seeds=1000000", "width=256", "dataset.n_samples=20000"],
                           "seeds"),
-    "seeds text": (["seeds=abc"], "seeds"),
 }
 
 
@@ -100,6 +91,7 @@ def rejected(tmp_path_factory):
     return {name: (*result, folders[name]) for name, result in zip(BAD, done, strict=True)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BAD))
 def test_a_rejected_override_exits_with_one_line_and_runs_nothing(rejected, name):
     code, out, err, cwd = rejected[name]
@@ -125,6 +117,7 @@ def read_jobs(sweep_dir):
     return jobs
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("tracking_uri")
 def test_a_single_run_prints_one_line_and_writes_under_outputs(tmp_path):
     code, out, err = run(["epochs=20", "dataset=iris", "optimizer=adam", "lr=0.01"], tmp_path)
@@ -174,6 +167,7 @@ def test_a_study_gives_identical_results_under_the_sequential_and_joblib_launche
 
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("tracking_uri")
 def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
     code, out, err = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300",
@@ -186,6 +180,7 @@ def test_a_diverging_job_is_reported_and_the_sweep_goes_on(tmp_path):
 
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("tracking_uri")
 def test_a_run_diverging_before_its_first_snapshot_ends_as_a_diverged_run(tmp_path):
     # lr=1e300 overflows in epoch 1, before any decision boundary is recorded (the first snapshot
