@@ -22,6 +22,7 @@ from tests.test_run import run as run_command
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_the_ray_launcher_on_a_local_instance(tmp_path):
     if not ray_launcher_installed():
         if os.environ.get("CI") == "true":
