@@ -15,7 +15,7 @@ ifneq ($(origin HOST),command line)
 HOST := 127.0.0.1
 endif
 
-.PHONY: setup sweep test bench ui lint clean ray
+.PHONY: setup sweep test test-fast bench ui lint clean ray
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "netlab needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -40,6 +40,10 @@ sweep: setup
 # two workers, each test file on one of them (its module fixtures are set up once)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# the tier a developer runs every hour: every test not marked slow (no cluster, server or browser)
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 bench: setup
 	$(BIN)/python -m benchmarks.nn

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -102,18 +101,3 @@ def check_sweep(uri, experiment, sweep_dir, reference):
             assert all(np.array_equal(stored[k], there[job][1][k]) for k in stored)
     return children
 
-
-def wait_for_run(uri, experiment, predicate, timeout, proc, what):
-    """Poll the store until a child run of experiment satisfies predicate; returns it. Fails when
-    proc (the sweep) ends first or after timeout s."""
-    deadline = time.monotonic() + timeout
-    client = MlflowClient(uri)
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the sweep ended before {what}"
-        found = client.get_experiment_by_name(experiment)
-        if found is not None:
-            for run in client.search_runs([found.experiment_id], "attributes.status = 'RUNNING'"):
-                if "mlflow.parentRunId" in run.data.tags and predicate(run):
-                    return run
-        time.sleep(0.2)
-    pytest.fail(f"no run {what} after {timeout} s")

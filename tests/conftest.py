@@ -1,4 +1,6 @@
-"""Every test logs to a tracking store of its own, never to the project's mlruns/."""
+"""Tests that use a tracking store ask for one of their own (`tracking_uri`, or a fixture built on
+it); every other test runs with MLFLOW_TRACKING_URI pointing at no usable store, so a test that
+forgets to ask fails loudly instead of writing into the project's mlruns/."""
 
 import sqlite3
 from contextlib import closing
@@ -9,6 +11,21 @@ import pytest
 from netlab.tracking.store import open_store
 from tests.clusters import sequential_study  # noqa: F401 - fixtures
 from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def no_store(tmp_path_factory):
+    """A SQLite URI no store can be made at: its folder is a regular file."""
+    blocker = tmp_path_factory.mktemp("no-store") / "test-did-not-ask-for-tracking_uri"
+    blocker.write_text("a test that writes to a tracking store must ask for `tracking_uri`\n")
+    return f"sqlite:///{blocker / 'mlflow.db'}"
+
+
+@pytest.fixture(autouse=True)
+def unusable_tracking_uri(no_store, monkeypatch):
+    """MLFLOW_TRACKING_URI -> no usable store, unless the test asks for `tracking_uri`."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", no_store)
+    mlflow.set_tracking_uri(no_store)  # a URI an earlier test set in-process would win
 
 
 @pytest.fixture(scope="session")
@@ -25,12 +42,12 @@ def copy_store(source, target):
         src.backup(dst)
 
 
-@pytest.fixture(autouse=True)
-def tracking_uri(tmp_path_factory, empty_store, monkeypatch):
+@pytest.fixture
+def tracking_uri(unusable_tracking_uri, tmp_path_factory, empty_store, monkeypatch):
     """MLFLOW_TRACKING_URI -> a fresh copy of the empty store, for the test and its subprocesses."""
     folder = tmp_path_factory.mktemp("mlruns")
     copy_store(empty_store, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)  # a URI an earlier test set in-process would beat the variable
+    mlflow.set_tracking_uri(uri)
     return uri

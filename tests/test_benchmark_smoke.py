@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import docs
+
+pytestmark = pytest.mark.slow  # the benchmarks' commands, run quickly
 
 ROOT = Path(__file__).resolve().parent.parent
 

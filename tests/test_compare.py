@@ -13,6 +13,8 @@ from tests.conftest import copy_store
 from tests.logged_runs import log_numbers, new_sweep, train_and_log
 from tests.test_report import assert_image_ok, section, table_rows
 
+pytestmark = pytest.mark.slow  # trained runs and the real command line
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, empty_store):

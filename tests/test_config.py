@@ -64,6 +64,7 @@ def test_every_group_option_composes_and_validates(hydra_ready, dataset, optimiz
     assert (cfg.dataset.name, cfg.optimizer.name) == (dataset, optimizer)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_study_composes_and_every_job_validates(hydra_ready, study):
     text = (ROOT / "experiments" / f"{study}.yaml").read_text()
@@ -234,6 +235,7 @@ def test_an_unknown_key_with_or_without_plus_gets_what_it_looks_like(hydra_ready
     assert str(caught.value).startswith(line + "; the keys here are ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_a_job_checked_from_its_group_choice_is_what_hydra_composes(hydra_ready, study):
     # the sweep checks each job on a copy of its group choice's composition with its plain values

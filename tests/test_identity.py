@@ -2,6 +2,8 @@
 
 import shutil
 
+import pytest
+
 from netlab import identity
 from netlab.paths import PROJECT_ROOT
 from tests.test_tracking_sweep import run, runs_of
@@ -68,6 +70,8 @@ def test_the_training_code_is_every_module_of_the_network_the_data_and_the_exper
     assert all((PROJECT_ROOT / entry).exists() for entry in identity.TRAINING_CODE)
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_sweep_trains_one_logistic_regression_for_depth_0(tmp_path):
     result = run(["-m", "depth=0", "width=4,8", "activation=tanh,relu", "epochs=5",
                   "mlflow.experiment=logistic", "hydra.sweep.dir=s"], tmp_path)

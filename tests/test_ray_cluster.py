@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from tests.clusters import LONG, STUDY, check_sweep, start_sweep, sweep, sweep_runs, wait_for_run
+from tests.clusters import LONG, STUDY, check_sweep, start_sweep, sweep, sweep_runs
+from tests.hooks import HoldingProxy
 from tests.servers import HEAD_IP, RAY_ENV, WORKER_IP
 from tests.test_run import ray_launcher_installed, read_jobs
 from tests.test_run import run as run_command
@@ -21,6 +22,7 @@ from tests.test_run import run as run_command
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_the_ray_launcher_on_a_local_instance(tmp_path):
     if not ray_launcher_installed():
         if os.environ.get("CI") == "true":
@@ -68,37 +70,41 @@ def test_a_sweep_runs_on_both_nodes_and_matches_the_sequential_launcher(
 
 def test_a_node_lost_mid_sweep_ends_its_jobs_killed_and_they_are_trained_again(
         ray_cluster, mlflow_server, tmp_path):
-    uri, _ = mlflow_server
+    server, _ = mlflow_server
     experiment = "ray-node-lost"
     worker = ray_cluster.nodes[WORKER_IP]
-    args = ["-m", "activation=tanh,relu", *LONG, *ray_args(ray_cluster),
-            f"mlflow.tracking_uri={uri}", f"mlflow.experiment={experiment}"]
-    with open(tmp_path / "first.log", "w") as log:
-        proc = start_sweep([*args, "hydra.sweep.dir=first"], tmp_path, log, **RAY_ENV)
-        try:
-            victim = wait_for_run(uri, experiment,
-                                  lambda r: r.data.tags.get("ray.node_id") == worker, 300, proc,
-                                  "RUNNING on the second node")
-            ray_cluster.stop_worker()  # the machine is gone: its raylet and workers at once
-            code = proc.wait(timeout=300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    text = (tmp_path / "first.log").read_text()
-    assert code == 0, text[-3000:]
-    client = MlflowClient(uri)
-    lost = client.get_run(victim.info.run_id)
-    assert lost.info.status in ("KILLED", "FAILED"), lost.info.status
-    assert f"  {lost.info.status:8} {lost.info.run_name}:" in text  # the summary lists it
-    # Ray retries a task whose node died (max_retries): the retry ran on the head, else the
-    # sweep ended without it and the rerun trains it
-    (parent,), children = sweep_runs(uri, experiment)
-    finished = {r.data.params["activation"] for r in children if r.info.status == "FINISHED"}
-    missing = {"tanh", "relu"} - finished
-    rerun_since = int(time.time() * 1000)
-    code, out, err = sweep([*args, "hydra.sweep.dir=rerun"], tmp_path, **RAY_ENV)
-    assert code == 0, err[-3000:]
-    (again,), children = sweep_runs(uri, experiment)
+    # the victim: the first run on the second node; its requests after its params are held
+    # (tests/hooks.py), so it cannot end before the node is stopped, however fast it trains
+    with HoldingProxy(server, lambda run: run.tags.get("ray.node_id") == worker
+                      and "activation" in run.params) as proxy:
+        args = ["-m", "activation=tanh,relu", *LONG, *ray_args(ray_cluster),
+                f"mlflow.tracking_uri={proxy.uri}", f"mlflow.experiment={experiment}"]
+        with open(tmp_path / "first.log", "w") as log:
+            proc = start_sweep([*args, "hydra.sweep.dir=first"], tmp_path, log, **RAY_ENV)
+            try:
+                victim = proxy.wait_held(300, proc)
+                assert MlflowClient(server).get_run(victim).info.status == "RUNNING"
+                ray_cluster.stop_worker()  # the machine is gone: its raylet and workers at once
+                code = proc.wait(timeout=300)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        assert proxy.dropped.is_set()  # the held request died with the node, never answered
+        text = (tmp_path / "first.log").read_text()
+        assert code == 0, text[-3000:]
+        client = MlflowClient(server)
+        lost = client.get_run(victim)
+        assert lost.info.status in ("KILLED", "FAILED"), lost.info.status
+        assert f"  {lost.info.status:8} {lost.info.run_name}:" in text  # the summary lists it
+        # Ray retries a task whose node died (max_retries): the retry ran on the head, else the
+        # sweep ended without it and the rerun trains it
+        (parent,), children = sweep_runs(server, experiment)
+        finished = {r.data.params["activation"] for r in children if r.info.status == "FINISHED"}
+        missing = {"tanh", "relu"} - finished
+        rerun_since = int(time.time() * 1000)
+        code, out, err = sweep([*args, "hydra.sweep.dir=rerun"], tmp_path, **RAY_ENV)
+        assert code == 0, err[-3000:]
+    (again,), children = sweep_runs(server, experiment)
     assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
     new = [r for r in children if r.info.start_time >= rerun_since]
     assert sorted(r.data.params["activation"] for r in new) == sorted(missing)

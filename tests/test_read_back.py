@@ -137,6 +137,7 @@ KINDS = ["sweep", "out is a file", "scheme", "typo", "garbage", "truncated", "em
 COMPARE_KINDS = ["out is a file", "scheme", "typo", "garbage", "dpi 100000", "no server"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_report_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_path, kind):
     uri, _ = store

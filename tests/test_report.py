@@ -86,6 +86,7 @@ def sweep(tmp_path_factory, empty_store):
     return uri, out, done, " ".join(command)
 
 
+@pytest.mark.slow
 def test_sweep_report_has_its_files_and_they_decode(sweep):
     _, out, _, _ = sweep
     text = (out / "report.md").read_text()
@@ -99,6 +100,7 @@ def test_sweep_report_has_its_files_and_they_decode(sweep):
     assert written == linked | {"report.md"}
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_one_line_no_warning_and_the_footer_repeats_it(sweep):
     _, out, done, command = sweep
     assert done.stderr == ""
@@ -107,6 +109,7 @@ def test_the_command_line_prints_one_line_no_warning_and_the_footer_repeats_it(s
     assert f"`{command}`" in footer
 
 
+@pytest.mark.slow
 def test_sweep_table_rows_match_the_runs_in_the_store(sweep):
     uri, out, _, _ = sweep
     runs = finished_children(uri, "mini")
@@ -127,6 +130,7 @@ def test_sweep_table_rows_match_the_runs_in_the_store(sweep):
     assert vals == sorted(vals, reverse=True)
 
 
+@pytest.mark.slow
 def test_configurations_give_the_mean_the_95_percent_interval_and_n(sweep):
     uri, out, _, _ = sweep
     expected = {}
@@ -151,6 +155,7 @@ def test_configurations_give_the_mean_the_95_percent_interval_and_n(sweep):
     assert "Seeds 0, 1 (2 seeds per configuration): each seed draws its own data" in text
 
 
+@pytest.mark.slow
 def test_sweep_report_is_logged_in_the_parent_run(sweep):
     uri, out, _, _ = sweep
     study = load_study(uri, "mini")
@@ -159,6 +164,7 @@ def test_sweep_report_is_logged_in_the_parent_run(sweep):
     assert logged == {f"report/{name}" for name in written}
 
 
+@pytest.mark.slow
 def test_dynamics_figures_follow_the_metrics_the_runs_recorded(sweep):
     _, out, _, _ = sweep
     text = (out / "report.md").read_text()
@@ -167,6 +173,7 @@ def test_dynamics_figures_follow_the_metrics_the_runs_recorded(sweep):
     assert not any(out.glob("unit_share_vs_lr.*"))  # no lr was swept: nothing to draw against
 
 
+@pytest.mark.slow
 def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path):
     uri, _, _, _ = sweep
     copy_store(uri[len("sqlite:///"):], tmp_path / "mlflow.db")
@@ -183,6 +190,7 @@ def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path)
     assert len(load_study(uri, "mini", sweep="latest").runs) == 8
 
 
+@pytest.mark.slow
 def test_the_report_replaces_only_the_files_it_wrote(sweep, tmp_path):
     uri, _, _, _ = sweep
     out = tmp_path / "shared"
@@ -215,6 +223,8 @@ def test_committed_studies_and_ad_hoc_experiments_go_to_different_folders():
     assert ignored.returncode == 0
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("tracking_uri")
 def test_an_unknown_experiment_is_one_line():
     done = subprocess.run([sys.executable, "-m", "src.report", "no-such-study", "--no-log"],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)

@@ -75,6 +75,7 @@ def by_l2(uri):
     return found
 
 
+@pytest.mark.slow
 def test_the_leader_is_compared_with_the_runner_up_paired_and_holm_corrected(helps):
     uri, path, study = helps
     val = by_l2(uri)
@@ -100,6 +101,7 @@ def test_the_leader_is_compared_with_the_runner_up_paired_and_holm_corrected(hel
         in text
 
 
+@pytest.mark.slow
 def test_the_baseline_table_gives_each_paired_difference_and_the_gap(helps):
     uri, path, study = helps
     val = by_l2(uri)
@@ -129,6 +131,7 @@ def test_the_baseline_table_gives_each_paired_difference_and_the_gap(helps):
     assert "`l2=0.001`" in conclusion.split("not separated from the baseline:", 1)[1]
 
 
+@pytest.mark.slow
 def test_numbers_are_written_as_what_they_are(helps):
     uri, path, study = helps
     text = path.read_text()
@@ -139,11 +142,13 @@ def test_numbers_are_written_as_what_they_are(helps):
     assert not re.search(r"n = \d+\.\d", text) and "12.0" not in text
 
 
+@pytest.mark.slow
 def test_where_the_variation_comes_from_is_said(helps):
     text = helps[1].read_text()
     assert "one draw of the data, data_seed=7; seeds vary the initialisation only" in text
 
 
+@pytest.mark.slow
 def test_a_key_whose_values_include_0_gets_a_symlog_axis(helps):
     text = helps[1].read_text()
     assert "](accuracy_vs_l2.png)" in text
@@ -151,6 +156,7 @@ def test_a_key_whose_values_include_0_gets_a_symlog_axis(helps):
     assert "symlog axis" in caption and "95 % confidence band" in caption
 
 
+@pytest.mark.slow
 def test_every_run_is_listed_last_and_folded(helps):
     text = helps[1].read_text()
     headings = re.findall(r"^## (.+)$", text, re.M)
@@ -203,6 +209,7 @@ def depths(tmp_path_factory, empty_store):
     return uri, path, study
 
 
+@pytest.mark.slow
 def test_a_normalised_configuration_is_shown_once(depths):
     uri, path, study = depths
     text = path.read_text()
@@ -214,6 +221,7 @@ def test_a_normalised_configuration_is_shown_once(depths):
         "no hidden layer at depth 0)" in text
 
 
+@pytest.mark.slow
 def test_gradient_norms_and_the_depth_verdict_come_from_the_recorded_dynamics(depths):
     uri, path, study = depths
     out = path.parent
@@ -236,6 +244,7 @@ def test_gradient_norms_and_the_depth_verdict_come_from_the_recorded_dynamics(de
         assert f"{geometric[(activation, 4)]:.1e}" in said
 
 
+@pytest.mark.slow
 def test_dead_units_against_lr(tmp_path, empty_store):
     copy_store(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -254,6 +263,7 @@ def test_dead_units_against_lr(tmp_path, empty_store):
     assert "log axis" in caption
 
 
+@pytest.mark.slow
 def test_a_baseline_can_be_named_on_the_command_line(helps, tmp_path):
     uri, _, _ = helps
     out = tmp_path / "cli"
@@ -270,6 +280,7 @@ def test_a_baseline_can_be_named_on_the_command_line(helps, tmp_path):
     assert wrong.stderr == "report: --baseline wants KEY=VALUE, got 'l2'\n"
 
 
+@pytest.mark.slow
 def test_histories_are_each_runs_metric_histories_by_step(depths):
     uri, _, study = depths
     client = MlflowClient(uri)

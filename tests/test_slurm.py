@@ -18,8 +18,8 @@ from tests.clusters import (
     start_sweep,
     sweep,
     sweep_runs,
-    wait_for_run,
 )
+from tests.hooks import HoldingProxy
 
 pytestmark = pytest.mark.slow
 
@@ -50,45 +50,48 @@ def test_the_default_study_runs_as_slurm_jobs_and_matches_the_sequential_launche
 
 def test_a_cancelled_slurm_job_ends_killed_and_a_rerun_trains_exactly_it(
         slurm, mlflow_server, tmp_path):
-    uri, _ = mlflow_server
+    server, _ = mlflow_server
     experiment = "slurm-preempted"
-    args = ["-m", "activation=tanh,relu", *LONG, *SLURM, f"mlflow.tracking_uri={uri}",
-            f"mlflow.experiment={experiment}"]
-    with open(tmp_path / "first.log", "w") as log:
-        proc = start_sweep([*args, "hydra.sweep.dir=first"], tmp_path, log, **slurm.env)
-        try:
-            # a run exists a moment before its params are written: wait for both
-            victim = wait_for_run(uri, experiment,
-                                  lambda r: r.data.params.get("activation") == "relu", 300, proc,
-                                  "for relu RUNNING")
-            tags = victim.data.tags
-            slurm.run("scancel", f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}")
-            assert proc.wait(timeout=300) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    text = (tmp_path / "first.log").read_text()
-    assert "sweep summary: 2 runs (1 finished, 1 killed)" in text, text[-3000:]
-    assert "  KILLED   relu: interrupted by SIGTERM" in text
-    client = MlflowClient(uri)
-    killed = client.get_run(victim.info.run_id)
-    assert killed.info.status == "KILLED"
-    assert killed.data.tags["killed_reason"] == "interrupted by SIGTERM"
-    (parent,), children = sweep_runs(uri, experiment)
-    assert parent.info.status == "FINISHED" and parent.data.metrics["n_killed"] == 1
-    assert sorted((r.data.params["activation"], r.info.status) for r in children) == [
-        ("relu", "KILLED"), ("tanh", "FINISHED")]
-    assert "KILLED by SIGTERM" in (tmp_path / "first" / ".submitit").joinpath(
-        f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}",
-        f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}_0_log.out").read_text()
+    # the victim: relu's run; its requests after its params are held (tests/hooks.py), so it is
+    # still in its run when cancelled, however fast it trains
+    with HoldingProxy(server, lambda run: run.params.get("activation") == "relu") as proxy:
+        args = ["-m", "activation=tanh,relu", *LONG, *SLURM, f"mlflow.tracking_uri={proxy.uri}",
+                f"mlflow.experiment={experiment}"]
+        with open(tmp_path / "first.log", "w") as log:
+            proc = start_sweep([*args, "hydra.sweep.dir=first"], tmp_path, log, **slurm.env)
+            try:
+                victim = MlflowClient(server).get_run(proxy.wait_held(300, proc))
+                assert victim.info.status == "RUNNING"
+                tags = victim.data.tags
+                slurm.run("scancel", f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}")
+                assert proc.wait(timeout=300) == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        # SIGTERM ended the job's held request (never answered); its run then ended KILLED
+        assert proxy.dropped.is_set()
+        text = (tmp_path / "first.log").read_text()
+        assert "sweep summary: 2 runs (1 finished, 1 killed)" in text, text[-3000:]
+        assert "  KILLED   relu: interrupted by SIGTERM" in text
+        client = MlflowClient(server)
+        killed = client.get_run(victim.info.run_id)
+        assert killed.info.status == "KILLED"
+        assert killed.data.tags["killed_reason"] == "interrupted by SIGTERM"
+        (parent,), children = sweep_runs(server, experiment)
+        assert parent.info.status == "FINISHED" and parent.data.metrics["n_killed"] == 1
+        assert sorted((r.data.params["activation"], r.info.status) for r in children) == [
+            ("relu", "KILLED"), ("tanh", "FINISHED")]
+        assert "KILLED by SIGTERM" in (tmp_path / "first" / ".submitit").joinpath(
+            f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}",
+            f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}_0_log.out").read_text()
 
-    # the same command again: the sweep resumes its parent and trains relu only
-    since = int(time.time() * 1000)
-    code, out, err = sweep([*args, "hydra.sweep.dir=rerun"], tmp_path, **slurm.env)
+        # the same command again: the sweep resumes its parent and trains relu only
+        since = int(time.time() * 1000)
+        code, out, err = sweep([*args, "hydra.sweep.dir=rerun"], tmp_path, **slurm.env)
     assert code == 0, err[-3000:]
     assert f"resuming sweep run {parent.info.run_id}" in err
     assert "sweep summary: 1 runs (1 finished), 1 skipped: 1 finished before" in err
-    (again,), children = sweep_runs(uri, experiment)
+    (again,), children = sweep_runs(server, experiment)
     assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
     new = [r for r in children if r.info.start_time >= since]
     assert [(r.data.params["activation"], r.info.status) for r in new] == [("relu", "FINISHED")]

@@ -98,6 +98,7 @@ def test_artifacts_go_beside_the_sqlite_file(uri, tmp_path, monkeypatch):
     assert (tmp_path / "mlruns" / EXPERIMENT / run.run_id / "artifacts" / "weights.npz").is_file()
 
 
+@pytest.mark.slow
 def test_a_sqlite_store_is_in_wal_mode_with_mlflows_own_schema(tmp_path):
     import sqlite3
     from contextlib import closing
@@ -208,6 +209,7 @@ def test_log_every_one_logs_every_epoch(uri):
     assert steps == list(range(1, 51))
 
 
+@pytest.mark.slow
 def test_pyfunc_model_round_trip_and_cli(uri, tmp_path):
     run, replica = train_and_log(uri, epochs=200)
     mlflow.set_tracking_uri(uri)  # for runs:/ URIs
@@ -315,6 +317,7 @@ def test_diverging_run_ends_failed_with_its_curve(uri):
     assert all(math.isfinite(m.value) for m in client.get_metric_history(run.run_id, "train_loss"))
 
 
+@pytest.mark.slow
 def test_run_of_a_killed_process_is_marked_killed(uri, tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
@@ -359,6 +362,7 @@ def _job(uri, seed, parent):
     return run.run_id
 
 
+@pytest.mark.slow
 def test_parallel_writers_lose_nothing(uri):
     n = 4
     client = MlflowClient(uri)

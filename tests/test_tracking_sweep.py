@@ -18,6 +18,8 @@ from mlflow import MlflowClient
 
 from netlab.recording import curve_epochs
 from netlab.report import design
+from tests.hooks import HoldingProxy
+from tests.servers import MlflowServer
 from tests.sweeps import runs_of
 from tests.test_tracking import ROOT
 
@@ -95,51 +97,55 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
     mlflow.set_tracking_uri(None)
 
 
-def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path):
-    # jobs long enough (~1 s here) to be caught in the middle of the sweep
-    args = ["-m", "seed=0,1,2,3", "epochs=15000", "dataset=xor", "mlflow.experiment=killed",
+def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path, tracking_uri, monkeypatch):
+    # the sweep logs through a tracking server on this test's store, behind a proxy that holds
+    # seed 1's run once its params are written (tests/hooks.py): the jobs run one after another,
+    # so the sweep is killed outright with seed 0 FINISHED and seed 1 provably in its run
+    args = ["-m", "seed=0,1,2,3", "epochs=200", "dataset=xor", "mlflow.experiment=killed",
             "hydra.sweep.dir=k"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(command(*args), cwd=tmp_path, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
+    server = MlflowServer(tracking_uri, tmp_path / "artifacts", tmp_path / "server").start()
     try:
-        while time.monotonic() < deadline:  # kill outright once a job is done
-            _, children = runs_of("killed") if _exists("killed") else ([], [])
-            if any(c.info.status == "FINISHED" for c in children):
-                break
-            assert proc.poll() is None, "the sweep ended before it could be interrupted"
-            time.sleep(0.1)
-        else:
-            pytest.fail("no job finished in time")
+        with HoldingProxy(server.uri, lambda r: r.params.get("seed") == "1") as proxy:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": proxy.uri}
+            proc = subprocess.Popen(command(*args), cwd=tmp_path, env=env,
+                                    start_new_session=True, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                proxy.wait_held(240, proc)
+            finally:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)  # the rerun and the checks
+        mlflow.set_tracking_uri(server.uri)
+        (parent,), children = runs_of("killed")
+        assert parent.info.status == "RUNNING"
+        assert sorted((c.data.params["seed"], c.info.status) for c in children) == [
+            ("0", "FINISHED"), ("1", "RUNNING")]
+
+        result = run(args, tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.count("already FINISHED") == 1  # seed 0
+        (parent,), children = runs_of("killed")  # the same parent run, resumed
+        assert parent.info.status == "FINISHED"
+        finished = [c for c in children if c.info.status == "FINISHED"]
+        hashes = [c.data.tags["config_hash"] for c in finished]
+        assert len(hashes) == 4 and len(set(hashes)) == 4  # no gaps, no duplicates
+        assert sorted(c.data.params["seed"] for c in finished) == [str(s) for s in range(4)]
+        assert all(c.info.status in ("FINISHED", "KILLED") for c in children)  # none left RUNNING
+
+        forced = run([*args, "+force=true"], tmp_path)
+        assert forced.returncode == 0 and "already FINISHED" not in forced.stdout
+        parents, children = runs_of("killed")
+        assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 8
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    (parent,), children = runs_of("killed")
-    finished_before = {c.data.tags["config_hash"] for c in children if c.info.status == "FINISHED"}
-    assert 1 <= len(finished_before) < 4 and parent.info.status == "RUNNING"
-
-    result = run(args, tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.count("already FINISHED") == len(finished_before)
-    (parent,), children = runs_of("killed")  # the same parent run, resumed
-    assert parent.info.status == "FINISHED"
-    finished = [c for c in children if c.info.status == "FINISHED"]
-    hashes = [c.data.tags["config_hash"] for c in finished]
-    assert len(hashes) == 4 and len(set(hashes)) == 4  # no gaps, no duplicates
-    assert sorted(c.data.params["seed"] for c in finished) == [str(s) for s in range(4)]
-    assert all(c.info.status in ("FINISHED", "KILLED") for c in children)  # none left RUNNING
-
-    forced = run([*args, "+force=true"], tmp_path)
-    assert forced.returncode == 0 and "already FINISHED" not in forced.stdout
-    parents, children = runs_of("killed")
-    assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 8
+        server.stop()
 
 
 def _exists(experiment):
     return MlflowClient().get_experiment_by_name(experiment) is not None
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_diverging_job_fails_its_run_and_the_sweep_goes_on(tmp_path):
     result = run(["-m", "activation=relu", "lr=1e6,0.1", "epochs=300", "mlflow.experiment=div",
                   "hydra.sweep.dir=d"], tmp_path)
@@ -171,6 +177,7 @@ def test_a_rejected_config_creates_no_run(tmp_path, tracking_uri):
     assert not _exists("rejected")
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
     args = ["epochs=150", "dataset=spiral", "optimizer=adam", "lr=0.01", "batch_size=32",
             "mlflow.experiment=repro"]
@@ -210,6 +217,7 @@ def test_a_single_run_trains_and_reproduce_takes_the_id_you_see(tmp_path):
         assert bad.stderr.startswith("reproduce: ") and "Traceback" not in bad.stderr
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_the_experiment_and_the_sweep_run_explain_themselves_in_their_notes(tmp_path):
     result = run(["-m", "+experiment=activations", "dataset=moons", "activation=tanh,relu",
                   "epochs=20", "seeds=3", "hydra.sweep.dir=m"], tmp_path)

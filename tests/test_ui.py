@@ -175,6 +175,7 @@ def _check_images(page, url, shots):
     _screenshot(page, shots / "images.png")
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_make_ui_shows_the_sweep(tmp_path):
     require(os.path.exists(CHROMIUM), f"no {CHROMIUM} (apt-get install chromium)")
     require(shutil.which("make"), "no make")
@@ -297,6 +298,7 @@ def test_make_ui_passes_study_and_store_as_values_never_as_shell_commands(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pwned")) == []
 
 
+@pytest.mark.usefixtures("tracking_uri")
 def test_make_ui_listens_beyond_loopback_only_when_its_command_line_says_so():
     require(shutil.which("make"), "no make")
     port = free_port()
