@@ -137,7 +137,7 @@ def _check_parent_run(page, url, shots):
         note.get_by_role("row").filter(has=page.get_by_role("cell", name=name, exact=True)
                                        ).wait_for()
     page.get_by_text("Show more", exact=True).click()  # the whole note
-    last_line = page.get_by_text("Student's t interval", exact=False)
+    last_line = page.get_by_text("95 % confidence interval", exact=False)
     expect(last_line).to_be_in_viewport(timeout=SHOWN_IN)
     # the screenshot shows the note and the params: only the accuracy among the metrics
     page.get_by_placeholder("Search metrics").fill("accuracy")
