@@ -79,3 +79,21 @@ def test_the_check_sees_each_kind_of_violation(tmp_path):
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(SRC)) for p in FILES])
 def test_no_private_interface_of_a_dependency(path):
     assert violations(path) == []
+
+
+def test_the_installed_project_adds_netlab_and_its_plugins_only(tmp_path):
+    """Installed (`pip install -e .`, as make does), netlab adds the packages `netlab` and
+    `hydra_plugins.netlab_sweepers` to the environment, nothing named src, benchmarks, run or
+    tests that would clash with another project's (issue 20, item 5). Asked from another folder,
+    so the project root is not on the path."""
+    import subprocess
+    import sys
+
+    probe = ("import importlib.util as u, json; print(json.dumps({n: bool(u.find_spec(n)) for n in "
+             "('netlab', 'hydra_plugins.netlab_sweepers', 'src', 'benchmarks', 'run', 'tests')}))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ('{"netlab": true, "hydra_plugins.netlab_sweepers": true, '
+                                   '"src": false, "benchmarks": false, "run": false, '
+                                   '"tests": false}')
