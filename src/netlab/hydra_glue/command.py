@@ -3,6 +3,7 @@ exit statuses (0; 1 for an error; 130 for Ctrl-C and 143 for SIGTERM, as a shell
 
 import os
 import sys
+import warnings
 
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
@@ -20,6 +21,9 @@ def cli(main):
     install()
     full = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for full tracebacks
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's errors reach us instead of printing them
+    # Optuna 4 calls TPESampler's constant_liar (the Optuna study sets it) experimental and warns
+    # at every sweep, two lines before the command's own; Optuna 5 made it stable
+    warnings.filterwarnings("ignore", message="Argument ``constant_liar`` is an experimental")
     try:
         result = main()
     except (ConfigError, HydraException, OmegaConfBaseException) as error:
