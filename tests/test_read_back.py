@@ -47,7 +47,7 @@ def store(tmp_path_factory, empty_store):
     return uri, ids
 
 
-def command(module, *args, env=None, timeout=60, wrap=()):
+def command(module, *args, env=None, timeout=150, wrap=()):
     """`python -m module *args` from the project root (after `wrap`, a command that runs it);
     returns (the process, seconds)."""
     started = time.monotonic()
@@ -147,7 +147,9 @@ def test_the_report_says_what_is_wrong_in_one_line_and_creates_nothing(store, tm
     done, seconds = command("src.report", "mini", "--tracking-uri", tracking_uri, *out, *extra,
                             wrap=wrap)
     assert_one_line(done, "report: ", says)
-    assert seconds < 30  # an unreachable server is not retried for minutes
+    # an unreachable server is not retried for minutes (MLflow's default retries take > 2 min);
+    # the bound leaves room for a command's start-up on a loaded machine (~20 s seen)
+    assert seconds < 90
     assert listing(tmp_path) == before  # nothing created, nothing changed
 
 
@@ -160,7 +162,7 @@ def test_compare_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_p
     done, seconds = command("src.compare", ids[0], ids[1], "--tracking-uri", tracking_uri,
                             *out, *extra, wrap=wrap)
     assert_one_line(done, "compare: ", says)
-    assert seconds < 30
+    assert seconds < 90  # as above
     assert listing(tmp_path) == before
 
 
