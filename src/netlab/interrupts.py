@@ -7,6 +7,11 @@ transaction keeps SQLite's write lock (`database is locked`) for the writes that
 So every store write runs inside `held()`; the handler asks `hold(signum)` first, and a signal
 that came meanwhile is raised as Interrupted when the outermost block ends, once the write is whole.
 
+A write that does not end (a tracking server that stopped answering mid-request) is not waited on
+for ever: HOLD_SECONDS after the signal, it is raised inside the write anyway. A scheduler follows
+SIGTERM with SIGKILL after a grace period (SLURM's KillWait: 30 s by default; Kubernetes': 30 s),
+and the runs can only be ended KILLED before that.
+
 Neutral: knows neither Hydra nor MLflow. netlab.tracking marks its writes; netlab.hydra_glue.signals
 installs the handler that asks.
 """
@@ -16,6 +21,7 @@ import signal
 import threading
 
 _held = {"depth": 0, "signum": None}  # the main thread's blocks, and the signal they hold
+HOLD_SECONDS = 5.0  # the longest a signal waits for a write; a local write takes milliseconds
 
 
 class Interrupted(KeyboardInterrupt):
@@ -42,7 +48,16 @@ def hold(signum):
         return False
     if _held["signum"] is None:
         _held["signum"] = signum
+        signal.signal(signal.SIGALRM, _overdue)
+        signal.setitimer(signal.ITIMER_REAL, HOLD_SECONDS)
     return True
+
+
+def _overdue(signum, frame):
+    """SIGALRM's handler while a signal is held: the write has taken too long; raise it now."""
+    held_signum, _held["signum"] = _held["signum"], None
+    if held_signum is not None:
+        raise as_interrupt(held_signum)
 
 
 @contextlib.contextmanager
@@ -60,4 +75,5 @@ def held():
         _held["depth"] -= 1
         if _held["depth"] == 0 and _held["signum"] is not None:
             signum, _held["signum"] = _held["signum"], None
+            signal.setitimer(signal.ITIMER_REAL, 0)  # the write ended in time
             raise as_interrupt(signum)
