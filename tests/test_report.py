@@ -270,14 +270,15 @@ def test_failed_and_diverged_runs_are_reported_as_such(faults):
     status = {row[header.index("run")].strip("`"): row[header.index("status")] for row in rows}
     assert len(rows) == 4
     assert status[ids["good"][:8]] == "finished"
-    assert re.fullmatch(r"diverged at epoch \d+", status[ids["diverged"][:8]])
+    assert re.fullmatch(r"diverged: loss not finite at epoch \d+", status[ids["diverged"][:8]])
     assert status[ids["failed"][:8]] == "failed: RuntimeError: the data went missing"
     run_order = [row[header.index("run")].strip("`") for row in rows]
     assert set(run_order[-2:]) == {ids["diverged"][:8], ids["failed"][:8]}
     for row in rows[-2:]:
         assert row[header.index("val accuracy")] == "—"
     conclusion = section(text, "Conclusion")
-    assert "2 of 4 runs did not finish" in conclusion and "diverged at epoch" in conclusion
+    assert "2 of 4 runs did not finish" in conclusion
+    assert "diverged: loss not finite at epoch" in conclusion
 
 
 def test_a_single_seed_names_the_leader_but_cannot_separate_it(faults):

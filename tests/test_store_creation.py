@@ -190,7 +190,9 @@ def test_a_creation_interrupted_at_a_random_moment_leaves_nothing_half_built(
             no_traceback(out, err)
         assert_sound(db, empty_store)
         parents, children = runs_of("cut", uri)
-        assert [r.info.status for r in parents + children if r.info.status == "RUNNING"] == []
+        if signum == signal.SIGINT or trial == trials - 1:  # a kill -9 that lands once the run
+            # has begun leaves it RUNNING until the next command (the last trial's) marks it
+            assert [r.info.status for r in parents + children if r.info.status == "RUNNING"] == []
     print("(delay, during the creation, status) of the interrupted commands:", seen)
     assert sum(during for _, during, _ in seen) >= trials // 2, f"too few hit the creation: {seen}"
 
