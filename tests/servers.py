@@ -38,6 +38,20 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def group_processes(group):
+    """(pid, command-line words) of every process in process group `group` (from /proc)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            pgid = int(open(stat).read().rsplit(")", 1)[1].split()[2])
+            command = open(stat.replace("stat", "cmdline"), "rb").read().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if pgid == group:
+            found.append((int(stat.split("/")[2]), [w.decode() for w in command if w]))
+    return found
+
+
 def wait_until(ready, timeout, what, proc=None, log=None, interval=0.2):
     """Poll ready() every `interval` s until it is true; fail naming `what` after timeout seconds
     (or as soon as proc, the process that should answer, has exited)."""

@@ -12,7 +12,6 @@ moment (inside a store write or read), k drawn at random within the moment's sta
 seed drawn once a session and named in every failure (NETLAB_TRIALS_SEED=… replays it).
 """
 
-import glob
 import os
 import random
 import re
@@ -22,6 +21,7 @@ import time
 import pytest
 from mlflow import MlflowClient
 
+from tests.servers import group_processes
 from tests.sweeps import (
     JOBLIB,
     QUICK,
@@ -276,20 +276,6 @@ def test_kill_9_of_a_worker_leaves_no_staged_files(tmp_path, tracking_uri):
     assert staged(folder) == []
 
 
-def group_processes(group):
-    """(pid, command line) of every process in process group `group` (from /proc)."""
-    found = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            pgid = int(open(stat).read().rsplit(")", 1)[1].split()[2])
-            command = open(stat.replace("stat", "cmdline"), "rb").read().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if pgid == group:
-            found.append((int(stat.split("/")[2]), " ".join(w.decode() for w in command if w)))
-    return found
-
-
 class TrackerTraceback(AssertionError):
     """The relaunched resource tracker's KeyError tracebacks reached the user (case e)."""
 
@@ -309,7 +295,8 @@ def test_a_killed_resource_tracker_shows_no_traceback(tmp_path, tracking_uri):
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
         reached(folder, "job_start:*", sweep, n=2)
-        trackers = [pid for pid, command in group_processes(sweep.pid)
+        trackers = [pid for pid, words in group_processes(sweep.pid)
+                    for command in [" ".join(words)]
                     if "loky" in command and "resource_tracker" in command]
         assert len(trackers) == 1, group_processes(sweep.pid)
         os.kill(trackers[0], signal.SIGKILL)

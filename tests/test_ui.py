@@ -19,7 +19,6 @@ command; an exported HOST does not change where the server listens, HOST= on mak
 does, and says so in one line.
 """
 
-import glob
 import os
 import re
 import shutil
@@ -36,7 +35,7 @@ try:
 except ImportError:
     expect = sync_playwright = None
 
-from tests.servers import free_port, http_ok, require, wait_until
+from tests.servers import free_port, group_processes, http_ok, require, wait_until
 from tests.test_tracking import ROOT
 
 pytestmark = pytest.mark.slow
@@ -271,14 +270,8 @@ def server_command(group, timeout=60):
     """The command line (a list) of the MLflow server make ui started in process group `group`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                pgid = int(open(stat).read().rsplit(")", 1)[1].split()[2])
-                command = open(stat.replace("stat", "cmdline"), "rb").read().split(b"\0")
-            except (OSError, IndexError, ValueError):
-                continue
-            words = [w.decode() for w in command if w]
-            if pgid == group and "ui" in words and "--host" in words:
+        for _, words in group_processes(group):
+            if "ui" in words and "--host" in words:
                 return words
         time.sleep(0.2)
     return None
