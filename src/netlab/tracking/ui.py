@@ -122,12 +122,11 @@ def main(argv=None):
                          f"program{hint}")
     base = f"http://{args.host}:{port}"
     link = runs_link(base, uri, args.experiment)
-    if link is None and args.experiment != DEFAULT_STUDY:  # a typo: say what there is
+    if link is None and args.experiment != DEFAULT_STUDY:
         there = studies(uri)
-        raise SystemExit(
-            f"make ui: no experiment '{args.experiment}' in {uri}; "
-            + (f"its studies: {', '.join(there)} (STUDY= names one)" if there
-               else "it has no runs yet: `make sweep` runs the default study"))
+        if there:  # likely a typo: say what there is (a new store's study may still be coming)
+            raise SystemExit(f"make ui: no experiment '{args.experiment}' in {uri}; its studies: "
+                             f"{', '.join(there)} (STUDY= names one)")
     print(f"MLflow UI for {uri} at {base} (ready in ~15 s; Ctrl-C stops it)", flush=True)
     if not is_loopback(args.host):
         print(f"make ui: listening on {args.host}, beyond this machine: whoever reaches port "
@@ -136,8 +135,9 @@ def main(argv=None):
     if link:
         print(f"runs of '{args.experiment}': {link}", flush=True)
     else:
-        print(f"no experiment '{args.experiment}' yet: `make sweep` runs the default study",
-              flush=True)
+        print(f"no experiment '{args.experiment}' yet: " + (
+            "`make sweep` runs the default study" if args.experiment == DEFAULT_STUDY else
+            f"a sweep with mlflow.experiment={args.experiment} makes it"), flush=True)
     if args.serve:
         mlflow = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                   "--workers", "1", "--host", args.host,
