@@ -93,7 +93,9 @@ class CsvConfig(NpzConfig):
     """csv: the user's table (.csv, .tsv, .parquet); label names its class column."""
 
     label: str = "label"
-    features: list[str] | None = None  # null: every other numeric column
+    features: list[str] | None = None  # null: every other column
+    missing: str = "error"  # a row with an empty cell: error (refused) or drop
+    categorical: str = "onehot"  # a text feature: onehot (encoded on the training part) or error
 
 
 @dataclass
@@ -352,6 +354,10 @@ def validate_dataset(ds):
                  f"{2**ds.n_informative // ds.n_clusters_per_class}")
     if "n_samples" in present:
         _int_at_least(ds, "n_samples", 1, prefix=p)
+    if "missing" in present:
+        _one_of(p + "missing", ds.missing, data.MISSING)
+    if "categorical" in present:
+        _one_of(p + "categorical", ds.categorical, data.CATEGORICAL)
     describe_dataset(ds)
 
 

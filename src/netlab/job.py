@@ -155,6 +155,10 @@ def train_and_record(cfg, context):
     skipped = [i for i in range(len(seeds)) if i not in todo]
     replicas = experiment.replicas_of(cfg, seeds)
     experiment.load(cfg, [replicas[i] for i in todo])  # only what trains reads its data
+    # a user's file: which features, rows and classes it trained on, said before training
+    summary = replicas[todo[0]].data.summary() if todo else None
+    if summary:
+        print(f"{context.head()}: {summary}" if context.multirun else summary, flush=True)
     params, notes = identity.normalise(identity_keys(cfg), n_train=n_train)
     show_seed = cfg.seeds > 1 or "seed" in context.swept
 
@@ -170,6 +174,8 @@ def train_and_record(cfg, context):
                 tags["repeats"] = done[chash].info.run_id
             if getattr(replica.data, "content_hash", None):
                 tags["data_hash"] = replica.data.content_hash
+            if summary:  # each replica's own: its training part may lack a rare category
+                tags["data_summary"] = replica.data.summary()
             name = context.name or run_name(context, replica.seed if show_seed else None)
             logger = RunLogger(client, experiment_id, params={**params, "seed": replica.seed},
                                tags={**tags, **context.tags}, run_name=name,

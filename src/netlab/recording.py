@@ -125,10 +125,14 @@ def record(run, cfg, replica, model=False):
         predicted = _predict(replica, dataset.X_test)
         _plot(run, "confusion_matrix", run_plots.confusion_matrix(
             dataset.y_test, predicted, labels=np.arange(dataset.n_classes), title=run.run_name))
-    raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # raw features in
+    encoding = dataset.encoding
+    if encoding is not None and encoding.text:  # raw rows of training, whose categories are known
+        raw_example = dataset.X_train[:5] * dataset.scale + dataset.mean
+    else:
+        raw_example = dataset.X_test[:5] * dataset.scale + dataset.mean  # raw features in
     classes = np.asarray(dataset.classes) if len(dataset.classes) else np.arange(dataset.n_classes)
     run.add_file(PREPROCESSING, lambda path: save_preprocessing(
-        path, classes, dataset.mean, dataset.scale, raw_example))
+        path, classes, dataset.mean, dataset.scale, raw_example, encoding))
     if model:
         run.log_model("weights.npz", PREPROCESSING)
 
@@ -152,7 +156,7 @@ def log_best_model(client, parent, runs):
     Every run keeps its weights and preprocessing; only the best of a sweep (and every single
     run) is also a pyfunc model: logging one costs more than training a small network."""
     from netlab.tracking.logger import staging_folder
-    from netlab.tracking.model import log_network_model
+    from netlab.tracking.model import input_example, log_network_model
     from netlab.tracking.store import missing_artifacts, set_shared_tag
 
     finished = [r for r in runs
@@ -172,8 +176,7 @@ def log_best_model(client, parent, runs):
     with staging_folder("netlab-best-") as folder:
         weights = client.download_artifacts(run_id, "weights.npz", folder)
         preprocessing = client.download_artifacts(run_id, PREPROCESSING, folder)
-        with np.load(preprocessing, allow_pickle=False) as arrays:
-            example = arrays["example"]
+        example = input_example(preprocessing)
         log_network_model(run_id, weights, preprocessing, example,
                           experiment_id=best.info.experiment_id,
                           tracking_uri=client.tracking_uri)

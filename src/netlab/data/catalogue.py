@@ -29,7 +29,7 @@ class DatasetInfo:
 
     name: str
     n_rows: int
-    n_features: int
+    n_features: int  # a table with text columns: at most (see _describe_file)
     n_classes: int
     bytes: int  # memory load() needs: float64 rows × (features + label) × LOADED_COPIES
     content_hash: str | None = None  # a file's sha256 (16 hex digits); None: generated or too large
@@ -94,8 +94,10 @@ def describe(name, test_size=0.2, val_size=0.2, **params):
     return DatasetInfo(name, n_rows, n_features, n_classes, _bytes(n_rows, n_features))
 
 
-def _describe_file(name, test_size, val_size, path=None, label="label", features=None):
-    table = file_table(name, path, label=label, features=features, whole=False)
+def _describe_file(name, test_size, val_size, path=None, label="label", features=None,
+                   missing="error", categorical="onehot"):
+    table = file_table(name, path, label=label, features=features, missing=missing,
+                       categorical=categorical, whole=False)
     key, value = ("label", label) if name == "csv" else ("path", path)
     if table.estimated and not len(table.labels):  # a Fortran-ordered .npz: no sample of y
         classes, y = (), None
@@ -103,7 +105,10 @@ def _describe_file(name, test_size, val_size, path=None, label="label", features
         classes, y = encode_labels(table.labels, key, value, table.path.name)
     if not table.estimated:
         check_classes(np.bincount(y), classes, test_size, val_size, key, value, table.path.name)
-    n_features = table.X.shape[1]
+    # a text column's categories in the whole file: its one-hot columns, at most (load() fits
+    # them on the training part, which may miss a rare one)
+    n_features = table.X.shape[1] + sum(len(set(column)) for column in (
+        table.T.T if table.T is not None else ()))
     return DatasetInfo(name, table.n_rows, n_features, len(classes),
                        _bytes(table.n_rows, n_features), table.content_hash, str(table.path),
                        classes if not table.estimated else None, table.estimated)

@@ -1,10 +1,31 @@
-"""A user's file made into checked features X (m, n) float64 and labels (m,): a table's columns
-(CSV, TSV, Parquet) or an .npz's arrays X and y. Every problem is one DatasetError naming the column
-or array and the first line or row where it is."""
+"""A user's file made into checked features and labels (m,): a table's columns (CSV, TSV, Parquet)
+— numbers X (m, n) float64 and text T (m, n_text) — or an .npz's arrays X and y. Rows with empty
+cells are refused or dropped (dataset.missing), text features kept for one-hot encoding or refused
+(dataset.categorical). Every problem is one DatasetError naming the key that decides it, the column
+or array, and the first line or row where it is."""
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from netlab.data.errors import DatasetError
+
+MISSING = ("error", "drop")  # dataset.missing: what a row with an empty cell gets
+CATEGORICAL = ("onehot", "error")  # dataset.categorical: what a text feature gets
+
+
+@dataclass(frozen=True, eq=False)
+class Columns:
+    """A table's usable columns: numbers X (m, n_numeric) float64, text T (m, n_text) of str,
+    labels (m,), and the rows dropped for an empty cell."""
+
+    X: np.ndarray
+    T: np.ndarray
+    labels: np.ndarray
+    numeric: tuple  # the numeric feature columns, in the file's order (X's columns)
+    text: tuple  # the text feature columns, in the file's order (T's columns)
+    features: tuple  # every feature column, in the file's (or dataset.features') order
+    dropped: int = 0
 
 
 def _where(kind, row):
@@ -12,67 +33,90 @@ def _where(kind, row):
     return f"line {row + 2}" if kind in ("csv", "tsv") else f"row {row}"
 
 
-def _listing(names, most=12):
+def listing(names, most=12):
     names = [str(n) for n in names]
     return ", ".join(names[:most]) + (f", … ({len(names)} in all)" if len(names) > most else "")
 
-def columns_of(frame, kind, given, file, label, features):
-    """(X (m, n) float64, labels (m,), feature names) of a table; every check names the column."""
+
+def check_choices(missing, categorical):
+    """DatasetError for a value of dataset.missing or dataset.categorical that is not allowed."""
+    for key, value, allowed in (("missing", missing, MISSING),
+                                ("categorical", categorical, CATEGORICAL)):
+        if value not in allowed:
+            raise DatasetError(key, value, f"must be one of {', '.join(sorted(allowed))}")
+
+
+def columns_of(frame, kind, given, file, label, features, missing="error", categorical="onehot"):
+    """The Columns of a table; every check names the key that decides it and the column."""
+    check_choices(missing, categorical)
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if label not in columns:
         raise DatasetError("label", label,
-                           f"no such column in {file} (columns: {_listing(columns)})")
+                           f"no such column in {file} (columns: {listing(columns)})")
+    text_hint = ("dataset.categorical=onehot one-hot encodes it" + (
+        "" if features is not None else ", dataset.features=[…] leaves it out"))
     if features is not None:
         chosen = [features] if isinstance(features, str) else [str(c) for c in features]
         if not chosen:
             raise DatasetError("features", chosen, "must name at least one column (null: every "
-                                                   "column but the label that is numeric)")
+                                                   "column but the label)")
         for column in chosen:
             if column not in columns:
                 raise DatasetError("features", chosen, f"no column {column!r} in {file} "
-                                                       f"(columns: {_listing(columns)})")
+                                                       f"(columns: {listing(columns)})")
             if column == label:
                 raise DatasetError("features", chosen, f"{column!r} is the label column")
             if chosen.count(column) > 1:
                 raise DatasetError("features", chosen, f"{column!r} is listed twice")
-            text = _text_cell(frame[column])
-            if text is not None:
-                raise DatasetError("features", chosen, f"column {column!r} of {file} is not "
-                                   f"numeric ({text[1]!r} on {_where(kind, text[0])})")
         key, value = "features", chosen
     else:
-        chosen = []
-        for column in columns:
-            if column == label:
-                continue
-            text = _text_cell(frame[column])
-            if text is None:
-                chosen.append(column)
-            elif _has_numbers(frame[column]):  # numbers and text: a typo, not a text column
-                raise DatasetError("path", given, f"column {column!r} mixes numbers and text "
-                                   f"({text[1]!r} on {_where(kind, text[0])}); fix it, or choose "
-                                   "the feature columns with dataset.features=[…]")
+        chosen = [c for c in columns if c != label]
         if not chosen:
-            raise DatasetError("features", None, f"{file} has no numeric column besides the label "
-                                                 f"{label!r} (columns: {_listing(columns)})")
+            raise DatasetError("features", None, f"{file} has no column besides the label "
+                                                 f"{label!r}")
         key, value = "path", given
-    X = np.column_stack([frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in chosen])
-    bad = ~np.isfinite(X)
-    if bad.any():
-        column = int(np.argmax(bad.any(axis=0)))
-        row = int(np.argmax(bad[:, column]))
-        count = int(bad[:, column].sum())
-        raise DatasetError(key, value, f"column {chosen[column]!r} of {file} has {count} missing "
-                           f"or infinite value{'s' * (count > 1)} (first on {_where(kind, row)})")
-    labels = frame[label]
-    empty = labels.isna().to_numpy()
-    if empty.any():
-        count = int(empty.sum())
-        rows = f"{count} rows of {file} have" if count > 1 else f"1 row of {file} has"
-        raise DatasetError("label", label, f"{rows} no {label!r} "
-                           f"(first on {_where(kind, int(np.argmax(empty)))})")
-    return X, labels.to_numpy(), tuple(chosen)
+    numeric, text = [], []
+    for column in chosen:
+        cell = _text_cell(frame[column])
+        if cell is None:
+            numeric.append(column)
+            continue
+        if _has_numbers(frame[column]):  # numbers and text: a typo, not a text column
+            raise DatasetError(key, value, f"column {column!r} mixes numbers and text "
+                               f"({cell[1]!r} on {_where(kind, cell[0])}); fix it, or choose "
+                               "the feature columns with dataset.features=[…]")
+        if categorical == "error":
+            raise DatasetError("categorical", categorical, f"column {column!r} of {file} is text "
+                               f"({cell[1]!r} on {_where(kind, cell[0])}); {text_hint}")
+        text.append(column)
+    used = [*chosen, label]
+    empty = frame[used].isna().to_numpy()
+    rows = empty.any(axis=1)
+    if rows.any() and missing == "error":
+        first = int(np.argmax(rows))
+        column = used[int(np.argmax(empty[first]))]
+        cells, n = int(empty.sum()), int(rows.sum())
+        raise DatasetError("missing", missing, f"{file} has {cells} missing value"
+                           f"{'s' * (cells > 1)} in {n} row{'s' * (n > 1)} (first: column "
+                           f"{column!r}, {_where(kind, first)}); dataset.missing=drop drops "
+                           "those rows")
+    if rows.all():
+        raise DatasetError("missing", missing, f"every row of {file} has an empty cell in "
+                           f"{listing(used)}: nothing is left to train on")
+    kept = frame.loc[~rows, used] if rows.any() else frame[used]
+    X = (np.column_stack([kept[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in numeric])
+         if numeric else np.empty((len(kept), 0)))
+    infinite = np.isinf(X)
+    if infinite.any():
+        column = int(np.argmax(infinite.any(axis=0)))
+        row = np.flatnonzero(~rows)[int(np.argmax(infinite[:, column]))]
+        count = int(infinite[:, column].sum())
+        raise DatasetError(key, value, f"column {numeric[column]!r} of {file} has {count} "
+                           f"infinite value{'s' * (count > 1)} (first on {_where(kind, row)})")
+    T = kept[text].astype(str).to_numpy(dtype=object).reshape(len(kept), len(text))
+    return Columns(X, T, kept[label].to_numpy(), tuple(numeric), tuple(text), tuple(chosen),
+                   int(rows.sum()))
 
 
 def _text_cell(column):
@@ -105,7 +149,7 @@ def arrays_of(arrays, estimated, given):
     for key in ("X", "y"):
         if key not in arrays:
             raise DatasetError("path", given, f"has no array {key!r} (arrays: "
-                               f"{_listing(arrays) or 'none'}); dataset=npz needs X (m, "
+                               f"{listing(arrays) or 'none'}); dataset=npz needs X (m, "
                                "n_features) and y (m,)")
     X, y = arrays["X"], arrays["y"]
     if X.ndim != 2:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netlab.data.columns import arrays_of, columns_of
+from netlab.data.columns import arrays_of, check_choices, columns_of
 from netlab.data.errors import DatasetError
 from netlab.data.sources import Source
 
@@ -37,10 +37,15 @@ SAMPLE_BYTES = 2**20  # how much of a large CSV describe() reads to estimate its
 CACHE_BYTES = 512 * 2**20  # files kept parsed in this process (least recently used dropped first)
 
 
-def read_table(path, label="label", features=None):
-    """A CSV, TSV or Parquet file's features X (m, n_features) and labels y (m,), as in the file."""
-    table = file_table("csv", path, label=label, features=features)
-    return table.X, table.labels
+def read_table(path, label="label", features=None, missing="error", categorical="onehot"):
+    """A CSV, TSV or Parquet file's features X (m, n_features) and labels y (m,), as in the file
+    (rows with an empty cell dropped when missing="drop"): its numeric columns, then its text
+    ones; float64, or of objects when it has text columns."""
+    table = file_table("csv", path, label=label, features=features, missing=missing,
+                       categorical=categorical)
+    if not table.text:
+        return table.X, table.labels
+    return np.hstack([table.X.astype(object), table.T]), table.labels
 
 
 def read_arrays(path):
@@ -50,8 +55,9 @@ def read_arrays(path):
 
 
 FILES = {  # the user's own data: path is required, relative to the directory the command runs in
-    "csv": Source(read_table, {"path": None, "label": "label", "features": None}, generated=False,
-                  seeded_by=None),
+    "csv": Source(read_table, {"path": None, "label": "label", "features": None,
+                               "missing": "error", "categorical": "onehot"},
+                  generated=False, seeded_by=None),
     "npz": Source(read_arrays, {"path": None}, generated=False, seeded_by=None),
 }
 
@@ -76,16 +82,21 @@ class _Contents:
 
 @dataclass(frozen=True, eq=False)
 class FileTable:
-    """A file's usable content: features X (m, n), labels (m,) as in the file, and provenance."""
+    """A file's usable content: numeric features X (m, n), text features T (m, n_text), labels
+    (m,) as in the file, and provenance."""
 
     kind: str  # csv, tsv, parquet or npz
     path: Path
     X: np.ndarray
     labels: np.ndarray
-    feature_names: tuple | None
+    feature_names: tuple | None  # a table's numeric feature columns (X's)
     content_hash: str | None
-    n_rows: int
+    n_rows: int  # rows kept (of a large file's sample: estimated for the whole file)
     estimated: bool
+    T: np.ndarray | None = None  # a table's text feature columns, as str
+    text: tuple = ()  # their names
+    features: tuple | None = None  # every feature column, in the file's (dataset.features') order
+    dropped: int = 0  # rows dropped for an empty cell (dataset.missing=drop; estimated likewise)
 
 
 _CACHE = OrderedDict()  # (path, mtime, size) -> _Contents of the whole file
@@ -233,14 +244,23 @@ def _npy_head(f, rows):
     return np.frombuffer(f.read(k * per_row), dtype).reshape(k, *shape[1:]), n
 
 
-def file_table(name, path, label="label", features=None, whole=True):
+def file_table(name, path, label="label", features=None, missing="error", categorical="onehot",
+               whole=True):
     """The checked features and labels of the file dataset=name reads (DatasetError if unusable)."""
+    if name == "csv":  # the values refused before the file is even looked for
+        check_choices(missing, categorical)
     full, kind = _resolve(name, path)
     contents = _read(full, kind, path, whole=whole)
     if kind == "npz":
         X, labels, feature_names = arrays_of(contents.arrays, contents.estimated, path)
-    else:
-        X, labels, feature_names = columns_of(contents.frame, kind, path, full.name, label,
-                                              features)
-    return FileTable(kind, full, X, labels, feature_names, contents.content_hash, contents.n_rows,
-                  contents.estimated)
+        return FileTable(kind, full, X, labels, feature_names, contents.content_hash,
+                         contents.n_rows, contents.estimated)
+    table = columns_of(contents.frame, kind, path, full.name, label, features, missing,
+                       categorical)
+    sampled = len(contents.frame)
+    n_rows, dropped = contents.n_rows, table.dropped
+    if sampled and n_rows != sampled:  # a large file's sample: its share of empty rows, scaled
+        dropped = round(table.dropped / sampled * n_rows)
+    return FileTable(kind, full, table.X, table.labels, table.numeric, contents.content_hash,
+                     n_rows - dropped, contents.estimated, table.T, table.text, table.features,
+                     dropped)

@@ -89,27 +89,38 @@ def check_classes(counts, classes, test_size, val_size, label_key, label_value, 
 
 
 
-def split_and_standardise(X, y, seed, test_size, val_size):
-    """((X_train, y_train, X_val, y_val, X_test, y_test), scaler) of X (m, n) and labels y (m,)
-    0..k−1: the test part split off, then the validation part, each stratified and seeded (seed);
-    the parts standardised by a StandardScaler fitted on the training part."""
+def split_indices(y, seed, test_size, val_size):
+    """(train, val, test) row indices of labels y (m,) 0..k−1: the test part split off, then the
+    validation part, each stratified and seeded (seed). Which rows go where depends on y and the
+    seed only, so a table's text columns can be encoded after the split, on its training part."""
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
 
     n_classes = int(y.max()) + 1
-    _, n_val, n_test = split_sizes(X.shape[0], test_size, val_size)
+    _, n_val, n_test = split_sizes(len(y), test_size, val_size)
     split_rng = np.random.RandomState(int(seed))
-    X_rest, X_test, y_rest, y_test = train_test_split(
-        X, y, test_size=n_test, stratify=y, random_state=split_rng
+    rest, test, y_rest, y_test = train_test_split(
+        np.arange(len(y)), y, test_size=n_test, stratify=y, random_state=split_rng
     )
-    X_train, X_val, y_train, y_val = train_test_split(
-        X_rest, y_rest, test_size=n_val, stratify=y_rest, random_state=split_rng
+    train, val, y_train, y_val = train_test_split(
+        rest, y_rest, test_size=n_val, stratify=y_rest, random_state=split_rng
     )
     for part, labels in (("train", y_train), ("validation", y_val), ("test", y_test)):
         if len(np.unique(labels)) < n_classes:  # the stratified split's guarantee, made sure of
             raise DatasetError("test_size" if part == "test" else "val_size",
                                test_size if part == "test" else val_size,
                                f"leaves the {part} part without a row of every class")
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_val, X_test = (scaler.transform(a) for a in (X_train, X_val, X_test))
-    return (X_train, y_train, X_val, y_val, X_test, y_test), scaler
+    return train, val, test
+
+
+def standardise(X, indices, n_scaled=None):
+    """((X_train, X_val, X_test), mean (n,), scale (n,)) of X (m, n) split by indices (train,
+    val, test): the first n_scaled columns (all when None) standardised by a StandardScaler fitted
+    on the training part, the others (one-hot) kept as 0 and 1 (mean 0, scale 1)."""
+    from sklearn.preprocessing import StandardScaler
+
+    n_scaled = X.shape[1] if n_scaled is None else n_scaled
+    mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    if n_scaled:
+        scaler = StandardScaler().fit(X[indices[0]][:, :n_scaled])
+        mean[:n_scaled], scale[:n_scaled] = scaler.mean_, scaler.scale_
+    return tuple((X[i] - mean) / scale for i in indices), mean, scale

@@ -361,13 +361,10 @@ class RunLogger:
     @held()
     def log_model(self, weights, preprocessing):
         """Log the staged weights and preprocessing files as the run's pyfunc model 'model'."""
-        import numpy as np
-
-        from .model import log_network_model
+        from .model import input_example, log_network_model
 
         t0 = time.perf_counter()
-        with np.load(self._staged(preprocessing), allow_pickle=False) as arrays:
-            example = arrays["example"]
+        example = input_example(self._staged(preprocessing))
         info = log_network_model(self.run_id, self._staged(weights), self._staged(preprocessing),
                                  example, experiment_id=self.experiment_id,
                                  tracking_uri=self.client.tracking_uri)

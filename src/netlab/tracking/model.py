@@ -21,8 +21,9 @@ from .logger import staging_folder
 
 
 class NetworkModel(mlflow.pyfunc.PythonModel):
-    """Standardises the features as in training (when the scaler was given), runs the network
-    forward, returns class labels."""
+    """Makes a table's raw columns into the network's inputs as training did (text one-hot, the
+    encoding saved with it), standardises them as in training (when the scaler was given), runs
+    the network forward, returns class labels."""
 
     def load_context(self, context):
         """Read the weights and the preprocessing arrays logged beside the model."""
@@ -33,10 +34,18 @@ class NetworkModel(mlflow.pyfunc.PythonModel):
             self.classes = data["classes"]
             self.mean = data["mean"] if "mean" in data.files else 0.0
             self.scale = data["scale"] if "scale" in data.files else 1.0
+            self.encoding = _encoding(data)
 
+    # the hint is one of the types MLflow infers no schema from (the logged signature, from the
+    # input example, says what goes in): a table's model gets a DataFrame
     def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
-        """(m, n_features) raw features -> (m,) class labels."""
-        X = (np.asarray(model_input, dtype=np.float64) - self.mean) / self.scale
+        """(m, n_features) raw features, or a table's raw rows (a DataFrame of its feature
+        columns, by name) -> (m,) class labels."""
+        if self.encoding is not None:
+            X = self.encoding.of_frame(model_input)
+        else:
+            X = np.asarray(model_input, dtype=np.float64)
+        X = (X - self.mean) / self.scale
         A = self.network.predict_proba(X.astype(self.network.dtype).T)[0]
         index = (A[0] > 0.5).astype(int) if A.shape[0] == 1 else A.argmax(axis=0)
         return self.classes[index]
@@ -65,7 +74,8 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     client = MlflowClient(tracking_uri)
     run = client.get_run(run_id)
     artifacts = {"weights": str(weights_path), "preprocessing": str(preprocessing_path)}
-    example = np.asarray(input_example, dtype=np.float64)
+    example = (input_example if hasattr(input_example, "columns")  # a table's raw rows
+               else np.asarray(input_example, dtype=np.float64))
     signature = infer_signature(example, _predict(artifacts, example))
     # the run's params on the model too, as mlflow.pyfunc.log_model gives them (the UI's models
     # table shows and searches them)
@@ -99,15 +109,35 @@ def _predict(artifacts, example):
 
 
 PREPROCESSING = "preprocessing.npz"  # a run's class labels, standardisation and input example
+# (and, for a table, its encoding: which columns are numbers, which text and their categories)
 
 
-def save_preprocessing(path, classes, mean=None, scale=None, example=None):
-    """Write the class labels, the standardisation (mean, scale) and an input example (raw rows)
-    to an .npz."""
+def save_preprocessing(path, classes, mean=None, scale=None, example=None, encoding=None):
+    """Write the class labels, the standardisation (mean, scale), an input example (rows of
+    inputs, unstandardised) and a table's encoding (a netlab.data.Encoding) to an .npz."""
     arrays = {"classes": np.asarray(classes)}
     if mean is not None:
         arrays.update(mean=np.asarray(mean, dtype=np.float64),
                       scale=np.asarray(scale, dtype=np.float64))
     if example is not None:
         arrays["example"] = np.asarray(example, dtype=np.float64)
+    if encoding is not None:
+        arrays.update(encoding.arrays())
     np.savez(path, **arrays)
+
+
+def input_example(path):
+    """The model's input example from a preprocessing .npz: raw rows (m, n_features), or for a
+    table a DataFrame of its raw feature columns."""
+    with np.load(path, allow_pickle=False) as arrays:
+        example, encoding = arrays["example"], _encoding(arrays)
+    return example if encoding is None else encoding.frame_of(example)
+
+
+def _encoding(arrays):
+    """A table's Encoding saved in the preprocessing arrays, or None (no table's)."""
+    if "numeric" not in arrays.files:
+        return None
+    from netlab.data.encoding import Encoding  # the project's own, as load_weights is
+
+    return Encoding.of_arrays(arrays)
