@@ -77,11 +77,14 @@ def test_every_dataset_splits_stratified_and_standardised_on_train(kind, tmp_pat
     for _, y in parts[1:]:
         assert set(np.unique(y)) == set(range(d.n_classes))
         np.testing.assert_allclose(np.bincount(y, minlength=d.n_classes) / len(y), share, atol=0.1)
-    # the scaler is fitted on the training part only
-    np.testing.assert_allclose(d.X_train.mean(axis=0), 0, atol=1e-9)
-    std = d.X_train.std(axis=0)
+    # the scaler is fitted on the training part only; a table's one-hot columns (its text
+    # column `note`) stay 0 and 1
+    n = len(d.encoding.numeric) if d.encoding is not None else d.n_features
+    np.testing.assert_allclose(d.X_train[:, :n].mean(axis=0), 0, atol=1e-9)
+    std = d.X_train[:, :n].std(axis=0)
     np.testing.assert_allclose(std[std > 0], 1)
-    assert abs(d.X_test.mean()) > 1e-12  # not refitted on the test part
+    assert abs(d.X_test[:, :n].mean()) > 1e-12  # not refitted on the test part
+    assert set(np.unique(d.X_train[:, n:])) <= {0.0, 1.0}
     info = data.describe(name, **params)  # what describe() promised is what load() gave
     assert (info.n_rows, info.n_features, info.n_classes) == (rows, d.n_features, d.n_classes)
     assert info.bytes == data.LOADED_COPIES * rows * (d.n_features + 1) * 8
@@ -122,7 +125,7 @@ def test_labels_of_any_type_become_0_to_k_minus_1_in_sorted_order(tmp_path):
     name, params = write(tmp_path, "csv", frame)
     d = data.load(name, seed=0, **params)
     assert d.classes == ("setosa", "versicolor", "virginica")
-    assert d.params["classes"] == list(d.classes) and d.feature_names == ("x1", "x2")
+    assert d.params["classes"] == list(d.classes) and d.feature_names == ("x1", "x2", "note_seen")
     truth = {round(x1, 6): label for x1, label in zip(frame.x1, frame.species, strict=True)}
     for X, y in ((d.X_train, d.y_train), (d.X_test, d.y_test)):
         raw = X * d.scale + d.mean
@@ -134,9 +137,15 @@ def test_labels_of_any_type_become_0_to_k_minus_1_in_sorted_order(tmp_path):
     assert data.load(name, **params).classes == (-1, 9, 10)
 
 
-def test_features_default_to_every_other_numeric_column_or_are_chosen(tmp_path):
+def test_features_default_to_every_other_column_or_are_chosen(tmp_path):
+    """The text column `note` is a feature too, one-hot (it was silently left out: issue 21)."""
     name, params = write(tmp_path, "csv")
-    assert data.load(name, **params).feature_names == ("x1", "x2")  # the text column is left out
+    d = data.load(name, **params)
+    assert d.params["features"] == ["x1", "note", "x2"]  # the file's order
+    assert d.feature_names == ("x1", "x2", "note_seen")  # the numbers, then the one-hot columns
+    chosen = data.load(name, features=["note", "x1"], **params)
+    assert chosen.feature_names == ("x1", "note_seen") and chosen.params["features"] == ["note",
+                                                                                         "x1"]
     d = data.load(name, features=["x2", "x1"], **params)
     assert d.feature_names == ("x2", "x1") and d.params["features"] == ["x2", "x1"]
     one = data.load(name, features=["x2"], **params)
@@ -201,12 +210,12 @@ def test_a_large_file_is_described_from_a_sample_without_parsing_it(kind, tmp_pa
     monkeypatch.setattr(files, "_parse", lambda *a: calls.append(a) or parse(*a))
     info = data.describe(name, **params)
     assert calls == [] and info.estimated and info.content_hash is None
-    assert info.n_features == 2 and info.n_classes == 3
+    assert info.n_features == (2 if kind == "npz" else 3) and info.n_classes == 3  # note_seen
     if kind == "csv":  # estimated from the bytes per row of the sample
         assert abs(info.n_rows - 4500) < 0.05 * 4500
     else:  # Parquet's footer, the .npy header: exact
         assert info.n_rows == 4500
-    assert info.bytes == data.LOADED_COPIES * info.n_rows * 3 * 8
+    assert info.bytes == data.LOADED_COPIES * info.n_rows * (info.n_features + 1) * 8
     d = data.load(name, **params)  # load() reads it all, and hashes it all
     assert len(calls) == 1 and d.params["rows"] == 4500
     assert d.content_hash == hashlib.sha256(Path(params["path"]).read_bytes()).hexdigest()[:16]
@@ -256,6 +265,10 @@ def bad_files(folder):
     rare.loc[rare.index[:2], "species"] = "rare"
     rare.to_csv(folder / "rare.csv", index=False)
     good[["note", "species"]].to_csv(folder / "text_only.csv", index=False)
+    good[["species"]].to_csv(folder / "label_only.csv", index=False)
+    good.assign(x2=good.x2.where(good.index != good.index[3], np.inf)).to_csv(
+        folder / "inf.csv", index=False)
+    good.assign(empty=np.nan).to_csv(folder / "empty_column.csv", index=False)
     (folder / "broken.csv").write_text('a,b,species\n1,2,x\n"3,4,y\n')
     (folder / "sheet.xlsx").write_bytes(b"PK")
     X, y = good[["x1", "x2"]].to_numpy(), good.species.to_numpy().astype(str)
@@ -281,10 +294,13 @@ BAD = {  # case: (dataset, params, the line's start, a part of the rest)
                   "one class only ('setosa') in one_class.csv: needs at least 2"),
     "a class of two rows": ("csv", {"path": "rare.csv", "label": "species"},
                             "dataset.label=species:", "class 'rare' has 2 of 300 rows"),
-    "empty label": ("csv", {"path": "no_label.csv", "label": "species"}, "dataset.label=species:",
-                    "1 row of no_label.csv has no 'species' (first on line 9)"),
-    "text feature": ("csv", {"path": "good.csv", "label": "species", "features": ["x1", "note"]},
-                     "dataset.features=[x1,note]:", "column 'note' of good.csv is not numeric"),
+    "empty label": ("csv", {"path": "no_label.csv", "label": "species"}, "dataset.missing=error:",
+                    "no_label.csv has 1 missing value in 1 row (first: column 'species', line 9)"
+                    "; dataset.missing=drop drops those rows"),
+    "text feature": ("csv", {"path": "good.csv", "label": "species", "features": ["x1", "note"],
+                             "categorical": "error"}, "dataset.categorical=error:",
+                     "column 'note' of good.csv is text ('seen' on line 2); "
+                     "dataset.categorical=onehot one-hot encodes it"),
     "unknown feature": ("csv", {"path": "good.csv", "label": "species", "features": ["x3"]},
                         "dataset.features=[x3]:", "no column 'x3' in good.csv"),
     "no features": ("csv", {"path": "good.csv", "label": "species", "features": []},
@@ -294,10 +310,28 @@ BAD = {  # case: (dataset, params, the line's start, a part of the rest)
     "number column with text": ("csv", {"path": "typo.csv", "label": "species"},
                                 "dataset.path=typo.csv:",
                                 "column 'x2' mixes numbers and text ('n.a.' on line 5)"),
-    "NaN": ("csv", {"path": "nan.csv", "label": "species"}, "dataset.path=nan.csv:",
-            "column 'x2' of nan.csv has 1 missing or infinite value (first on line 5)"),
-    "no numeric column": ("csv", {"path": "text_only.csv", "label": "species"},
-                          "dataset.features=null:", "no numeric column besides the label"),
+    "NaN": ("csv", {"path": "nan.csv", "label": "species"}, "dataset.missing=error:",
+            "nan.csv has 1 missing value in 1 row (first: column 'x2', line 5); "
+            "dataset.missing=drop drops those rows"),
+    "infinity": ("csv", {"path": "inf.csv", "label": "species", "missing": "drop"},
+                 "dataset.path=inf.csv:",
+                 "column 'x2' of inf.csv has 1 infinite value (first on line 5)"),
+    "every row empty": ("csv", {"path": "empty_column.csv", "label": "species", "missing": "drop"},
+                        "dataset.missing=drop:", "every row of empty_column.csv has an empty "
+                        "cell in x1, note, x2, empty, species: nothing is left to train on"),
+    "a text column, categorical=error": ("csv", {"path": "text_only.csv", "label": "species",
+                                                 "categorical": "error"},
+                                         "dataset.categorical=error:",
+                                         "dataset.categorical=onehot one-hot encodes it, "
+                                         "dataset.features=[…] leaves it out"),
+    "no feature column": ("csv", {"path": "label_only.csv", "label": "species"},
+                          "dataset.features=null:", "label_only.csv has no column besides the "
+                          "label 'species'"),
+    "missing: unknown": ("csv", {"path": "good.csv", "label": "species", "missing": "fill"},
+                         "dataset.missing=fill:", "must be one of drop, error"),
+    "categorical: unknown": ("csv", {"path": "good.csv", "label": "species",
+                                     "categorical": "ordinal"},
+                             "dataset.categorical=ordinal:", "must be one of error, onehot"),
     "test part too small": ("csv", {"path": "good.csv", "label": "species", "test_size": 0.01},
                             "dataset.test_size=0.01:", "may get no row of class 'virginica'"),
     "npz without y": ("npz", {"path": "no_y.npz"}, "dataset.path=no_y.npz:",
@@ -403,6 +437,14 @@ REJECTED = {  # case: (overrides, the one line on stderr)
                                           "(2 of 1797 rows) may get no row of class 8 (174 rows "
                                           "in digits); every class needs one in train, "
                                           "validation and test"),
+    "a row with an empty cell (issue 21, item 10)": (
+        ["dataset=csv", "dataset.path=nan.csv", "dataset.label=species"],
+        "config error: dataset.missing=error: nan.csv has 1 missing value in 1 row (first: column "
+        "'x2', line 5); dataset.missing=drop drops those rows"),
+    "a bad dataset.categorical": (["dataset=csv", "dataset.path=good.csv", "dataset.label=species",
+                                   "dataset.categorical=ordinal"],
+                                  "config error: dataset.categorical=ordinal: must be one of "
+                                  "error, onehot"),
     "a sweep's bad job": (["-m", "dataset=csv", "dataset.label=species",
                            "dataset.path=good.csv,one_class.csv"],
                           "config error: in job [dataset=csv dataset.label=species "
