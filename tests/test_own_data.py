@@ -176,8 +176,40 @@ def test_the_logged_model_takes_raw_columns_and_handles_unknown_categories(train
     expected = np.asarray(d.classes)[experiment.predict(replica, d.X_test)]
     features = raw[["weight_g", "diameter_mm", "colour", "market"]]
     np.testing.assert_array_equal(model.predict(features), expected)
-    # a colour and a market it never saw, and the columns in another order: still a prediction
-    unknown = features.assign(colour="purple", market="west")[
+    # a colour and a market it never saw, whole numbers (int64: MLflow's schema would refuse them
+    # for a double column) and the columns in another order: still a prediction
+    unknown = features.assign(colour="purple", market="west",
+                              weight_g=features.weight_g.round().astype("int64"))[
         ["market", "colour", "diameter_mm", "weight_g"]]
     predicted = model.predict(unknown)
     assert len(predicted) == len(unknown) and set(predicted) <= set(d.classes)
+    # an unknown category is all zeros: the network's prediction for the numbers and zeros (the
+    # weights are whole grams, so int64 gives the very inputs training had)
+    X = np.hstack([d.X_test[:, :2], np.zeros((len(d.X_test), d.n_features - 2))])
+    np.testing.assert_array_equal(predicted,
+                                  np.asarray(d.classes)[experiment.predict(replica, X)])
+    with pytest.raises(mlflow.exceptions.MlflowException, match=r"missing inputs \['market'\]"):
+        model.predict(features.drop(columns="market"))
+
+
+def test_the_encoding_saved_as_arrays_encodes_raw_rows_as_training_did(tmp_path):
+    d = data.load("csv", seed=1, missing="drop", **BASE)
+    np.savez(tmp_path / "e.npz", **d.encoding.arrays())
+    with np.load(tmp_path / "e.npz", allow_pickle=False) as arrays:  # no pickle in it
+        again = data.Encoding.of_arrays(arrays)
+    assert again == d.encoding and again.names == d.feature_names
+    frame = pd.read_csv(FRUIT).dropna()
+    inputs = again.of_frame(frame.drop(columns="fruit"))
+    assert inputs.shape == (116, d.n_features)
+    np.testing.assert_array_equal(again.frame_of(inputs), frame.drop(columns="fruit").astype(
+        {"weight_g": float}).reset_index(drop=True))
+    for bad, message in ((frame.drop(columns="colour"), "the model needs the column 'colour'"),
+                         (frame.assign(weight_g="heavy"), "must be numbers"),
+                         (frame.assign(weight_g=np.nan), "column 'weight_g' has empty cells")):
+        with pytest.raises(ValueError, match=message) as caught:
+            again.of_frame(bad)
+        assert "\n" not in str(caught.value)
+    # an empty text cell is an unknown category: its columns all zeros
+    empty = again.of_frame(frame.assign(colour=None))
+    colour = [i for i, n in enumerate(again.names) if n.startswith("colour_")]
+    assert (empty[:, colour] == 0).all()

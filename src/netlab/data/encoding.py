@@ -63,7 +63,12 @@ class Encoding:
             raise ValueError(f"the model needs the column{'s' * (len(absent) > 1)} "
                              f"{', '.join(map(repr, absent))} (it takes "
                              f"{', '.join((*self.numeric, *self.text))})")
-        X = frame[list(self.numeric)].to_numpy(dtype=np.float64, na_value=np.nan)
+        try:
+            X = frame[list(self.numeric)].apply(pd.to_numeric).to_numpy(dtype=np.float64,
+                                                                         na_value=np.nan)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"the columns {', '.join(self.numeric)} must be numbers "
+                             f"({str(error).splitlines()[0]})") from None
         empty = np.isnan(X).any(axis=0)
         if empty.any():
             column = self.numeric[int(np.argmax(empty))]

@@ -77,6 +77,8 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
     example = (input_example if hasattr(input_example, "columns")  # a table's raw rows
                else np.asarray(input_example, dtype=np.float64))
     signature = infer_signature(example, _predict(artifacts, example))
+    if hasattr(example, "columns"):
+        signature.inputs = _numbers_as_any(signature.inputs)
     # the run's params on the model too, as mlflow.pyfunc.log_model gives them (the UI's models
     # table shows and searches them)
     logged = client.create_logged_model(experiment_id or run.info.experiment_id, name=name,
@@ -98,6 +100,18 @@ def log_network_model(run_id, weights_path, preprocessing_path, input_example, n
         raise
     return model.get_model_info(client.finalize_logged_model(logged.model_id,
                                                              LoggedModelStatus.READY))
+
+
+def _numbers_as_any(schema):
+    """A table's input schema with its number columns of any type: MLflow's schema enforcement
+    refuses int64 for a double column (`Can not safely convert int64 to float64`), and a user's
+    whole numbers (read from a file without gaps) come as int64; the model itself makes numbers
+    float64 and refuses what is not a number (netlab.data.Encoding.of_frame)."""
+    from mlflow.types import ColSpec, DataType, Schema
+    from mlflow.types.schema import AnyType
+
+    return Schema([ColSpec(AnyType(), c.name, c.required) if c.type == DataType.double else c
+                   for c in schema.inputs])
 
 
 def _predict(artifacts, example):
