@@ -407,6 +407,7 @@ def test_the_example_is_what_its_script_writes(tmp_path):
     subprocess.run([sys.executable, str(tmp_path / "make_example.py")], check=True,
                    capture_output=True)
     assert (tmp_path / "leaves.csv").read_bytes() == EXAMPLE.read_bytes()
+    assert (tmp_path / "fruit.csv").read_bytes() == (ROOT / "examples" / "fruit.csv").read_bytes()
     frame = pd.read_csv(EXAMPLE)
     assert list(frame.columns) == ["length_mm", "width_mm", "tree"] and len(frame) == 300
 

@@ -1,6 +1,7 @@
 """A dataset ready to train on (Dataset) and how it is made (load): the named dataset checked,
-generated or read, its labels made 0..k−1, split and standardised, with what made it (params, to
-log) and, for a user's file, its content hash."""
+generated or read, its labels made 0..k−1, split, a table's text columns one-hot encoded on the
+training part, standardised, with what made it (params, to log) and, for a user's file, its content
+hash and a one-line summary (features, rows dropped, class counts)."""
 
 from dataclasses import dataclass
 from pathlib import Path
