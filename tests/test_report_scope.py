@@ -58,7 +58,7 @@ def test_a_single_run_beside_a_sweep_is_left_out_and_the_header_says_so(swept, t
     assert "- Swept: `lr` ∈ {0.1, 0.5, 1}." in covers
     assert f"9 runs from sweep `{parent}`" in covers
     assert "1 run started on its own (no sweep) is left out; `--all` includes it." in covers
-    assert "0.7" not in text
+    assert "lr=0.7" not in text and "| 0.7 |" not in text  # nor in a table
 
 
 @pytest.mark.slow
