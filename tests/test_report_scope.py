@@ -138,7 +138,7 @@ def test_a_leader_with_three_seeds_is_not_said_to_have_one(logged, tmp_path):
     assert "the two share only one seed: too few for a paired comparison" in conclusion
     covers = section(text, "What this report covers")
     assert "1 to 3 seeds per configuration" in covers
-    assert "a configuration with one seed has no interval" in covers
+    assert "(Student's t); 1 configuration has a single seed and so no interval." in covers
 
 
 def test_a_study_of_single_seeds_still_says_so(tmp_path, empty_store):

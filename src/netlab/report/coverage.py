@@ -61,27 +61,26 @@ def sweeps(study):
     """Bullets naming the sweeps the covered runs belong to, and the runs left out."""
     runs, client, left = study.runs, MlflowClient(study.tracking_uri), study.left_out
     if study.scope == "chosen":
-        lines = ["- The runs of the sweeps chosen with `--sweep`, one per configuration:"]
+        lines = ["- The runs of the sweeps chosen with `--sweep`, one per configuration and seed:"]
     elif study.scope == "sweeps":
         lines = [f"- The runs of this experiment's sweeps that share every value the newest sweep "
-                 f"(`{study.parent.info.run_id}`) kept fixed, one per configuration (a rerun or "
-                 "extended sweep skips configurations that already finished, so results can span "
-                 "several sweeps):"]
+                 f"(`{study.parent.info.run_id}`) kept fixed, one per configuration and seed (a "
+                 "rerun or extended sweep skips configurations that already finished, so results "
+                 "can span several sweeps):"]
     elif study.scope == "all":
-        lines = ["- Every run of the experiment (`--all`), one per configuration, sweeps and runs "
-                 "started on their own alike:"]
+        lines = ["- Every run of the experiment (`--all`), one per configuration and seed, sweeps "
+                 "and runs started on their own alike:"]
     else:
-        lines = ["- Every run of the experiment, one per configuration: it has no sweep."]
-    parents = _column(runs, "tags.mlflow.parentRunId").fillna("")
-    for parent_id, group in runs.groupby(parents, sort=False):
-        if not parent_id:
-            lines.append(f"  - {count(len(group), 'run')} started on "
-                         f"{'its' if len(group) == 1 else 'their'} own (no sweep)")
-            continue
-        info = client.get_run(parent_id).info
+        lines = ["- Every run of the experiment, one per configuration and seed: it has no sweep."]
+    sizes = _column(runs, "tags.mlflow.parentRunId").fillna("").value_counts()
+    infos = sorted((client.get_run(p).info for p in sizes.index if p), key=lambda i: i.start_time)
+    for info in infos:  # oldest first, then the runs started on their own
         started = pd.Timestamp(info.start_time, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"  - {count(len(group), 'run')} from sweep `{parent_id}` ({info.run_name}), "
-                     f"started {started}")
+        lines.append(f"  - {count(sizes[info.run_id], 'run')} from sweep `{info.run_id}` "
+                     f"({info.run_name}), started {started}")
+    if "" in sizes:
+        lines.append(f"  - {count(sizes[''], 'run')} started on "
+                     f"{'its' if sizes[''] == 1 else 'their'} own (no sweep)")
     if left.get("own"):
         one = left["own"] == 1
         lines.append(f"- {count(left['own'], 'run')} started on {'its' if one else 'their'} own "
@@ -136,8 +135,9 @@ def seeds(study):
     per = runs.groupby(study.keys or (lambda _: 0), dropna=False)[SEED].nunique()
     spread = (f"{count(per.iloc[0], 'seed')} per configuration" if per.nunique() == 1
               else f"{per.min()} to {per.max()} seeds per configuration")
-    single = (f" ({count((per == 1).sum(), 'configuration')} with one seed: "
-              "a configuration with one seed has no interval)" if per.min() == 1 else "")
+    ones = int((per == 1).sum())
+    single = (f"; {count(ones, 'configuration')} {'has' if ones == 1 else 'have'} a single seed "
+              "and so no interval" if ones else "")
     return [f"- Seeds {seed_list(values)} ({spread}): {variation(runs)}. Runs that differ only in "
             "seed are one configuration: tables and figures give their mean, with n and the 95 % "
             f"confidence interval of the mean (Student's t){single}."]
