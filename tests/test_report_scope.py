@@ -151,3 +151,18 @@ def test_a_study_of_single_seeds_still_says_so(tmp_path, empty_store):
     conclusion = section(build("once", uri, out=tmp_path / "r", log=False)[0].read_text(),
                          "Conclusion")
     assert "from a single seed each: a single seed cannot separate them" in conclusion
+
+
+def test_an_experiment_without_a_sweep_is_reported_whole_and_says_so(tmp_path, empty_store):
+    copy_store(empty_store, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    for lr in (0.1, 0.5):
+        log_numbers(uri, "alone", None, {**PARAMS, "lr": lr, "seed": 0}, finals(lr, 0))
+    path, study = build("alone", uri, out=tmp_path / "r", log=False)
+    assert len(study.runs) == 2 and study.parent is None
+    covers = section(path.read_text(), "What this report covers")
+    assert "- Every run of the experiment, one per configuration and seed: it has no sweep." \
+        in covers
+    assert "  - 2 runs started on their own (no sweep)" in covers and "left out" not in covers
+    with pytest.raises(LookupError, match="--sweep 'latest': experiment 'alone' has no sweep"):
+        load_study(uri, "alone", sweep=["latest"])
