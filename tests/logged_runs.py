@@ -47,11 +47,16 @@ def log_numbers(uri, experiment, parent_id, params, metrics, tags=None, curve=No
     return run.run_id
 
 
-def new_sweep(uri, experiment, name=None):
-    """A sweep's parent run (tag netlab.role = sweep), left RUNNING; returns (client, its id)."""
+def new_sweep(uri, experiment, name=None, params=None):
+    """A sweep's parent run (tag netlab.role = sweep), left RUNNING; returns (client, its id).
+
+    params: what a sweep's parent logs, `sweep.<key>` for each key swept (its values as given)
+    and the fixed config values."""
     client = open_store(uri)
     experiment_id = get_or_create_experiment(client, experiment)
     parent = client.create_run(experiment_id, run_name=name or f"{experiment} sweep",
                                tags={"netlab.role": "sweep"})
+    for key, value in (params or {}).items():
+        client.log_param(parent.info.run_id, key, value)
     return client, parent.info.run_id
 

@@ -181,13 +181,19 @@ def test_runs_with_other_fixed_values_are_left_out_unless_asked(sweep, tmp_path)
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("mini")
     first = client.search_runs([experiment.experiment_id], "params.seed = '0'")[0]
-    params = dict(first.data.params, epochs="5")  # a quick trial outside any sweep
+    trial = client.create_run(experiment.experiment_id, start_time=first.info.start_time - 60_000,
+                              tags={"netlab.role": "sweep"}).info.run_id  # an earlier sweep
+    params = dict(first.data.params, epochs="5")  # a quick trial, in a sweep of its own
+    log_numbers(uri, "mini", trial, params, {"val_accuracy": 0.5, "test_accuracy": 0.5})
+    params = dict(first.data.params, seed="7")  # a single run, outside any sweep
     log_numbers(uri, "mini", None, params, {"val_accuracy": 0.5, "test_accuracy": 0.5})
     study = load_study(uri, "mini")
-    assert len(study.runs) == 8 and study.left_out == {"n": 1, "keys": {"epochs": ["5"]}}
+    assert len(study.runs) == 8
+    assert study.left_out == {"own": 1, "other": 1, "keys": {"epochs": ["5"]}}
     everything = load_study(uri, "mini", sweep="all")
-    assert len(everything.runs) == 9 and "epochs" in everything.keys
+    assert len(everything.runs) == 10 and "epochs" in everything.keys
     assert len(load_study(uri, "mini", sweep="latest").runs) == 8
+    assert len(load_study(uri, "mini", sweep=["latest", trial]).runs) == 9
 
 
 @pytest.mark.slow

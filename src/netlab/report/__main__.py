@@ -31,9 +31,12 @@ def parse_args(argv):
     parser.add_argument("study", help="experiment name (e.g. activations, width)")
     parser.add_argument("--tracking-uri",
                         help="default: $MLFLOW_TRACKING_URI, else mlruns/mlflow.db")
-    parser.add_argument("--sweep", help="'all': every run of the experiment; 'latest' or a parent "
-                        "run id: only that sweep's runs (default: the runs comparable with the "
-                        "newest sweep)")
+    parser.add_argument("--sweep", action="append", metavar="RUN_ID",
+                        help="a sweep's parent run id, or 'latest': only that sweep's runs "
+                        "(repeatable; default: the runs of the experiment's sweeps comparable "
+                        "with the newest one, never a run started on its own)")
+    parser.add_argument("--all", action="store_true", dest="every",
+                        help="every run of the experiment, runs started on their own included")
     parser.add_argument("--out", help="output folder (default: experiments/<study>/ for a "
                         "committed study, else reports/<experiment>/)")
     parser.add_argument("--no-log", action="store_true",
@@ -53,6 +56,18 @@ def parse_args(argv):
     return parser.parse_args(args)
 
 
+def scope(args):
+    """The runs asked for: None (the default), 'all', or the sweeps named (ValueError when both;
+    `--sweep all`, the older spelling of --all, is kept)."""
+    named = list(dict.fromkeys(args.sweep or []))
+    every = args.every or "all" in named
+    named = [s for s in named if s != "all"]
+    if every and named:
+        raise ValueError("--all and --sweep RUN_ID exclude each other: --all takes every run, "
+                         "--sweep only the sweeps named")
+    return "all" if every else named or None
+
+
 def main(argv=None):
     """Entry point: build the report, print where it went (errors as one line, exit status 1).
 
@@ -66,11 +81,12 @@ def main(argv=None):
         if not MIN_DPI <= args.dpi <= MAX_DPI:
             raise ValueError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {args.dpi}")
         baseline = parse_baseline(args.baseline)
+        sweep = scope(args)
         check_folder(default_folder(args.study) if args.out is None else Path(args.out))
         uri = resolve_uri(args.tracking_uri)
         check_existing(uri)
         from .build import build  # matplotlib, MLflow, pandas: only now
-        path, study = build(args.study, args.tracking_uri, args.out, args.sweep,
+        path, study = build(args.study, args.tracking_uri, args.out, sweep,
                             log=not args.no_log, dpi=args.dpi, fmt=args.fmt, baseline=baseline,
                             command=shlex.join(["python", "-m", "src.report", *argv]))
     except (LookupError, ValueError, TrackingUnavailable, OSError) as error:

@@ -44,7 +44,12 @@ def command_line(experiment, tracking_uri=None, out=None, sweep=None, log=True, 
                  fmt="png", baseline=None):
     """The command that makes this report, flags included."""
     args = ["python", "-m", "src.report", experiment]
-    for flag, value in (("--tracking-uri", tracking_uri), ("--sweep", sweep), ("--out", out),
+    if sweep == "all":
+        args.append("--all")
+    elif sweep is not None:
+        for sweep_id in [sweep] if isinstance(sweep, str) else sweep:
+            args += ["--sweep", sweep_id]
+    for flag, value in (("--tracking-uri", tracking_uri), ("--out", out),
                         ("--dpi", None if dpi == DPI else dpi),
                         ("--format", None if fmt == "png" else fmt)):
         if value is not None:
@@ -58,7 +63,9 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
           baseline=None, study_path=None, command=None):
     """Write the report of an experiment; returns (path of report.md, Study).
 
-    baseline: {key: value} (default: the study file's `baseline:`); study_path: the study file
+    sweep: None (the experiment's sweeps), 'all' (every run) or the sweeps' parent run ids ('latest'
+    for the newest), see study.load_study; baseline: {key: value} (default: the study file's
+    `baseline:`); study_path: the study file
     (default experiments/<study>.yaml); command: the command line shown in the footer.
     """
     uri = resolve_uri(tracking_uri)

@@ -1,7 +1,9 @@
 """The closing paragraph: which configuration leads, whether the data separate it from the
 runner-up (paired over shared seeds, Holm-corrected when K configurations compete), what the
 baseline comparison says, and what the numbers cannot tell. It never names a winner the numbers
-cannot support: with one seed it says that a single seed cannot separate them.
+cannot support: with one seed it says that a single seed cannot separate them. Every count in
+it is the n the configurations have: a mean of several seeds comes with its interval, a single
+seed's value says it has none.
 """
 
 import math
@@ -52,10 +54,8 @@ def leader(study, rows, inner, where):
     best = done.iloc[0]
     name = f"`{overrides(best, inner)}`" if inner else "the single configuration"
     if study.seeded:
-        ci = (f" (95 % CI {pct_range(best['val_low'], best['val_high'])}, n = {best['n']})"
-              if best["n"] >= 2 else " (n = 1)")
         head = (f"{where}{name} has the highest mean validation accuracy, {pct(best['val_mean'])}"
-                f"{ci}; test {pct(best['test_mean'])}")
+                f" ({spread(best)}); test {pct(best['test_mean'])}")
     else:
         head = (f"{where}{name} has the highest validation accuracy, {pct(best['val_mean'])} "
                 f"(test {pct(best['test_mean'])})")
@@ -75,9 +75,10 @@ def leader(study, rows, inner, where):
     if best["val_mean"] == second["val_mean"]:
         text.append(f"It ties with {other} on mean validation accuracy.")
     if c.n == 0:
-        text.append(f"The runner-up {other} ({pct(second['val_mean'])}) shares no seed with it, so "
+        text.append(f"The runner-up {other} ({pct(second['val_mean'])}, {spread(second)}) shares "
+                    "no seed with it, so "
                     "the two cannot be compared seed by seed.")
-    elif c.n == 1:
+    elif c.n == 1 and best["n"] == second["n"] == 1:
         margin = best["val_mean"] - second["val_mean"]
         sizes = n_val_points(study.runs)
         n_val = sizes.get(best.get(DATASET)) if DATASET in best else next(iter(sizes.values()),
@@ -86,6 +87,12 @@ def leader(study, rows, inner, where):
         text.append(f"It is {points(margin, signed=False)} ahead of the runner-up {other} "
                     f"({pct(second['val_mean'])}){detail}, from a single seed each: a single "
                     "seed cannot separate them; another seed may well reverse the order.")
+    elif c.n == 1:  # one side has several seeds, but the two share only one
+        margin = best["val_mean"] - second["val_mean"]
+        text.append(f"It is {points(margin, signed=False)} ahead of the runner-up {other} "
+                    f"({pct(second['val_mean'])}, {spread(second)}), but the two share only one "
+                    "seed: too few for a paired comparison, so the data cannot separate them; "
+                    "more seeds of the one with fewer would.")
     else:
         text.append(runner_up(runner, other, k))
     if c.n >= 2 and k > 2:
@@ -100,6 +107,14 @@ def leader(study, rows, inner, where):
         text.append(f"The weakest finished configuration{' there' if where else ''} was "
                     f"`{overrides(worst, inner)}` at {pct(worst['val_mean'])}.")
     return text
+
+
+def spread(row):
+    """How many seeds a configuration's mean rests on, and its interval when it has one:
+    '95 % CI 89.4 % to 92.6 %, n = 3' or 'n = 1: one seed, no interval'."""
+    if row["n"] >= 2:
+        return f"95 % CI {pct_range(row['val_low'], row['val_high'])}, n = {row['n']}"
+    return "n = 1: one seed, no interval"
 
 
 def runner_up(comparison, other, k):
@@ -156,7 +171,9 @@ def against_baseline(study, compared, baseline):
     for _, row in table.iterrows():
         what = (f"`{overrides(row, inner)}` ({points(row['diff_mean'])}"
                 + (f", 95 % CI {points_range(row['diff_low'], row['diff_high'])}, Holm "
-                   f"{p_value(row['p_holm'])}" if row["diff_n"] >= 2 else ", one seed")
+                   f"{p_value(row['p_holm'])}" if row["diff_n"] >= 2
+                   else ", one shared seed, no interval" if row["diff_n"] == 1
+                   else ", no shared seed")
                 + gap(row) + ")")
         if row["diff_n"] >= 2 and row["p_holm"] < ALPHA:
             (helps if row["diff_mean"] > 0 else hurts).append(what)

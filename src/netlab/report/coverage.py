@@ -58,30 +58,42 @@ def fixed_value(logged):
 
 
 def sweeps(study):
-    """Bullets naming the sweep runs the covered runs belong to."""
-    runs, client = study.runs, MlflowClient(study.tracking_uri)
-    lines = []
-    if study.one_sweep:
-        lines.append(f"- Only the runs of sweep `{study.parent.info.run_id}`.")
-    elif study.left_out:
-        differ = "; ".join(f"`{k}` = {', '.join(map(str, v))}"
-                           for k, v in study.left_out["keys"].items())
-        lines.append(f"- The runs comparable with the newest sweep, one per configuration. "
-                     f"{count(study.left_out['n'], 'run')} of this experiment with other fixed "
-                     f"values are left out ({differ}); `--sweep all` includes them.")
+    """Bullets naming the sweeps the covered runs belong to, and the runs left out."""
+    runs, client, left = study.runs, MlflowClient(study.tracking_uri), study.left_out
+    if study.scope == "chosen":
+        lines = ["- The runs of the sweeps chosen with `--sweep`, one per configuration and seed:"]
+    elif study.scope == "sweeps":
+        lines = [f"- The runs of this experiment's sweeps that share every value the newest sweep "
+                 f"(`{study.parent.info.run_id}`) kept fixed, one per configuration and seed (a "
+                 "rerun or extended sweep skips configurations that already finished, so results "
+                 "can span several sweeps):"]
+    elif study.scope == "all":
+        lines = ["- Every run of the experiment (`--all`), one per configuration and seed, sweeps "
+                 "and runs started on their own alike:"]
     else:
-        lines.append("- Every run of the experiment, one per configuration and seed (a rerun "
-                     "sweep skips configurations that already finished, so results can span "
-                     "several sweeps).")
-    parents = _column(runs, "tags.mlflow.parentRunId").fillna("")
-    for parent_id, group in runs.groupby(parents, sort=False):
-        if not parent_id:
-            lines.append(f"  - {count(len(group), 'run')} started on their own (no sweep)")
-            continue
-        info = client.get_run(parent_id).info
+        lines = ["- Every run of the experiment, one per configuration and seed: it has no sweep."]
+    sizes = _column(runs, "tags.mlflow.parentRunId").fillna("").value_counts()
+    infos = sorted((client.get_run(p).info for p in sizes.index if p), key=lambda i: i.start_time)
+    for info in infos:  # oldest first, then the runs started on their own
         started = pd.Timestamp(info.start_time, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"  - {count(len(group), 'run')} from sweep `{parent_id}` ({info.run_name}), "
-                     f"started {started}")
+        lines.append(f"  - {count(sizes[info.run_id], 'run')} from sweep `{info.run_id}` "
+                     f"({info.run_name}), started {started}")
+    if "" in sizes:
+        lines.append(f"  - {count(sizes[''], 'run')} started on "
+                     f"{'its' if sizes[''] == 1 else 'their'} own (no sweep)")
+    if left.get("own"):
+        one = left["own"] == 1
+        lines.append(f"- {count(left['own'], 'run')} started on {'its' if one else 'their'} own "
+                     f"(no sweep) {'is' if one else 'are'} left out; `--all` includes "
+                     f"{'it' if one else 'them'}.")
+    if left.get("other"):
+        one = left["other"] == 1
+        differ = "; ".join(f"`{k}` = {', '.join(map(str, v))}"
+                           for k, v in left.get("keys", {}).items())
+        why = f" with other fixed values ({differ})" if differ else ""
+        lines.append(f"- {count(left['other'], 'other run')} of this experiment{why} "
+                     f"{'is' if one else 'are'} left out; `--sweep RUN_ID` (repeatable) chooses "
+                     "sweeps, `--all` takes every run.")
     return lines
 
 
@@ -123,9 +135,12 @@ def seeds(study):
     per = runs.groupby(study.keys or (lambda _: 0), dropna=False)[SEED].nunique()
     spread = (f"{count(per.iloc[0], 'seed')} per configuration" if per.nunique() == 1
               else f"{per.min()} to {per.max()} seeds per configuration")
+    ones = int((per == 1).sum())
+    single = (f"; {count(ones, 'configuration')} {'has' if ones == 1 else 'have'} a single seed "
+              "and so no interval" if ones else "")
     return [f"- Seeds {seed_list(values)} ({spread}): {variation(runs)}. Runs that differ only in "
             "seed are one configuration: tables and figures give their mean, with n and the 95 % "
-            "confidence interval of the mean (Student's t)."]
+            f"confidence interval of the mean (Student's t){single}."]
 
 
 def normalised(study):

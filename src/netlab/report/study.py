@@ -1,11 +1,12 @@
 """A study's runs read from the tracking store: one row per run, typed columns, what was swept.
 
-load_study() reads an experiment's runs (or one sweep's) with mlflow.search_runs (a pandas
-DataFrame), keeps one run per exact config (the newest FINISHED one when a config was rerun) and
-adds typed columns: every swept key, seed, the run's state (finished, diverged, failed, killed,
-running) and its final metrics. Runs that differ only in seed are one configuration: replicas of a
-`seeds=N` job and a `-m seed=0,1,…` sweep look the same here. Keys a run's `normalised` tag names
-(e.g. width and activation at depth 0) are null in its params and match any value.
+load_study() reads the runs of an experiment's sweeps (or of the sweeps chosen, or every run) with
+mlflow.search_runs (a pandas DataFrame), keeps one run per exact config (the newest FINISHED one
+when a config was rerun) and adds typed columns: every swept key, seed, the run's state (finished,
+diverged, failed, killed, running) and its final metrics. Runs that differ only in seed are one
+configuration: replicas of a `seeds=N` job and a `-m seed=0,1,…` sweep look the same here. Keys a
+run's `normalised` tag names (e.g. width and activation at depth 0) are null in its params and
+match any value.
 """
 
 import math
@@ -38,8 +39,9 @@ class Study:
     keys: list  # swept config keys, seed excluded, in a stable order
     fixed: dict = field(default_factory=dict)  # config keys with one value across the runs
     n_duplicates: int = 0  # runs dropped because a later run of the same config replaced them
-    one_sweep: bool = False  # only the parent's children (else runs of any sweep)
-    left_out: dict = field(default_factory=dict)  # {n, keys: {key: values}} of runs not comparable
+    scope: str = "sweeps"  # sweeps (the default), chosen (--sweep), all (--all), no sweep
+    left_out: dict = field(default_factory=dict)  # {own: n started on their own (no sweep),
+    #   other: n of other sweeps, keys: {key: values} where those differ}
     normalised: dict = field(default_factory=dict)  # {key: [why]} from the runs' normalised tags
 
     @property
@@ -72,15 +74,16 @@ def parse_value(text):
 
 
 def find_parent(client, experiment_id, sweep_id=None):
-    """The sweep's parent run: sweep_id if given, else the newest sweep-tagged run (or None)."""
-    if sweep_id:
+    """The sweep's parent run: sweep_id if given ('latest': the newest), else the newest
+    sweep-tagged run (or None)."""
+    if sweep_id and sweep_id != "latest":
         try:
             return client.get_run(sweep_id)
         except MlflowException as error:
             if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 raise
-            raise LookupError(f"--sweep {sweep_id!r}: no such run (give all, latest or a sweep's "
-                              "parent run id)") from None
+            raise LookupError(f"--sweep {sweep_id!r}: no such run (give latest or a sweep's "
+                              "parent run id, or --all)") from None
     found = client.search_runs([experiment_id], f"tags.`netlab.role` = '{SWEEP_ROLE}'",
                                max_results=1, order_by=["attributes.start_time DESC"])
     if found:
@@ -90,6 +93,11 @@ def find_parent(client, experiment_id, sweep_id=None):
     parent_id = next((r.data.tags.get("mlflow.parentRunId") for r in children
                       if r.data.tags.get("mlflow.parentRunId")), None)
     return client.get_run(parent_id) if parent_id else None
+
+
+def declared_keys(parent):
+    """The keys a sweep's parent run says it swept (its `sweep.<key>` params)."""
+    return {k[len("sweep."):] for k in parent.data.params if k.startswith("sweep.")}
 
 
 def state_of(status, diverged):
@@ -195,17 +203,18 @@ def typed(series):
     return values
 
 
-def comparable(runs, reference):
+def comparable(runs, reference, skip=()):
     """Which runs share every config value that is the same across all `reference` runs.
 
     Returns (mask, {key: values of the runs left out}). Seed is not compared (seeds added by a
-    later sweep join the earlier ones), nor a key a run's normalised tag names.
+    later sweep join the earlier ones), nor a key a run's normalised tag names, nor the keys in
+    skip (those the reference's sweep declares swept, though its own runs hold one value).
     """
     mask = pd.Series(True, index=runs.index)
     differing = {}
     free, free_reference = normalised_keys(runs), normalised_keys(reference)
     for key in config_columns(reference):
-        if _not_a_key(key):
+        if _not_a_key(key) or key in skip:
             continue
         values = reference["params." + key][~free_reference.map(lambda s, k=key: k in s)]
         if values.nunique(dropna=False) != 1:
@@ -219,51 +228,76 @@ def comparable(runs, reference):
     return mask, differing
 
 
-def _select(runs, parent, sweep):
-    """The runs a report covers (see load_study) and {n, keys} of those left out."""
-    roles = _column(runs, "tags.netlab.role")
-    is_parent = roles.eq(SWEEP_ROLE)
-    if parent is not None:
-        is_parent |= runs["run_id"].eq(parent.info.run_id)
-    parents = _column(runs, "tags.mlflow.parentRunId")
-    if sweep not in (None, "all") and parent is not None:
-        return runs[parents.eq(parent.info.run_id)], {}
-    runs, left_out = runs[~is_parent], {}
-    children = runs[parents[runs.index].eq(parent.info.run_id)] if parent is not None else runs[:0]
-    if sweep is None and len(children):
-        mask, differing = comparable(runs, children)
-        left_out = {"n": int((~mask).sum()), "keys": differing} if differing else {}
-        runs = runs[mask]
-    return runs, left_out
+def _select(runs, parent, chosen, every):
+    """The runs a report covers (see load_study) and what was left out: {own: runs started on
+    their own, other: runs of other sweeps, keys: {key: values} why those differ}."""
+    parents = _column(runs, "tags.mlflow.parentRunId").fillna("")
+    is_parent = _column(runs, "tags.netlab.role").eq(SWEEP_ROLE) | runs["run_id"].isin(
+        set(parents) - {""})
+    runs = runs[~is_parent]
+    parents = parents[runs.index]
+    if every or parent is None:
+        return runs, {}
+    if chosen:
+        kept = runs[parents.isin(chosen)]
+        return kept, {"other": len(runs) - len(kept)}
+    swept = runs[parents.ne("")]
+    children = swept[parents[swept.index].eq(parent.info.run_id)]
+    mask, differing = comparable(swept, children, declared_keys(parent))
+    return swept[mask], {"own": int(parents.eq("").sum()), "other": int((~mask).sum()),
+                         "keys": differing}
+
+
+def _parents(client, experiment, experiment_id, sweep):
+    """(the parent run the report is logged in, or None; the chosen sweeps' ids, [] unless
+    --sweep named some), each chosen one checked to be a run of this experiment."""
+    if sweep in (None, "all"):
+        return find_parent(client, experiment_id), []
+    found = {}
+    for sweep_id in [sweep] if isinstance(sweep, str) else sweep:
+        parent = find_parent(client, experiment_id, sweep_id)
+        if parent is None:
+            raise LookupError(f"--sweep {sweep_id!r}: experiment {experiment!r} has no sweep")
+        if parent.info.experiment_id != experiment_id:
+            other = client.get_experiment(parent.info.experiment_id).name
+            raise LookupError(f"--sweep {sweep_id!r} is a run of experiment {other!r}, not of "
+                              f"{experiment!r}")
+        found[parent.info.run_id] = parent
+    newest = max(found.values(), key=lambda run: run.info.start_time)
+    return newest, list(found)
 
 
 def load_study(tracking_uri, experiment, sweep=None):
-    """The Study of an experiment's runs; sweep: None, 'all', 'latest' or a parent run id.
+    """The Study of an experiment's runs; sweep: None, 'all', or sweeps ('latest' or a parent run
+    id; one, or a list of them).
 
-    None (the default): the runs comparable with the newest sweep, i.e. with the same value for
-    every key its runs share (seed aside): a rerun sweep skips configs that already FINISHED, so
-    a study's results can span several sweeps, while runs of the same experiment with another
-    fixed config (say a quick epochs=60 trial) are left out, and the report says so. 'all': every
-    run. 'latest' or an id: only that sweep's own runs. One run per config either way.
+    None (the default): the runs of the experiment's sweeps comparable with the newest sweep,
+    i.e. with the same value for every key it kept fixed (seed aside): a rerun or extended sweep
+    skips configs that already FINISHED, so a study's results can span several sweeps, while a
+    sweep with another fixed config (say a quick epochs=60 trial) is left out. Runs started on
+    their own (`python -m src.run lr=0.7`, no sweep) are never folded in: they are left out and
+    counted (an experiment with no sweep at all is reported whole). 'all': every run. Sweeps:
+    only their own runs. One run per config either way.
     """
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
         raise LookupError(f"no experiment {experiment!r} in {tracking_uri} (found: {names})")
-    parent = find_parent(client, found.experiment_id,
-                         None if sweep in (None, "all", "latest") else sweep)
-    if parent is not None and parent.info.experiment_id != found.experiment_id:
-        other = client.get_experiment(parent.info.experiment_id).name
-        raise LookupError(f"--sweep {sweep!r} is a run of experiment {other!r}, not of "
-                          f"{experiment!r}")
+    parent, chosen = _parents(client, experiment, found.experiment_id, sweep)
     mlflow.set_tracking_uri(tracking_uri)
     runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
     if runs.empty:
         raise LookupError(f"experiment {experiment!r} has no runs")
-    runs, left_out = _select(runs, parent, sweep)
+    runs, left_out = _select(runs, parent, chosen, sweep == "all")
+    parents = _column(runs, "tags.mlflow.parentRunId")
+    for sweep_id in chosen:
+        if not parents.eq(sweep_id).any():
+            raise LookupError(f"--sweep {sweep_id!r}: no child runs in {experiment!r} (give "
+                              "a sweep's parent run id)")
     if runs.empty:
-        raise LookupError(f"the sweep {parent.info.run_id} of {experiment!r} has no child runs")
+        raise LookupError(f"the sweeps of {experiment!r} have no child runs comparable with "
+                          f"the newest, {parent.info.run_id}; --all reports every run")
     runs, dropped = _dedupe(runs)
     runs = _typed_runs(runs.copy())
     keys = swept_keys(runs)
@@ -277,9 +311,11 @@ def load_study(tracking_uri, experiment, sweep=None):
     for keys_of_run, tag in zip(runs["normalised"], _column(runs, "tags.normalised"), strict=True):
         for key in sorted(keys_of_run, key=str(tag).find):  # in the order the tag names them
             normalised.setdefault(key, set()).add(tag)
+    scope = "all" if sweep == "all" else "chosen" if chosen else \
+        "sweeps" if parent is not None else "no sweep"
     return Study(experiment, found.experiment_id, tracking_uri, parent, runs, keys,
-                 fixed_keys(runs), dropped, sweep not in (None, "all") and parent is not None,
-                 left_out, {k: sorted(v) for k, v in normalised.items()})
+                 fixed_keys(runs), dropped, scope, left_out,
+                 {k: sorted(v) for k, v in normalised.items()})
 
 
 def _typed_runs(runs):

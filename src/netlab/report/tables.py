@@ -30,7 +30,9 @@ def configurations(study, agg):
             "Mean over the seeds [the 95 % confidence interval of the mean, Student's t]; "
             "n counts the finished runs (\"3 of 5\" when some diverged or failed); "
             "the gap is training minus validation accuracy (overfitting shows as a large gap). "
-            "Epochs and time are means over all runs.\n\n" + table(agg, columns))
+            "Epochs and time are means over all runs."
+            + (" A configuration with n = 1 shows its one value, without an interval."
+               if (agg["n"] == 1).any() else "") + "\n\n" + table(agg, columns))
 
 
 def baseline_table(study, compared, baseline):
