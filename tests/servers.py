@@ -236,6 +236,9 @@ def _listening(port):
 
 
 # ---------------------------------------------------------------- SLURM
+# KillWait: seconds between a cancel's SIGTERM and SIGKILL (SLURM's default 30). On a loaded
+# 2-core machine a cancelled job once did not end its run and write its result within 30 s; a
+# job SIGKILLed leaves submitit nothing to read without accounting (tests/test_slurm.py).
 SLURM_CONF = """\
 ClusterName=netlab
 SlurmctldHost=localhost
@@ -260,6 +263,7 @@ ReturnToService=2
 SchedulerType=sched/backfill
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
+KillWait=120
 NodeName=localhost CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """

@@ -63,8 +63,9 @@ def test_a_cancelled_slurm_job_ends_killed_and_a_rerun_trains_exactly_it(
                 victim = MlflowClient(server).get_run(proxy.wait_held(300, proc))
                 assert victim.info.status == "RUNNING"
                 tags = victim.data.tags
-                slurm.run("scancel", f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}")
-                assert proc.wait(timeout=300) == 0
+                task = f"{tags['slurm.array_job_id']}_{tags['slurm.array_task_id']}"
+                slurm.run("scancel", task)
+                assert wait_after_cancel(proc, slurm, task, tmp_path / "first") == 0
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -97,6 +98,25 @@ def test_a_cancelled_slurm_job_ends_killed_and_a_rerun_trains_exactly_it(
     assert [(r.data.params["activation"], r.info.status) for r in new] == [("relu", "FINISHED")]
     tanh, relu = (OmegaConf.load(tmp_path / "rerun" / str(job) / "results.yaml") for job in (0, 1))
     assert not tanh.trained and relu.trained  # tanh skipped, relu trained
+
+
+def wait_after_cancel(proc, slurm, task, sweep_dir, timeout=300, grace=90):
+    """The sweep's exit status once the cancelled task is gone. Without accounting (the test
+    cluster has none), submitit learns a task ended only from the result it writes: a task SLURM
+    had to SIGKILL (it did not end within KillWait) leaves none and the sweep would wait forever,
+    so that fails here, after `grace` s, with the task's logs."""
+    deadline, gone_at = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return proc.returncode
+        if gone_at is None and task not in slurm.jobs():
+            gone_at = time.monotonic()
+        if gone_at is not None and time.monotonic() - gone_at > grace:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}"
+                              for p in sorted((sweep_dir / ".submitit" / task).glob("*_log.*")))
+            pytest.fail(f"task {task} ended {grace} s ago without a result (killed?):\n{logs}")
+        time.sleep(1)
+    pytest.fail(f"the sweep did not end within {timeout} s of the cancel")
 
 
 def test_a_study_packs_replicas_into_jobs_and_limits_the_array(slurm, mlflow_server, tmp_path):

@@ -198,14 +198,30 @@ def test_a_creation_interrupted_at_a_random_moment_leaves_nothing_half_built(
 
 
 # ---------------------------------------------------------------- a store an older version left
-OPEN = "import sys; from mlflow import MlflowClient; MlflowClient(sys.argv[1]).search_experiments()"
+# MLflow building a store in place (what open_store did), killed (SIGKILL, as a kill -9 or a
+# scheduler does) right after a migration has created one of its temporary tables: the moment a
+# real kill left stores MLflow cannot open ("table _alembic_tmp_… already exists"). The moment is
+# chosen through SQLAlchemy's public event API, so one kill suffices instead of a loop of kills at
+# random instants.
+KILLED_MID_MIGRATION = """
+import os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _kill(conn, cursor, statement, *args):
+    if statement.lstrip().upper().startswith("CREATE TABLE _ALEMBIC_TMP"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+from mlflow import MlflowClient
+MlflowClient(sys.argv[1]).search_experiments()
+"""
 
 
 @pytest.fixture(scope="module")
-def half_built(tmp_path_factory, empty_store, creation_seconds):
+def half_built(tmp_path_factory, empty_store):
     """A store an older version left half-built (built once; each test takes a copy)."""
-    return build_in_place_until_half_built(tmp_path_factory.mktemp("old"), empty_store,
-                                           creation_seconds)
+    return build_in_place_killed_mid_migration(tmp_path_factory.mktemp("old"), empty_store)
 
 
 def copy_of(db, folder):
@@ -215,30 +231,19 @@ def copy_of(db, folder):
     return folder / db.name
 
 
-def build_in_place_until_half_built(folder, empty_store, creation_seconds, tries=12):
-    """A store half-built as an older netlab left one: MLflow building it in place (what
-    open_store did) killed at random moments until a kill leaves one MLflow cannot open; its
-    path."""
-    rng = random.Random(8)
-    for attempt in range(tries):
-        db = folder / f"try{attempt}" / "mlflow.db"
-        db.parent.mkdir(parents=True)
-        build = subprocess.Popen([sys.executable, "-c", OPEN, f"sqlite:///{db}"],
-                                 stderr=subprocess.DEVNULL)
-        wait_for_a_file(db.parent, build)
-        time.sleep(rng.uniform(0, creation_seconds))
-        build.kill()
-        build.wait()
-        if not db.exists() or schema(db) == schema(empty_store):
-            continue
-        probe = db.with_name("probe.db")  # MLflow would go on building the store it opens
-        shutil.copyfile(db, probe)
-        try:
-            MlflowClient(f"sqlite:///{probe}").search_experiments()
-        except Exception:  # noqa: BLE001 - any failure: MLflow cannot open it
-            print(f"half-built after {attempt + 1} kills")
-            return db
-    pytest.fail(f"{tries} kills of an in-place creation left no half-built store")
+def build_in_place_killed_mid_migration(folder, empty_store):
+    """A store half-built as an older netlab left one; its path. Fails unless MLflow itself then
+    cannot open it (the fault the store's creation aside is for)."""
+    db = folder / "mlflow.db"
+    build = subprocess.run([sys.executable, "-c", KILLED_MID_MIGRATION, f"sqlite:///{db}"],
+                           capture_output=True, text=True, timeout=120)
+    assert build.returncode == -signal.SIGKILL, build.stderr
+    assert schema(db) != schema(empty_store)
+    probe = db.with_name("probe.db")  # MLflow would go on building the store it opens
+    shutil.copyfile(db, probe)
+    with pytest.raises(Exception):  # noqa: B017 - any failure: MLflow cannot open it
+        MlflowClient(f"sqlite:///{probe}").search_experiments()
+    return db
 
 
 def digest(path):
