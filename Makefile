@@ -15,7 +15,7 @@ ifneq ($(origin HOST),command line)
 HOST := 127.0.0.1
 endif
 
-.PHONY: setup sweep test test-fast bench ui lint clean ray
+.PHONY: setup sweep test test-fast bench ui lint clean ray reports
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "netlab needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -47,6 +47,11 @@ test-fast: $(TEST_STAMP)
 
 bench: setup
 	$(BIN)/python -m benchmarks.nn
+
+# every committed study rerun (into mlruns/committed/, made afresh) and its report written in
+# experiments/<study>/; the test suite fails while a committed report is not today's code's
+reports: setup
+	$(BIN)/python -m netlab.report.committed --jobs 2
 
 # STUDY, STORE, HOST and PORT reach netlab.tracking.ui as environment variables, quoted: never
 # pasted into the shell, nor expanded by make ($(value …), and not exported under their own names,

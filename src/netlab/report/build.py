@@ -18,7 +18,7 @@ from . import boundaries, comparisons, design, dynamics, figure_choice, stats, t
 from .conclusion import conclusion
 from .coverage import coverage
 from .output import Output, default_folder
-from .study import load_study
+from .study import _column, load_study
 
 
 class Saver:
@@ -118,7 +118,8 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
         parts.append(f"---\nGenerated from the tracking store by `{command}`; the same command "
                      "regenerates it after the sweep is rerun.")
         output.file("report.md").write_text("\n\n".join(parts) + "\n")
-        output.close(command)
+        made_by = _column(study.runs, "tags.code_hash").dropna().unique().tolist()
+        output.close(command, {"training_code": sorted(made_by)})  # netlab.report.committed
         path = output.folder / "report.md"
         if log and study.parent is not None:
             for name in output.written:

@@ -7,7 +7,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from netlab.figures.style import label
-from netlab.tracking.store import default_uri
+from netlab.paths import PROJECT_ROOT
+from netlab.tracking.store import default_uri, sqlite_path
 
 from .study import CONTROL, DATA_SEED, DATASET, SEED, _column, parse_value
 from .text import count, sorted_values, value_list
@@ -20,11 +21,21 @@ def mixed(runs):
     return provenance(runs)[1] + dataset_configs(runs)[1]
 
 
+def store_name(uri):
+    """How the report names a store: a SQLite file inside the project by its relative path (so a
+    committed report reads the same on every machine), any other store by its URI."""
+    if uri == default_uri():
+        return "the project's default store `mlruns/mlflow.db`"
+    path = sqlite_path(uri)
+    if path is not None and path.resolve().is_relative_to(PROJECT_ROOT):
+        return f"the project's store `{path.resolve().relative_to(PROJECT_ROOT)}`"
+    return f"`{uri}`"
+
+
 def coverage(study):
     """Markdown bullets describing what the report covers."""
     runs, lines = study.runs, []
-    where = ("the project's default store `mlruns/mlflow.db`"
-             if study.tracking_uri == default_uri() else f"`{study.tracking_uri}`")
+    where = store_name(study.tracking_uri)
     lines.append(f"- Experiment `{study.experiment}` in {where}.")
     lines.extend(sweeps(study))
     states = ", ".join(f"{n} {s}" for s, n in runs["state"].value_counts().items())

@@ -128,7 +128,7 @@ class Output:
             self.written.append(name)
         return self.staging / name
 
-    def close(self, command):
+    def close(self, command, facts=None):
         """Move the files written into the folder, remove the earlier report's files this one did
         not write, and record the new list in the manifest; NotOurs (nothing changed) if a file
         of a name written is not new and not ours."""
@@ -143,6 +143,7 @@ class Output:
         for name in self.ours:
             if name not in self.written and self._why_not_ours(name) is None:
                 (self.folder / name).unlink(missing_ok=True)
-        manifest = {"written_by": command, "files": self.written, "sha256": digests}
+        manifest = {"written_by": command, **(facts or {}), "files": self.written,
+                    "sha256": digests}
         (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         os.replace(self.staging / MANIFEST, self.folder / MANIFEST)
