@@ -150,7 +150,7 @@ def _first_line(error):
 
 def _parse(kind, source):
     """The table (DataFrame) or arrays (dict) in source, a path or a file-like object."""
-    import pandas as pd  # here: a run on a built-in dataset does not import pandas (~0.4 s)
+    import pandas as pd  # here: only a run on a user's table pays for importing pandas
 
     if kind == "npz":
         with np.load(source, allow_pickle=False) as npz:
