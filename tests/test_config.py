@@ -265,3 +265,21 @@ def test_a_job_checked_from_its_group_choice_is_what_hydra_composes(hydra_ready,
         ours = outcome(composer, job)
         assert ours == outcome(lambda j: loader.load_sweep_config(cfg, list(j)), job), job
     assert len(composer.bases) < len(jobs[:6]) + len(extra)  # group choices composed once
+
+
+def test_help_lists_the_groups_a_user_chooses_from_and_not_the_schemas():
+    """`python -m src.run --help` lists conf/'s groups with their options (issue 21: it listed
+    netlab's internal `schema/...` groups beside them)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "src.run", "--help"], cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    groups = [line.split(":")[0] for line in section.splitlines() if ": " in line]
+    assert groups == ["dataset", "experiment", "optimizer"], done.stdout
+    assert "experiment: activations, depth, grid," in done.stdout
+    assert "\nactivation: tanh\n" in done.stdout  # the config follows, as in Hydra's own help

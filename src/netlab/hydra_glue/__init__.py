@@ -18,3 +18,7 @@ The life of `python -m src.run -m …`:
 A single run (no -m) is validated, its memory checked and its store opened by the callback
 (callback.py) before Hydra starts it, then runs the same job code.
 """
+
+from . import help as _help  # noqa: E402 - the help template's resolver, wherever a config is made
+
+_help.register()
