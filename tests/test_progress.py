@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from netlab.job import Progress
+from netlab.snapshots import log_spaced_epochs
 from tests.test_tracking import ROOT
 
 
@@ -23,13 +24,16 @@ class Clock:
         return self.now
 
 
-def run(epochs, seconds_per_epoch, every=60.0):
-    """The lines Progress prints for a job of `epochs` epochs at a steady pace."""
+def run(epochs, seconds_per_epoch, every=60.0, marked=()):
+    """The lines Progress prints for a job of `epochs` epochs at a steady pace; `marked` pairs
+    (epochs, their extra seconds each) of epochs that do more than train."""
     clock, out = Clock(), io.StringIO()
-    progress = Progress(epochs, "#0 width=100000", every=every, clock=clock, out=out)
+    progress = Progress(epochs, "#0 width=100000", every=every, clock=clock, out=out,
+                        marked=[epochs_ for epochs_, _ in marked])
     with progress as bar:
-        for _ in range(epochs):
-            clock.now += seconds_per_epoch
+        for epoch in range(1, epochs + 1):
+            clock.now += seconds_per_epoch + sum(extra for epochs_, extra in marked
+                                                 if epoch in epochs_)
             bar.update()
     return out.getvalue().splitlines()
 
@@ -39,6 +43,21 @@ def test_a_long_job_announces_its_length_then_reports_every_minute():
     assert lines[0] == "#0 width=100000: epoch 10 of 900 after 5 s, about 7 min left"
     assert len(lines) == 1 + (450 - 5) // 60  # then one line a minute until it ends
     assert lines[-1].startswith("#0 width=100000: epoch 850 of 900 after 7 min, about 25 s left")
+
+
+def test_epochs_that_do_more_than_train_are_timed_apart():
+    """A wide 2-D network: its 16 boundary epochs take 25 s more each, its 10 epochs of training
+    dynamics 2 s more, most of them first; an epoch of training alone 0.3 s (12 min in all).
+    Timed together, the first epochs' pace made hours of it (a real run's first line said
+    14.7 h); each kind is timed apart, and the estimate waits for an epoch of each."""
+    drawn, probed = log_spaced_epochs(1000), log_spaced_epochs(1000)[1::2] + [7, 12]
+    assert len(drawn) == 16 and drawn[:4] == [1, 2, 3, 4]
+    lines = run(epochs=1000, seconds_per_epoch=0.3, marked=[(drawn, 25.0), (probed, 2.0)])
+    assert lines[0] == "#0 width=100000: epoch 2 of 1000 after 53 s, the time left is measured next"
+    # epoch 7 is the first probed epoch without a boundary: then every kind has been timed;
+    # 133.1 s spent, 720 − 133.1 = 586.9 s left, the truth
+    assert lines[1] == "#0 width=100000: epoch 7 of 1000 after 2 min, about 10 min left"
+    assert lines[-1] == "#0 width=100000: epoch 917 of 1000 after 11 min, about 52 s left"
 
 
 def test_a_short_job_says_nothing():

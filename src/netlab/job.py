@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from netlab import experiment, identity
+from netlab import experiment, identity, snapshots
 from netlab.config import identity_keys, job_seeds
 from netlab.recording import RUN_FILES, Curves, record
 
@@ -194,7 +194,10 @@ def train_and_record(cfg, context):
         trained = [replicas[i] for i in todo]
         curves = Curves(loggers, cfg.epochs, cfg.log_every)
         if trained:
-            with progress_bar(cfg.epochs, not context.multirun, context.head()) as bar:
+            # experiment.train draws a 2-D replica's decision boundary at these epochs too
+            drawn = snapshots.log_spaced_epochs(cfg.epochs) if trained[0].data.is_2d else ()
+            with progress_bar(cfg.epochs, not context.multirun, context.head(),
+                              (drawn, curves.probed)) as bar:
                 def on_epoch(epoch, record, active):
                     curves(epoch, record, active)
                     bar.update()
@@ -213,17 +216,31 @@ def train_and_record(cfg, context):
 class Progress:
     """Epoch progress where no bar can show (a log, a pipe, a sweep's job): once a job has
     trained for a few seconds, one line with its measured pace and how long it will take in all,
-    if that is long; then a line every `every` seconds. Nothing for a job that ends soon."""
+    if that is long; then a line every `every` seconds. Nothing for a job that ends soon.
+
+    `marked` are sets of epochs that do more than train (a 2-D run draws its decision boundary
+    at ~16 log-spaced epochs, the training dynamics are measured at others, most of them early):
+    each kind of epoch is timed apart, so that a wide network's first epochs do not make hours of
+    an estimate of minutes."""
 
     FIRST = 5.0  # seconds before the pace is measured (and a short job says nothing)
     LONG = 30.0  # a job projected to last longer than this is announced
 
-    def __init__(self, epochs, head, every=60.0, clock=time.monotonic, out=None):
+    def __init__(self, epochs, head, every=60.0, clock=time.monotonic, out=None, marked=()):
         self.epochs, self.head, self.every, self.clock = epochs, head, every, clock
         self.out = out
-        self.start = clock()
+        self.marked = [frozenset(e for e in epochs_ if 1 <= e <= epochs) for epochs_ in marked]
+        special = set().union(*self.marked)
+        self.total = {self.kind(0): epochs - len(special)}  # epochs of each kind in the job
+        for epoch in special:
+            self.total[self.kind(epoch)] = self.total.get(self.kind(epoch), 0) + 1
+        self.seen = dict.fromkeys(self.total, 0)  # epochs run, of each kind
+        self.spent = dict.fromkeys(self.total, 0.0)  # seconds they took
+        self.start = self.last = clock()
         self.done = 0
         self.next = self.start + self.FIRST
+        self.said = False  # a line was printed
+        self.unknown = False  # the last line could not say how long the rest takes
 
     def __enter__(self):
         return self
@@ -231,21 +248,42 @@ class Progress:
     def __exit__(self, *exc):
         return False
 
+    def kind(self, epoch):
+        """Which of the marked sets the epoch is in."""
+        return tuple(epoch in epochs for epochs in self.marked)
+
     def update(self, n=1):
-        self.done += n
         now = self.clock()
-        if now < self.next or self.done >= self.epochs:
+        for epoch in range(self.done + 1, self.done + n + 1):
+            self.seen[self.kind(epoch)] += 1
+            self.spent[self.kind(epoch)] += (now - self.last) / n
+        self.done += n
+        self.last = now
+        if self.done >= self.epochs or (now < self.next and not self.unknown):
             return
-        elapsed = now - self.start
-        left = elapsed / self.done * (self.epochs - self.done)
-        if self.next == self.start + self.FIRST and elapsed + left < self.LONG:
+        elapsed, left = now - self.start, self.left()
+        if left is not None and not self.said and elapsed + left < self.LONG:
             self.next = float("inf")  # a short job: nothing to say
             return
-        self.next = now + self.every
+        if left is None and (self.unknown or elapsed < self.LONG):
+            return  # measured at a later epoch
+        self.next, self.said, self.unknown = now + self.every, True, left is None
         import sys
 
-        print(f"{self.head}: epoch {self.done} of {self.epochs} after {_duration(elapsed)}, "
-              f"about {_duration(left)} left", file=self.out or sys.stderr, flush=True)
+        rest = "the time left is measured next" if left is None else f"about {_duration(left)} left"
+        print(f"{self.head}: epoch {self.done} of {self.epochs} after {_duration(elapsed)}, {rest}",
+              file=self.out or sys.stderr, flush=True)
+
+    def left(self):
+        """Seconds the epochs not yet run will take at the pace of their kind, or None while a
+        kind still to come has not been timed."""
+        left = 0.0
+        for kind, total in self.total.items():
+            if total > self.seen[kind]:
+                if not self.seen[kind]:
+                    return None
+                left += self.spent[kind] / self.seen[kind] * (total - self.seen[kind])
+        return left
 
 
 def _duration(seconds):
@@ -266,7 +304,7 @@ def normalised_tag(notes):
     return "; ".join(f"{', '.join(keys)}: {why}" for why, keys in by_reason.items())
 
 
-def progress_bar(epochs, show, head="job"):
+def progress_bar(epochs, show, head="job", marked=()):
     """An epoch progress bar on a terminal for a single run, shown once it has lasted a second
     (tqdm); elsewhere (a log, a pipe, a sweep's jobs) Progress's lines.
 
@@ -276,7 +314,7 @@ def progress_bar(epochs, show, head="job"):
     import sys
 
     if not (show and sys.stderr.isatty()):
-        return Progress(epochs, head)
+        return Progress(epochs, head, marked=marked)
     from tqdm import tqdm
 
     return tqdm(total=epochs, unit="epoch", delay=1.0, leave=False)
