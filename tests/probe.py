@@ -44,7 +44,9 @@ def _matches(moment, wanted):
 def pause(moment):
     """Say the process reached moment, then wait for the test's go (60 s at most)."""
     folder = _folder()
-    (folder / f"{moment}.{os.getpid()}.reached").write_text(str(os.getpid()))
+    said = folder / f"{moment}.{os.getpid()}.saying"  # whole before the test can see it
+    said.write_text(str(os.getpid()))
+    os.replace(said, folder / f"{moment}.{os.getpid()}.reached")
     go = folder / f"{moment}.go"
     deadline = time.monotonic() + 60
     while not go.exists() and time.monotonic() < deadline:
