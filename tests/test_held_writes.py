@@ -4,12 +4,15 @@ raised inside the write, so the runs can still be ended KILLED before a schedule
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from netlab import interrupts
 from netlab.hydra_glue.signals import interrupt
+from netlab.paths import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -41,3 +44,40 @@ def test_a_write_that_never_ends_is_interrupted_after_the_hold(handler):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(30)  # a request no server answers
     assert time.monotonic() - started < 5
+
+
+FINALIZER = """
+import signal, sys
+from netlab.hydra_glue.signals import install
+from netlab.interrupts import Interrupted, held
+install()
+
+class Freed:
+    def __del__(self):  # as SQLAlchemy's weakref callbacks run while the collector frees
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C arrives while a finalizer runs
+        sum(range(1000))  # its handler runs here, inside the finalizer
+
+Freed()
+print("went on", flush=True)
+if sys.argv[1] == "write":
+    try:
+        with held():  # the next store write
+            print("wrote", flush=True)
+    except Interrupted as error:
+        print("raised", error.signal_name, flush=True)
+"""
+
+
+@pytest.mark.parametrize("then", ["write", "exit"])
+def test_an_interrupt_raised_inside_a_finalizer_is_not_dropped(then):
+    """Ctrl-C whose handler ran inside a finalizer (Python prints 'Exception ignored in' and drops
+    what it raised: a Ctrl-C test once saw the sweep go on and finish): nothing is printed, and the
+    interrupt is raised at the next store write, or ends the command with its status."""
+    done = subprocess.run([sys.executable, "-c", FINALIZER, then], capture_output=True,
+                          text=True, timeout=60, cwd=PROJECT_ROOT)
+    if then == "write":
+        assert (done.returncode, done.stdout, done.stderr) == (0, "went on\nraised Ctrl-C\n", "")
+    else:
+        assert (done.returncode, done.stdout) == (130, "went on\n"), done.stderr
+        assert done.stderr == ("interrupted by Ctrl-C as the command was exiting (what it ran "
+                               "had ended)\n")

@@ -7,6 +7,13 @@ transaction keeps SQLite's write lock (`database is locked`) for the writes that
 So every store write runs inside `held()`; the handler asks `hold(signum)` first, and a signal
 that came meanwhile is raised as Interrupted when the outermost block ends, once the write is whole.
 
+Python also runs a handler inside a finalizer (a `__del__` or a weakref callback, e.g. one of
+SQLAlchemy's as the garbage collector frees an engine), where an exception cannot propagate: it
+prints "Exception ignored in …" with a traceback and drops it, and the command went on as if no
+signal had come. `catch_lost()` installs Python's documented hook for such exceptions
+(sys.unraisablehook): an Interrupted dropped there is kept, nothing is printed, and it is raised at
+the next point that can take it (`raise_lost()`: every held() block, every epoch).
+
 A write that does not end (a tracking server that stopped answering mid-request) is not waited on
 for ever: HOLD_SECONDS after the signal, it is raised inside the write anyway. A scheduler follows
 SIGTERM with SIGKILL after a grace period (SLURM's KillWait: 30 s by default; Kubernetes': 30 s),
@@ -18,9 +25,11 @@ installs the handler that asks.
 
 import contextlib
 import signal
+import sys
 import threading
 
 _held = {"depth": 0, "signum": None}  # the main thread's blocks, and the signal they hold
+_lost = []  # an Interrupted a finalizer dropped, to raise again
 HOLD_SECONDS = 5.0  # the longest a signal waits for a write; a local write takes milliseconds
 
 
@@ -60,6 +69,34 @@ def _overdue(signum, frame):
         raise as_interrupt(held_signum)
 
 
+def catch_lost():
+    """Keep an Interrupted raised inside a finalizer (Python would print it and drop it) for
+    raise_lost(); every other unraisable exception goes to the hook installed before."""
+    before = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, Interrupted):
+            _lost.append(unraisable.exc_value)
+        else:
+            before(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def lost():
+    """The interrupt a finalizer dropped that no point has raised again yet, or None."""
+    return _lost[-1] if _lost else None
+
+
+def raise_lost():
+    """Raise again, in the main thread outside any held() block, an interrupt a finalizer
+    dropped."""
+    if _lost and _held["depth"] == 0 and _main_thread():
+        lost = _lost.pop()
+        _lost.clear()
+        raise Interrupted(lost.signal_name, lost.exit_code)
+
+
 @contextlib.contextmanager
 def held():
     """Run the block (a store write) whole: Ctrl-C or SIGTERM arriving meanwhile is raised as
@@ -68,6 +105,7 @@ def held():
     if not _main_thread():
         yield
         return
+    raise_lost()
     _held["depth"] += 1
     try:
         yield
@@ -77,3 +115,4 @@ def held():
             signum, _held["signum"] = _held["signum"], None
             signal.setitimer(signal.ITIMER_REAL, 0)  # the write ended in time
             raise as_interrupt(signum)
+        raise_lost()

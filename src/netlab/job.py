@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from netlab import experiment, identity, snapshots
+from netlab import experiment, identity, interrupts, snapshots
 from netlab.config import identity_keys, job_seeds
 from netlab.recording import RUN_FILES, Curves, record
 
@@ -199,6 +199,7 @@ def train_and_record(cfg, context):
             with progress_bar(cfg.epochs, not context.multirun, context.head(),
                               (drawn, curves.probed)) as bar:
                 def on_epoch(epoch, record, active):
+                    interrupts.raise_lost()  # Ctrl-C a finalizer dropped stops training here
                     curves(epoch, record, active)
                     bar.update()
 

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from netlab.interrupts import as_interrupt, held, hold
+from netlab.interrupts import as_interrupt, catch_lost, held, hold, lost
 
 
 def is_main_thread():
@@ -58,10 +58,11 @@ _late = []  # the signal after_the_end() noted
 
 
 def _late_exit_status():
-    """The last of the exit handlers (registered first): a signal noted after the end ends the
-    process with its status, after every other handler has run."""
-    if _late:
-        error = as_interrupt(_late[0])
+    """The last of the exit handlers (registered first): a signal noted after the end (or one a
+    finalizer dropped that nothing raised again) ends the process with its status, after every
+    other handler has run."""
+    error = as_interrupt(_late[0]) if _late else lost()
+    if error is not None:
         print(f"interrupted by {error.signal_name} as the command was exiting (what it ran had "
               "ended)", file=sys.stderr, flush=True)
         sys.stdout.flush()
@@ -74,4 +75,5 @@ def install():
     if is_main_thread():
         signal.signal(signal.SIGINT, interrupt)
         signal.signal(signal.SIGTERM, interrupt)
+        catch_lost()  # one raised inside a finalizer is raised again, not dropped
         atexit.register(_late_exit_status)
