@@ -2,6 +2,8 @@
 it); every other test runs with MLFLOW_TRACKING_URI pointing at no usable store, so a test that
 forgets to ask fails loudly instead of writing into the project's mlruns/."""
 
+import os
+import random
 import sqlite3
 from contextlib import closing
 
@@ -11,6 +13,19 @@ import pytest
 from netlab.tracking.store import open_store
 from tests.clusters import sequential_study  # noqa: F401 - fixtures
 from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
+
+# The fault tests' random instants: a seed drawn once a session (each xdist worker its own), so
+# every run of the suite tries new instants, and named in every failure; NETLAB_TRIALS_SEED=…
+# replays it.
+TRIALS_SEED = int(os.environ.get("NETLAB_TRIALS_SEED") or random.SystemRandom().randrange(10**6))
+REPLAY = f"(NETLAB_TRIALS_SEED={TRIALS_SEED} replays it)"
+
+
+def trials_rng(name):
+    """The random generator of one test's trials, from the session's seed; the seed is printed,
+    so a failing test's captured output names it."""
+    print(f"random instants of {name}: seed {TRIALS_SEED} {REPLAY}")
+    return random.Random(f"{TRIALS_SEED}:{name}")
 
 
 @pytest.fixture(scope="session")

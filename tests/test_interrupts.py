@@ -21,6 +21,7 @@ import time
 import pytest
 from mlflow import MlflowClient
 
+from tests.conftest import REPLAY, TRIALS_SEED
 from tests.servers import group_processes
 from tests.sweeps import (
     JOBLIB,
@@ -40,16 +41,12 @@ pytestmark = pytest.mark.slow
 
 PROBE = "+hydra.callbacks.probe._target_=tests.probe.Probe"
 OPENING = re.compile(r"tracking: (resuming )?sweep run [0-9a-f]{32} in \S+$")
-SEED = int(os.environ.get("NETLAB_TRIALS_SEED") or random.SystemRandom().randrange(10**6))
-
-
-REPLAY = f"(NETLAB_TRIALS_SEED={SEED} replays it)"
 
 
 def draw(trial, low, high):
     """A statement number in [low, high] for the trial named: new each session, the same for one
     seed whichever tests run."""
-    return random.Random(f"{SEED}:{trial}").randint(low, high)
+    return random.Random(f"{TRIALS_SEED}:{trial}").randint(low, high)
 
 
 def probe_env(folder, **settings):

@@ -10,7 +10,6 @@ in the directory a command ran in, and no traceback reaches the terminal.
 
 import hashlib
 import os
-import random
 import re
 import shutil
 import signal
@@ -27,6 +26,7 @@ import pytest
 from mlflow import MlflowClient
 
 from netlab.tracking.store import open_store
+from tests.conftest import trials_rng
 from tests.sweeps import (
     QUICK,
     ROOT,
@@ -160,7 +160,7 @@ def test_a_creation_interrupted_at_a_random_moment_leaves_nothing_half_built(
     sends it) at a random moment of the creation: the next open of that store (in the last trial,
     the next command) works and the store is whole; after Ctrl-C the command said so in one line
     and left no temporary file."""
-    rng = random.Random(22)
+    rng = trials_rng(f"creation {signal.Signals(signum).name}")
     seen = []
     for trial in range(trials):
         base = tmp_path / f"trial{trial}"
