@@ -256,8 +256,9 @@ class Progress:
     def update(self, n=1):
         now = self.clock()
         for epoch in range(self.done + 1, self.done + n + 1):
-            self.seen[self.kind(epoch)] += 1
-            self.spent[self.kind(epoch)] += (now - self.last) / n
+            kind = self.kind(epoch)
+            self.seen[kind] += 1
+            self.spent[kind] += (now - self.last) / n
         self.done += n
         self.last = now
         if self.done >= self.epochs or (now < self.next and not self.unknown):
