@@ -123,9 +123,13 @@ def failure(context, error):
     any, keep the traceback as error.txt)."""
     from netlab.tracking.store import failure_line, first_line, is_store_error
 
+    # a run the store took not even the end of (RunLogger notes it on the error)
+    unended = "".join(f"; {note}" for note in dict.fromkeys(getattr(error, "__notes__", ()))
+                      if note.startswith("a run left RUNNING"))
     if is_store_error(error):
-        return f"(tracking: {failure_line(context.tracking_uri, error)})"
-    return f"{type(error).__name__}: {first_line(error)} (NETLAB_DEBUG=1 shows the traceback)"
+        return f"(tracking: {failure_line(context.tracking_uri, error)}{unended})"
+    return (f"{type(error).__name__}: {first_line(error)}{unended} (NETLAB_DEBUG=1 shows the "
+            "traceback)")
 
 
 def train_and_record(cfg, context):

@@ -111,6 +111,10 @@ def short(value, limit=5000):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# said of a run left RUNNING because the store took not even its end (a full disk): in its job's
+# line, and as a note on the error that stopped the job
+UNENDED = "its end could not be written either (the next command marks it KILLED)"
+
 class RunLogger:
     """A context manager for one MLflow run (nested under parent_run_id when given).
 
@@ -162,7 +166,8 @@ class RunLogger:
                     with held():
                         end_run(self.client, self.run_id, status, tag)
                 except Exception:  # noqa: BLE001 - its process gone, the next command marks it
-                    pass
+                    self.unended = True
+                    e.add_note(f"a run left RUNNING: {UNENDED}")
             raise
         self._staging = staging_folder("netlab-run-")
         self._last_flush = time.monotonic()
@@ -218,8 +223,10 @@ class RunLogger:
             try:  # ended before its reason is tagged: a full disk may take one write, not two
                 end_run(self.client, self.run_id, status, ("error", reason))
             except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
-                reason += "; its end could not be written either (the next command marks it KILLED)"
+                reason += f"; {UNENDED}"
                 self.unended = True
+                if exc is not None:  # the job's line tells of the error that stopped it
+                    exc.add_note(f"a run left RUNNING: {UNENDED}")
         self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
 

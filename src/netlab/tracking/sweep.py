@@ -9,7 +9,7 @@ from mlflow.entities import Metric, Param, RunTag
 
 from netlab.interrupts import held
 
-from .logger import command_line, environment_tags, flatten, param_text, short
+from .logger import UNENDED, command_line, environment_tags, flatten, param_text, short
 from .store import (
     TrackingUnavailable,
     end_run,
@@ -132,7 +132,7 @@ def close_parent(client, parent, runs, status="FINISHED", expected=None, since=0
         try:  # ended before why is tagged: a full disk may take one write, not two
             end_run(client, parent, "FAILED", ("error", why))
         except Exception:  # noqa: BLE001 - its process gone, the next command marks it KILLED
-            why += "; its end could not be written either (the next command marks it KILLED)"
+            why += f"; {UNENDED}"
         raise TrackingUnavailable(f"sweep run {parent} FAILED: {why}") from None
     return text
 
