@@ -92,7 +92,7 @@ def raise_lost():
     """Raise again, in the main thread outside any held() block, an interrupt a finalizer
     dropped."""
     if _lost and _held["depth"] == 0 and _main_thread():
-        lost = _lost.pop()
+        lost = _lost[-1]
         _lost.clear()
         raise Interrupted(lost.signal_name, lost.exit_code)
 

@@ -121,11 +121,11 @@ def run(cfg, context):
 def failure(context, error):
     """Why a job raised, in one line: the store's failure, or the error (its runs, if it had
     any, keep the traceback as error.txt)."""
+    from netlab.tracking.logger import UNENDED_NOTE
     from netlab.tracking.store import failure_line, first_line, is_store_error
 
     # a run the store took not even the end of (RunLogger notes it on the error)
-    unended = "".join(f"; {note}" for note in dict.fromkeys(getattr(error, "__notes__", ()))
-                      if note.startswith("a run left RUNNING"))
+    unended = f"; {UNENDED_NOTE}" if UNENDED_NOTE in getattr(error, "__notes__", ()) else ""
     if is_store_error(error):
         return f"(tracking: {failure_line(context.tracking_uri, error)}{unended})"
     return (f"{type(error).__name__}: {first_line(error)}{unended} (NETLAB_DEBUG=1 shows the "

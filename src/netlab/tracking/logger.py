@@ -114,6 +114,7 @@ def short(value, limit=5000):
 # said of a run left RUNNING because the store took not even its end (a full disk): in its job's
 # line, and as a note on the error that stopped the job
 UNENDED = "its end could not be written either (the next command marks it KILLED)"
+UNENDED_NOTE = f"a run left RUNNING: {UNENDED}"
 
 class RunLogger:
     """A context manager for one MLflow run (nested under parent_run_id when given).
@@ -167,7 +168,7 @@ class RunLogger:
                         end_run(self.client, self.run_id, status, tag)
                 except Exception:  # noqa: BLE001 - its process gone, the next command marks it
                     self.unended = True
-                    e.add_note(f"a run left RUNNING: {UNENDED}")
+                    e.add_note(UNENDED_NOTE)
             raise
         self._staging = staging_folder("netlab-run-")
         self._last_flush = time.monotonic()
@@ -226,7 +227,7 @@ class RunLogger:
                 reason += f"; {UNENDED}"
                 self.unended = True
                 if exc is not None:  # the job's line tells of the error that stopped it
-                    exc.add_note(f"a run left RUNNING: {UNENDED}")
+                    exc.add_note(UNENDED_NOTE)
         self.status, self.reason = status, (None if status == "FINISHED" else reason)
         return False
 
