@@ -24,8 +24,16 @@ allow here: those figures are shown without one):
   (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
   train ~1 s each (moons, 2000 points, width 64, 3000 epochs).
 - thousand: 1,000 runs of the flower (5 widths × 5 lr × 4 activations × 10 seeds, 500 epochs) as
-  1,000 jobs, as 100 jobs of seeds=10, and as those 100 jobs on 2 joblib workers, in runs per
-  minute.
+  1,000 jobs and as 100 jobs of seeds=10 (both `hydra.sweeper.pack=false`, as before packing),
+  then packed (the default: the 5 lr × 10 seeds of each network in one job), sequential and on 2
+  joblib workers, in runs per minute.
+- packing: configurations a stack of replicas holds together launched as one job (the grid
+  sweeper's default) against one job each (`hydra.sweeper.pack=false`, as every sweep ran before
+  packing), both sequential, in runs per minute: P1, an lr × seed sweep of the course network
+  (the width study's flower network at width 4, lr 0.05 … 4.0 × 10 seeds, 70 runs), and P2, the
+  200-run flower grid (5 lr × 4 activations × 10 seeds, width 4, 500 epochs), the fastest of
+  two alternated runs of each; and whether both logged the same figures, bit for bit, for every
+  config hash.
 - disk: the store's bytes (database and artifacts) per run, after the default study.
 - big_store: the default study rerun (everything already finished, so every job is skipped) in
   its own store and beside 10,000 other runs in the same experiment (benchmarks/bigstore.py clones
@@ -61,7 +69,14 @@ ONE_SECOND = ["dataset=moons", "dataset.n_samples=2000", "width=64", "epochs=300
               "seed=0,1,2,3,4,5"]
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 TARGETS = {"per_job_ms": None, "startup_s": None, "parallel_speedup": 1.8, "share": 0.15,
-           "runs_per_min": 300, "disk_kb_per_run": 100, "skip_ms": 20, "big_store_ratio": 1.2}
+           "runs_per_min": 300, "disk_kb_per_run": 100, "skip_ms": 20, "big_store_ratio": 1.2,
+           "packing_ratio": 3, "packed_runs_per_min": 600, "packed_joblib_runs_per_min": 1100}
+PACKING = {"P1: the course network, 7 lr × 10 seeds": [  # (the width study's network, width 4)
+               "+experiment=width", "width=4", "lr=0.05,0.1,0.3,0.6,1.2,2.0,4.0"],
+           "P2: flower, 5 lr × 4 activations × 10 seeds": [
+               "dataset=flower", "width=4", "epochs=500", "lr=0.03,0.1,0.3,1,3",
+               "activation=sigmoid,tanh,relu,leaky_relu", "seeds=10"]}
+PACKING_QUICK = {"3 lr × 4 seeds, 100 epochs": ["lr=0.1,0.3,1", "seeds=4", "epochs=100"]}
 
 
 def env_for(uri):
@@ -208,12 +223,44 @@ def thousand(folder, quick):
     grid = THOUSAND if not quick else ["dataset=flower", "width=2,4", "epochs=50"]
     out = {}
     replicas = [*grid, "seeds=10" if not quick else "seeds=2"]
-    for name, args in (("jobs", [*grid, seeds]), ("replicas", replicas),
-                       ("replicas_joblib", [*replicas, *JOBLIB])):
+    apart = "hydra.sweeper.pack=false"
+    for name, args in (("jobs", [*grid, seeds, apart]), ("replicas", [*replicas, apart]),
+                       ("packed", replicas), ("packed_joblib", [*replicas, *JOBLIB])):
         _mk(folder / name)
         r = sweep(folder / name, args)
         out[name] = {"runs": r["runs"], "wall_s": r["wall_s"],
                      "runs_per_min": 60 * r["runs"] / r["wall_s"], "train_s": r["train_s"]}
+    return out
+
+
+def figures_by_hash(uri, experiment):
+    """{config_hash: {metric: repr(value)}} of a store's runs (a NaN equal to a NaN), the times
+    (train_time_s, tracking_time_s) left out."""
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    return {r.data.tags["config_hash"]: {k: repr(v) for k, v in r.data.metrics.items()
+                                         if not k.endswith("_time_s")}
+            for r in client.search_runs([found.experiment_id], max_results=50000)
+            if "config_hash" in r.data.tags}
+
+
+def packing(folder, quick):
+    """Packed sweeps against one job per configuration, in runs per minute, alternated."""
+    out = {}
+    for name, args in (PACKING_QUICK if quick else PACKING).items():
+        where = folder / re.sub(r"[^A-Za-z0-9]+", "_", name)
+        tries = {"apart": [], "packed": []}
+        for k in range(2 if not quick else 1):  # alternated, each into a new store; the fastest
+            for how, extra in (("apart", ["hydra.sweeper.pack=false"]), ("packed", [])):
+                _mk(where / f"{how}{k}")
+                tries[how].append(sweep(where / f"{how}{k}", [*args, *extra]))
+        apart, packed = fastest(tries["apart"]), fastest(tries["packed"])
+        same = figures_by_hash(apart["uri"], "bench") == figures_by_hash(packed["uri"], "bench")
+        out[name] = {"runs": packed["runs"], "packed_s": packed["wall_s"],
+                     "apart_s": apart["wall_s"], "ratio": apart["wall_s"] / packed["wall_s"],
+                     "packed_runs_per_min": 60 * packed["runs"] / packed["wall_s"],
+                     "apart_runs_per_min": 60 * apart["runs"] / apart["wall_s"],
+                     "bit_identical": same}
     return out
 
 
@@ -364,9 +411,19 @@ def table(results):
             100 * TARGETS["share"])
     for name, r in results.get("thousand", {}).items():
         how = {"jobs": "1,000 jobs", "replicas": "100 jobs × seeds=10",
-               "replicas_joblib": "100 jobs × seeds=10, joblib 2 workers"}[name]
+               "packed": "packed jobs (the default), one core",
+               "packed_joblib": "packed jobs, joblib 2 workers"}[name]
+        target = TARGETS.get(f"{name}_runs_per_min", TARGETS["runs_per_min"])
         add(f"{r['runs']} flower runs as {how} ({r['wall_s']:.0f} s)", r["runs_per_min"],
-            "runs/min", TARGETS["runs_per_min"], higher=True)
+            "runs/min", target, higher=True)
+    for name, r in results.get("packing", {}).items():
+        add(f"packed against one job per configuration, {name} ({r['runs']} runs: "
+            f"{r['apart_runs_per_min']:.0f} → {r['packed_runs_per_min']:.0f} runs/min, "
+            f"{r['apart_s']:.1f} s → {r['packed_s']:.1f} s)", r["ratio"], "×",
+            TARGETS["packing_ratio"], higher=True, digits=2)
+        rows.append(f"| … every run's figures bit-identical | "
+                    f"{'yes' if r['bit_identical'] else 'NO'} | yes | "
+                    f"{'met' if r['bit_identical'] else 'MISSED'} |")
     if "disk" in results:
         add(f"disk per run ({results['disk']['runs']} runs)", results["disk"]["kb_per_run"], "KB",
             TARGETS["disk_kb_per_run"])
@@ -389,7 +446,8 @@ def main(argv=None):
     """Run the measurements asked for and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="per_job,startup,parallel,share,thousand,big_store",
+    parser.add_argument("--only",
+                        default="per_job,startup,parallel,share,thousand,packing,big_store",
                         help="comma-separated measures (disk is read from the share run)")
     parser.add_argument("--quick", action="store_true", help="small sweeps, for a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -397,7 +455,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     wanted = args.only.split(",")
     measures = {"per_job": per_job, "startup": startup, "parallel": parallel, "share": share,
-                "thousand": thousand, "big_store": big_store}
+                "thousand": thousand, "packing": packing, "big_store": big_store}
     results = {}
     with tempfile.TemporaryDirectory(prefix="netlab-bench-") as tmp:
         empty = empty_store_bytes(Path(tmp) / "empty")
@@ -412,15 +470,22 @@ def main(argv=None):
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
-    if args.write_docs:
-        left = [m for m in measures if m not in results]
-        settings = (f"measures {', '.join(results)}"
-                    + (f" (not run this time: {', '.join(left)})" if left else "")
-                    + (". `--quick`: small sweeps, a smoke test whose figures mean little."
-                       if args.quick else ", at their full size."))
-        docs.write_section("sweep", docs.section(
-            "What the harness costs a sweep", docs.command("benchmarks.sweep", argv), settings,
-            table(results)), args.write_docs)
+    if args.write_docs:  # packing has a section of its own, so either is measured alone
+        size = (". `--quick`: small sweeps, a smoke test whose figures mean little."
+                if args.quick else ", at their full size.")
+        rest = {k: v for k, v in results.items() if k != "packing"}
+        if rest:
+            left = [m for m in measures if m not in results and m != "packing"]
+            settings = (f"measures {', '.join(rest)}"
+                        + (f" (not run this time: {', '.join(left)})" if left else "") + size)
+            docs.write_section("sweep", docs.section(
+                "What the harness costs a sweep", docs.command("benchmarks.sweep", argv),
+                settings, table(rest)), args.write_docs)
+        if "packing" in results:
+            docs.write_section("packing", docs.section(
+                "Packing: configurations a stack holds as one job",
+                docs.command("benchmarks.sweep", argv), "measures packing" + size,
+                table({"packing": results["packing"]})), args.write_docs)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 
 
 def seeds(n):
-    """The override that sweeps n seeds: n configurations."""
-    return f"seed={','.join(map(str, range(n)))}"
+    """The overrides that sweep n seeds as n jobs: n configurations, not packed into one job (the
+    fault tests stop a sweep between and inside its jobs; tests/test_packing.py covers packing)."""
+    return [f"seed={','.join(map(str, range(n)))}", "hydra.sweeper.pack=false"]
 
 
 class Sweep:

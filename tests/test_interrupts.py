@@ -114,7 +114,7 @@ def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_
     a random statement of its close (the best run's model, the summary): the close completes, the
     parent ends FINISHED, then the interrupt is said, and no logged model is left PENDING."""
     n, experiment = 4, "interrupted"
-    args = [seeds(n), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
+    args = [*seeds(n), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
     parents = []
     for job, (signum, what, code) in enumerate([("SIGINT", "Ctrl-C", 130),
@@ -149,6 +149,32 @@ def test_ctrl_c_then_sigterm_inside_jobs_resume_and_complete(tmp_path, tracking_
     assert sorted(r.data.params["seed"] for r in finished) == [str(s) for s in range(n)]
 
 
+def test_ctrl_c_inside_a_packed_job_ends_every_members_runs_and_the_rerun_completes(
+        tmp_path, tracking_uri):
+    """A packed job (2 lr × 2 seeds, one stack) gets Ctrl-C at a random SQL statement: the sweep
+    ends KILLED with every run it made ended (KILLED, or FINISHED if recorded before the
+    signal), and the command again trains exactly what is missing."""
+    experiment = "packed-interrupted"
+    args = ["lr=0.1,0.5", "seeds=2", *QUICK, f"mlflow.experiment={experiment}",
+            "hydra.sweep.dir=multirun", PROBE]
+    k = draw("packed job", 1, 470)  # the job makes about 485 statements, its close 170 more
+    trial = f"Ctrl-C at statement {k} of the packed job {REPLAY}"
+    folder = tmp_path / "probe"
+    with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:0", at=k,
+                                           signal="SIGINT")) as sweep:
+        parent = assert_ended(sweep, experiment, tracking_uri, "Ctrl-C", 130, trial)
+    assert parent.info.status == "KILLED", trial
+    assert "pack=[" in sweep.stdout, sweep.stdout  # the two lr were one job
+    _, children = runs_of(experiment, tracking_uri)
+    assert {c.info.status for c in children} <= {"KILLED", "FINISHED"}, trial  # none FAILED
+    with Sweep(args[:-1], tmp_path) as sweep:  # again, without the probe
+        assert sweep.wait(120) == 0, sweep.stderr
+    assert len(job_lines(sweep.stdout)) == 2, sweep.stdout  # a line per member
+    _, finished = assert_complete(tracking_uri, experiment, 4)
+    assert sorted((r.data.params["lr"], r.data.params["seed"]) for r in finished) == [
+        (lr, seed) for lr in ("0.1", "0.5") for seed in ("0", "1")]
+
+
 def test_sigterm_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri):
     """SIGTERM at a random statement after the last job's line (the close: the best run's model,
     the summary): the parent ends FINISHED (its close completes, then the interrupt is said) and
@@ -156,7 +182,7 @@ def test_sigterm_as_the_sweep_closes_ends_its_parent(tmp_path, tracking_uri):
     k = draw("close SIGTERM", 1, 165)  # the close makes about 170 statements
     trial = f"SIGTERM at statement {k} of the close {REPLAY}"
     experiment = "closing-sigterm"
-    args = [seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
+    args = [*seeds(1), *QUICK, f"mlflow.experiment={experiment}", "hydra.sweep.dir=multirun",
             PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, arm="job_end:0", at=k,
@@ -175,7 +201,7 @@ def test_sigterm_to_joblib_workers_inside_store_writes(tmp_path, tracking_uri):
     ks = [draw("creating", 30, 45), draw("anywhere", 1, 140)]
     experiment = "preempted"
     trial = f"SIGTERM at statements {ks} of the workers' jobs {REPLAY}"
-    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:*", at=",".join(map(str, ks)),
@@ -197,7 +223,7 @@ def test_ctrl_c_to_a_joblib_sweep_ends_it_killed(tmp_path, tracking_uri):
     """Ctrl-C to the process group while both workers start a job: the parent KILLED, nothing
     RUNNING, one line, exit 130."""
     experiment = "interrupted-joblib"
-    args = [seeds(3), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(3), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
@@ -213,7 +239,7 @@ def test_a_late_sigterm_on_a_joblib_sweep_is_one_line(tmp_path, tracking_uri):
     """SIGTERM once the sweep has FINISHED, as the process exits (joblib's workers ending): one
     line, exit 143, no traceback."""
     experiment = "late-sigterm"
-    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, pause_at="atexit")) as sweep:
@@ -231,7 +257,7 @@ def test_kill_9_of_a_joblib_sweep_ends_its_workers(tmp_path, tracking_uri):
     parent KILLED and trains everything."""
     experiment = "orphans"
     n = 4
-    args = [seeds(n), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(n), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:
@@ -261,7 +287,7 @@ def test_kill_9_of_a_worker_leaves_no_staged_files(tmp_path, tracking_uri):
     """A joblib worker killed (SIGKILL) in the middle of its job, its run's files staged: the
     sweep ends FAILED in one line, its close removes the dead worker's staging folder."""
     experiment = "worker-killed"
-    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, arm="job_start:0", at=100,
@@ -287,7 +313,7 @@ def test_a_killed_resource_tracker_shows_no_traceback(tmp_path, tracking_uri):
     """kill -9 of loky's resource tracker while both workers start a job: the sweep trains every
     configuration, exit 0, and no traceback reaches the user."""
     experiment = "tracker-killed"
-    args = [seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
+    args = [*seeds(2), *QUICK, *JOBLIB, f"mlflow.experiment={experiment}",
             "hydra.sweep.dir=multirun", PROBE]
     folder = tmp_path / "probe"
     with Sweep(args, tmp_path, **probe_env(folder, pause_at="job_start:*")) as sweep:

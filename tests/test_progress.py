@@ -68,7 +68,7 @@ def test_a_short_job_says_nothing():
 @pytest.mark.slow
 def test_a_single_run_in_a_pipe_announces_itself_on_stderr(tracking_uri, tmp_path):
     """A real run of hours (a wide network), its output piped: within seconds it says how long
-    it will take; then Ctrl-C ends it."""
+    it will take, and no progress bar (that is for a terminal); then Ctrl-C ends it."""
     job = subprocess.Popen([sys.executable, "-m", "src.run", "width=1000", "depth=2",
                             "epochs=100000", "dataset.n_samples=2000",
                             "hydra.run.dir=" + str(tmp_path / "run")],
@@ -76,9 +76,10 @@ def test_a_single_run_in_a_pipe_announces_itself_on_stderr(tracking_uri, tmp_pat
     try:
         line = job.stderr.readline()  # blocks until the job prints its first line
         job.send_signal(signal.SIGINT)
-        job.wait(timeout=120)
+        out, err = job.communicate(timeout=120)
     finally:
         if job.poll() is None:
             job.kill()
     assert re.fullmatch(r"width=1000 depth=2 epochs=100000 dataset.n_samples=2000: epoch \d+ of "
                         r"100000 after \d s, about [\d.]+ (min|h) left\n", line), line
+    assert "epoch/s" not in out + err and "/100000" not in out + err, out + err

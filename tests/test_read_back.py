@@ -7,7 +7,8 @@ a link.
 One store (runs logged with chosen numbers, a trained run for src.reproduce) serves every case;
 each case breaks its own copy or its own folder, and checks that nothing appeared beside it. The
 bad-input cases take well under a second each (they fail before the heavy imports); those that
-train, rerun or draw are marked slow.
+train, rerun or draw are marked slow. The report's kinds of bad input go through its main() in
+process, three of them through the real command line as well.
 """
 
 import json
@@ -137,8 +138,14 @@ KINDS = ["sweep", "out is a file", "scheme", "typo", "garbage", "truncated", "em
 COMPARE_KINDS = ["out is a file", "scheme", "typo", "garbage", "dpi 100000", "no server"]
 
 
+# through the real command line: a mount namespace of its own, a server's time bound, and one
+# plain case; the other kinds through the command's main() in this process (the same code once
+# the interpreter has started; what is imported before a refusal is checked at the end of this file)
+REPORT_CLI_KINDS = {"read-only", "no server", "garbage"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", sorted(REPORT_CLI_KINDS))
 def test_the_report_says_what_is_wrong_in_one_line_and_creates_nothing(store, tmp_path, kind):
     uri, _ = store
     tracking_uri, extra, says, wrap = _broken(kind, tmp_path, uri)
@@ -151,6 +158,27 @@ def test_the_report_says_what_is_wrong_in_one_line_and_creates_nothing(store, tm
     # the bound leaves room for a command's start-up on a loaded machine (~20 s seen)
     assert seconds < 90
     assert listing(tmp_path) == before  # nothing created, nothing changed
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in REPORT_CLI_KINDS])
+def test_the_report_refuses_each_kind_of_bad_input_in_one_line_in_process(
+        store, tmp_path, kind, capsys):
+    """The same checks as above, each kind of bad input, through `main(argv)`: SystemExit with
+    one line (what Python prints on stderr, exit status 1), nothing printed, nothing created."""
+    from netlab.report.__main__ import main
+
+    uri, _ = store
+    tracking_uri, extra, says, wrap = _broken(kind, tmp_path, uri)
+    assert wrap == ()
+    before = listing(tmp_path)
+    out = [] if "--out" in extra else ["--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as refused:
+        main(["mini", "--tracking-uri", tracking_uri, *out, *extra])
+    message = refused.value.code
+    assert isinstance(message, str) and "\n" not in message, message
+    assert message.startswith("report: ") and says in message, message
+    assert capsys.readouterr().out == ""
+    assert listing(tmp_path) == before
 
 
 @pytest.mark.parametrize("kind", COMPARE_KINDS)
@@ -215,8 +243,11 @@ HOSTILE = {  # the stored config.yaml's line replaced -> what the one line must 
 
 @pytest.mark.slow  # trains a run, then reruns it through Hydra
 @pytest.mark.parametrize("case", list(HOSTILE))
-def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line(stored, tmp_path,
-                                                                                 case):
+def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line(
+        stored, tmp_path, case, capsys, monkeypatch):
+    """Each hostile config.yaml is one line naming what is wrong, the secret nowhere, nothing
+    trained or logged: the first case through the real command line, the others through
+    `main(argv)` in this process (the same code once the interpreter has started)."""
     uri, run_id, original = stored
     client = MlflowClient(uri)
     (old, new), names = HOSTILE[case]
@@ -226,10 +257,18 @@ def test_reproduce_refuses_a_stored_config_it_would_not_take_on_the_command_line
     hostile.write_text(original.replace(old, new, 1))
     client.log_artifact(run_id, str(hostile))  # the run's config.yaml, replaced
     n_runs = len(all_runs(uri))
-    done, _ = command("src.reproduce", run_id, "--tracking-uri", uri,
-                      env={"NETLAB_SECRET": SECRET})
-    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
-    lines = (done.stdout + done.stderr).strip().splitlines()
+    if case == next(iter(HOSTILE)):
+        done, _ = command("src.reproduce", run_id, "--tracking-uri", uri,
+                          env={"NETLAB_SECRET": SECRET})
+        assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+        lines = (done.stdout + done.stderr).strip().splitlines()
+    else:
+        from netlab.reproduce import main
+
+        monkeypatch.setenv("NETLAB_SECRET", SECRET)
+        assert main([run_id, "--tracking-uri", uri]) == 1  # the exit status
+        printed = capsys.readouterr()
+        lines = (printed.out + printed.err).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"reproduce: run {run_id}"), lines
     assert names in lines[0] and SECRET not in lines[0]
     runs = all_runs(uri)

@@ -115,6 +115,67 @@ def test_replicas_are_bit_identical_to_training_alone(activation, n_classes, set
         assert all(h.best_epoch is not None for h in stacked[1])
 
 
+# each replica its own learning rate, penalty, optimizer numbers and initialisation: what a sweep
+# over them trains as one stack
+PACKED = {
+    "sgd_l2": dict(optimizer="sgd", batch_size=16, learning_rate=(0.05, 0.1, 0.3),
+                   l2=(0.1, 0.01, 0.3)),
+    "momentum": dict(optimizer="momentum", batch_size=16, learning_rate=(0.02, 0.05, 0.01),
+                     momentum=(0.9, 0.5, 0.99)),
+    "adam": dict(optimizer="adam", learning_rate=(0.01, 0.02, 0.005), beta1=(0.9, 0.8, 0.95),
+                 beta2=(0.999, 0.99, 0.9)),
+    "early_stopping": dict(optimizer="adam", batch_size=16, learning_rate=(0.05, 0.1, 0.02),
+                           early_stopping=True, patience=2),
+}
+INITS = ["xavier", "he", "normal"]
+
+
+@pytest.mark.parametrize("setting", sorted(PACKED))
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["sigmoid", "softmax"])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_replicas_with_their_own_hyperparameters_are_bit_identical_to_each_alone(
+        activation, n_classes, setting):
+    X, y = stacked_data(n_classes)
+    validation = stacked_data(n_classes, offset=10, m=33)
+    n_out = 1 if n_classes == 2 else n_classes
+    sizes, probe = (2, 7, 5, n_out), (lambda epoch: epoch % 4 == 1)
+    packed = PACKED[setting]
+    stack = Network(sizes, activation, replicas=R).initialize(INITS, list(range(R)))
+    recorder = Recorder()
+    histories = train(stack, X, y, TrainingConfig(epochs=12, **packed),
+                      [np.random.default_rng(100 + r) for r in range(R)], validation, recorder,
+                      probe)
+    alone = []
+    for r in range(R):
+        own = {k: v[r] if isinstance(v, tuple) else v for k, v in packed.items()}
+        net, rec = Network(sizes, activation).initialize(INITS[r], r), Recorder()
+        (h,) = train(net, X[r], y[r], TrainingConfig(epochs=12, **own),
+                     np.random.default_rng(100 + r), (validation[0][r], validation[1][r]), rec,
+                     probe)
+        alone.append((net, h, rec))
+    assert_identical((stack, histories, recorder), alone)
+    assert len({h.train_loss[-1] for h in histories}) == R  # each trained with its own values
+
+
+def test_per_replica_values_must_fit_the_stack():
+    X, y = stacked_data(2)
+    net = Network((2, 4, 1), "tanh", replicas=R).initialize("xavier", list(range(R)))
+    with pytest.raises(ValueError, match="for 2 replicas, the network has 3"):
+        train(net, X, y, TrainingConfig(epochs=2, learning_rate=(0.1, 0.2)), list(range(R)))
+    with pytest.raises(ValueError, match="all 0 or none 0"):  # 0 and λ > 0 would differ in a bit
+        train(net, X, y, TrainingConfig(epochs=2, l2=(0.0, 0.1, 0.1)), list(range(R)))
+    with pytest.raises(ValueError, match="learning_rate=0: must be"):
+        train(net, X, y, TrainingConfig(epochs=2, learning_rate=(0.1, 0, 0.2)), list(range(R)))
+    small = Network((2, 4, 1), "tanh", "float32", replicas=R).initialize("xavier", list(range(R)))
+    with pytest.raises(ValueError, match="need a float64 network, not float32"):
+        train(small, X.astype(np.float32), y, TrainingConfig(epochs=2, l2=(0.1, 0.2, 0.3)),
+              list(range(R)))
+    with pytest.raises(ValueError, match="one scheme per replica"):
+        net.initialize(["he", "xavier"], list(range(R)))
+    # one value for all, given per replica: the shared number itself
+    assert TrainingConfig(learning_rate=(0.1, 0.1, 0.1)).check().learning_rate == 0.1
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_float32_replicas_are_bit_identical(activation):
     X, y = stacked_data(2)

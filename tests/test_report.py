@@ -91,7 +91,7 @@ def test_sweep_report_has_its_files_and_they_decode(sweep):
     _, out, _, _ = sweep
     text = (out / "report.md").read_text()
     for name in ("heatmap.png", "learning_curves.png", "decision_boundaries.png",
-                 "hidden_units.png", "boundary_evolution.gif"):
+                 "hidden_units.png", "boundary_evolution.gif", "performance_profiles.png"):
         assert (out / name).is_file() and f"]({name})" in text
         assert_image_ok(out / name)
     linked = set(re.findall(r"\]\(([^)]+)\)", text))

@@ -7,6 +7,7 @@
 log the per-layer dynamics; `rates`: trained ReLU networks at three learning rates.
 """
 
+import math
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 
 from netlab.paths import PROJECT_ROOT
 from netlab.report import stats
-from netlab.report.build import build
+from netlab.report.build import build, command_line
 from netlab.report.histories import histories
 from netlab.report.study import load_study
 from tests.conftest import copy_store
@@ -129,6 +130,52 @@ def test_the_baseline_table_gives_each_paired_difference_and_the_gap(helps):
     better = conclusion.split("better:", 1)[1].split("not separated", 1)[0]
     assert "`l2=0.1`" in better and "`l2=0.001`" not in better
     assert "`l2=0.001`" in conclusion.split("not separated from the baseline:", 1)[1]
+
+
+@pytest.mark.slow
+def test_the_robust_table_gives_iqm_improvement_and_signed_rank_from_scipy(helps):
+    uri, path, study = helps
+    val = by_l2(uri)
+    header, rows = table_rows(path.read_text(), "Robust summaries")
+    assert [row[header.index("l2")] for row in rows][0] == "0.1"
+    for row in rows:
+        l2 = float(row[header.index("l2")])
+        x = np.array([val[l2][s] for s in sorted(val[l2])])
+        assert row[header.index("IQM val [95 %]")].startswith(
+            f"{scipy.stats.trim_mean(x, 0.25):.3f} [")
+        assert row[header.index("median")] == f"{np.median(x):.3f}"
+    cells = {row[header.index("l2")]: row for row in rows}
+    # l2=0.1 beats l2=0 on all 12 seeds: P = 1, its exact interval from (α/2)^(1/12)
+    assert cells["0"][header.index("P(leader better) [95 %]")] == \
+        f"1.00 [{0.025 ** (1 / 12):.2f}, 1.00] (exact)"
+    seeds = sorted(val[0.1])
+    ps = [scipy.stats.wilcoxon([val[0.1][s] for s in seeds], [val[other][s] for s in seeds],
+                               method="exact").pvalue for other in (0.001, 0)]
+    holm = multipletests(ps, method="holm")[1]
+    for other, p in zip(("0.001", "0"), holm, strict=True):
+        assert cells[other][header.index("signed-rank p (Holm)")] == \
+            ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+
+
+@pytest.mark.slow
+def test_the_conclusion_says_what_the_seeds_can_detect_and_how_many_a_point_needs(helps):
+    from statsmodels.stats.power import TTestPower
+
+    uri, path, study = helps
+    val = by_l2(uri)
+    means = {l2: np.mean(list(v.values())) for l2, v in val.items()}
+    leader, second = sorted(means, key=means.get, reverse=True)[:2]
+    d = np.array([val[leader][s] - val[second][s] for s in sorted(val[leader])])
+    sd = np.std(d, ddof=1)
+    smallest = sd * TTestPower().solve_power(nobs=12, alpha=0.05, power=0.8)
+    needed = math.ceil(TTestPower().solve_power(effect_size=0.01 / sd, alpha=0.05, power=0.8))
+    text = section(path.read_text(), "Conclusion")
+    assert (f"standard deviation of {100 * sd:.1f} points: a paired comparison of this size "
+            f"detects a true difference of {100 * smallest:.1f} points or more with 80 % power"
+            in text)
+    assert ("its 12 seeds already suffice for 1 point" in text if needed <= 12 else
+            f"detecting 1 point would take {needed} seeds" in text)
+    assert "Seed by seed the leader is better with probability 1.00" in text
 
 
 @pytest.mark.slow
@@ -278,6 +325,35 @@ def test_a_baseline_can_be_named_on_the_command_line(helps, tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 1
     assert wrong.stderr == "report: --baseline wants KEY=VALUE, got 'l2'\n"
+
+
+@pytest.mark.slow
+def test_the_difference_to_size_seeds_for_is_named_on_the_command_line(helps, tmp_path):
+    from statsmodels.stats.power import TTestPower
+
+    uri, _, _ = helps
+    val = by_l2(uri)
+    means = {l2: np.mean(list(v.values())) for l2, v in val.items()}
+    leader, second = sorted(means, key=means.get, reverse=True)[:2]
+    sd = np.std([val[leader][s] - val[second][s] for s in sorted(val[leader])], ddof=1)
+    effect = round(sd / 4, 4)  # a quarter of the spread: more seeds than the study ran
+    needed = math.ceil(TTestPower().solve_power(effect_size=effect / sd, alpha=0.05, power=0.8))
+    assert needed > 12
+    command = ["python", "-m", "src.report", "helps", "--tracking-uri", uri,
+               "--out", str(tmp_path / "cli"), "--no-log", "--effect", str(effect)]
+    done = subprocess.run([sys.executable, *command[1:]], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    text = (tmp_path / "cli" / "report.md").read_text()
+    assert f"detecting {100 * effect:g} points would take {needed} seeds" in text
+    assert f"`{' '.join(command)}`" in text
+    assert command_line("helps", effect=effect).endswith(f"--effect {effect}")
+    assert "--effect" not in command_line("helps")
+    wrong = subprocess.run([sys.executable, *command[1:-1], "1.5"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert (wrong.returncode, wrong.stderr) == (1, "report: --effect must be a difference in "
+                                                "accuracy between 0 and 1 (0.01 is one point), "
+                                                "got 1.5\n")
 
 
 @pytest.mark.slow

@@ -111,7 +111,7 @@ def creation_seconds(tmp_path_factory, empty_store):
 
 
 # ---------------------------------------------------------------- commands started together
-TOGETHER_TRIALS = 3
+TOGETHER_TRIALS = 2
 
 
 @pytest.mark.slow
@@ -147,7 +147,7 @@ def test_commands_started_together_on_a_new_store_all_work(tmp_path, empty_store
 
 
 # ---------------------------------------------------------------- a creation interrupted
-KILL_TRIALS, CTRL_C_TRIALS = 5, 3
+KILL_TRIALS, CTRL_C_TRIALS = 3, 2
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """Tracking through the real command line: `python -m src.run -m …` as a subprocess, each test with
 its own SQLite store (MLFLOW_TRACKING_URI from conftest): the parent run and its children, what a
-child records, the joblib launcher on a brand-new store, an interrupted sweep rerun, +force=true,
-divergence in a sweep, an unreachable server, a rejected config, and `python -m src.reproduce`."""
+child records, the joblib launcher on a brand-new store against the sequential one, an interrupted
+sweep rerun, +force=true, divergence in a sweep, an unreachable server, a rejected config, and
+`python -m src.reproduce`."""
 
 import os
 import re
@@ -21,6 +22,7 @@ from netlab.report import design
 from tests.hooks import HoldingProxy
 from tests.servers import MlflowServer
 from tests.sweeps import runs_of
+from tests.test_run import read_jobs
 from tests.test_tracking import ROOT
 
 pytestmark = pytest.mark.slow
@@ -39,13 +41,46 @@ def run(args, cwd, timeout=300, module="src.run"):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_path):
+def test_a_joblib_sweep_on_a_new_store_matches_the_sequential_launcher_and_resumes(
+        tmp_path, tracking_uri):
+    """One study three ways: under the sequential launcher (its job lines, nothing written where
+    it ran); under joblib with two workers on a store that does not exist yet (jobs must not race
+    to create it): a parent and complete children, what each child records, bit-identical
+    results and weights; then the same command again skips every job (the launcher is not part of
+    a sweep's identity) and logs no second model of the same best run."""
+    # two datasets (a 2-D one and iris: their plots differ), mini-batches so that the shuffling
+    # seed matters too
+    study = ["-m", "dataset=moons,iris", "activation=tanh,relu", "optimizer=sgd",
+             "batch_size=32", "epochs=40", "mlflow.experiment=study"]
+    sequential = run([*study, "hydra.sweep.dir=sequential"], tmp_path)  # the test's own store
+    assert sequential.returncode == 0, sequential.stderr[-3000:]
+    lines = [line for line in sequential.stdout.splitlines() if line.startswith("#")]
+    assert [line.split(":")[0] for line in lines] == [
+        f"#{i} [{i + 1}/4] dataset={d} activation={a} optimizer=sgd batch_size=32 epochs=40"
+        for i, (d, a) in enumerate((d, a) for d in ("moons", "iris") for a in ("tanh", "relu"))]
+    assert all(" train " in line and " val " in line and " test " in line for line in lines)
+    # each job's line says what is left, from the sweep's pace; the last one has nothing left
+    assert [re.search(r"  ETA \d+ (s|min)$", line) is not None for line in lines] == \
+        [True, True, True, False]
+    assert [p.name for p in tmp_path.iterdir()] == ["sequential"]  # no outputs/, cwd unchanged
+
     uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"  # not there yet: jobs must not race
-    result = run(["-m", "dataset=moons,iris", "activation=tanh,relu", "epochs=40",
-                  "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "mlflow.experiment=study",
-                  f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)
+    parallel = [*study, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                f"mlflow.tracking_uri={uri}"]
+    result = run([*parallel, "hydra.sweep.dir=m"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2," in result.stdout + result.stderr
     assert "sweep summary: 4 runs (4 finished)" in result.stderr
+    # every process closed its connections at exit, so the store's write-ahead log was
+    # checkpointed into it and deleted
+    assert not (tmp_path / "new" / "mlflow.db-wal").exists()
+    before, after = read_jobs(tmp_path / "sequential"), read_jobs(tmp_path / "m")
+    assert sorted(before) == sorted(after) == list(range(4))
+    for job in range(4):
+        (r1, w1), (r2, w2) = before[job], after[job]
+        assert r1 == r2
+        assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
+
     mlflow.set_tracking_uri(uri)
     (parent,), children = runs_of("study", uri)
     assert parent.info.status == "FINISHED" and parent.info.run_name.startswith("study")
@@ -56,7 +91,7 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
         assert child.info.status == "FINISHED"
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         params, tags, metrics = child.data.params, child.data.tags, child.data.metrics
-        assert params["epochs"] == "40" and params["optimizer.name"] == "gd"
+        assert params["epochs"] == "40" and params["optimizer.name"] == "sgd"
         assert {"dataset.name", "dataset.test_size", "width", "depth", "lr", "seed"} <= set(params)
         assert not any(key.startswith("mlflow.") for key in params)
         assert "src.run -m dataset=moons,iris" in tags["command"]
@@ -86,10 +121,9 @@ def test_a_joblib_sweep_on_a_new_store_gives_a_parent_and_complete_children(tmp_
     example = np.asarray(model.input_example)
     n_features = 4 if best.data.params["dataset.name"] == "iris" else 2
     assert example.shape == (5, n_features) and model.predict(example).shape == (5,)
-    # the same command again skips every job, and logs no second model of the same best run
-    again = run(["-m", "dataset=moons,iris", "activation=tanh,relu", "epochs=40",
-                 "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "mlflow.experiment=study",
-                 f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)
+    # the same command again (the sequential launcher: it is not part of the sweep's identity)
+    # skips every job, and logs no second model of the same best run
+    again = run([*study, f"mlflow.tracking_uri={uri}", "hydra.sweep.dir=m"], tmp_path)
     assert "resuming sweep run " + parent.info.run_id in again.stderr
     assert again.returncode == 0 and "4 skipped: 4 finished before" in again.stderr
     assert len(client.get_run(best.info.run_id).outputs.model_outputs) == 1
@@ -101,8 +135,9 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path, tracking_uri
     # the sweep logs through a tracking server on this test's store, behind a proxy that holds
     # seed 1's run once its params are written (tests/hooks.py): the jobs run one after another,
     # so the sweep is killed outright with seed 0 FINISHED and seed 1 provably in its run
-    args = ["-m", "seed=0,1,2,3", "epochs=200", "dataset=xor", "mlflow.experiment=killed",
-            "hydra.sweep.dir=k"]
+    # (one job per seed: a packed sweep would train the four in one job)
+    args = ["-m", "seed=0,1,2,3", "hydra.sweeper.pack=false", "epochs=200", "dataset=xor",
+            "mlflow.experiment=killed", "hydra.sweep.dir=k"]
     server = MlflowServer(tracking_uri, tmp_path / "artifacts", tmp_path / "server").start()
     try:
         with HoldingProxy(server.uri, lambda r: r.params.get("seed") == "1") as proxy:

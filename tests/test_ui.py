@@ -9,7 +9,8 @@ checked by what is on its pages, at the link `make ui` prints:
 - the parent run's page shows its params (`sweep.activation` = `tanh,relu`) and its note (the
   run's description): the summary table, a row per configuration;
 - a child run's `decision_boundary` images (log_image with steps) show on its Model metrics tab
-  with their step slider, and moving the slider shows another step's image.
+  with their step slider, and at each step the slider moves to, the card shows that step's image
+  (its bytes compared with the run's file, whatever URL the UI gives it).
 
 Screenshots go to the test's tmp_path; with NETLAB_SCREENSHOTS=1 the runs table, the parent run
 and the chart view are also copied to docs/mlflow-{runs,parent,chart}.png.
@@ -46,12 +47,26 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 # are the localStorage keys it remembers that by (if they change, the panel is closed by its button)
 NO_ASSISTANT = ("localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');"
                 "localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');")
-# the decision_boundary card's image, loaded, from the file of the given step
-SHOWN = """part => [...document.querySelectorAll("[data-testid=experiment-view-compare-runs-card]")]
-    .filter(card => card.querySelector("h4")?.textContent === "decision_boundary")
-    .some(card => [...card.querySelectorAll("img")]
-        .some(img => img.src.includes(part) && img.complete && img.naturalWidth > 0))"""
+# what the decision_boundary card shows: the slider's step and the SHA-256 of each image loaded in
+# it, read back from the page whatever its URL (MLflow 3.17 links the file, 3.18 a blob: copy)
+SHOWN = """async slider => {
+    const images = [...document.querySelectorAll("[data-testid=experiment-view-compare-runs-card]")]
+        .filter(card => card.querySelector("h4")?.textContent === "decision_boundary")
+        .flatMap(card => [...card.querySelectorAll("img")])
+        .filter(img => img.complete && img.naturalWidth > 0);
+    const shown = [];
+    for (const img of images) {
+        const bytes = await (await fetch(img.src)).arrayBuffer();
+        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+        shown.push([...digest].map(b => b.toString(16).padStart(2, "0")).join(""));
+    }
+    return {step: slider.getAttribute("aria-valuenow"), shown,
+            srcs: images.map(img => img.src.slice(0, 160))};
+}"""
 SHOWN_IN = 15_000  # ms for what a click unfolds to come into view
+# ms for a step's image to be fetched from the server and shown: 10 s was once too short in a
+# fresh clone's `make test`, the fault tests loading both cores beside it
+IMAGE_IN = 30_000
 DOCS = {"runs.png": "mlflow-runs.png", "parent.png": "mlflow-parent.png",
         "chart.png": "mlflow-chart.png"}
 
@@ -147,9 +162,28 @@ def _check_parent_run(page, url, shots):
     _screenshot(page, shots / "parent.png")
 
 
-def _check_images(page, url, shots):
+def _step_images(uri, run_id):
+    """{step: SHA-256 digests of its decision_boundary image files} of a run (the image and its
+    compressed preview), downloaded through MLflow's public API."""
+    import hashlib
+    import pathlib
+
+    import mlflow
+
+    folder = pathlib.Path(mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="images", tracking_uri=uri))
+    found = {}
+    for path in folder.glob("decision_boundary+step+*"):
+        step = path.name.split("+")[2]
+        found.setdefault(step, set()).add(hashlib.sha256(path.read_bytes()).hexdigest())
+    return found
+
+
+def _check_images(page, url, shots, uri):
     """A child run's Model metrics tab: the decision_boundary images and their step slider,
-    which steps through the logged steps (MLflow opens it on step 0; ours start at epoch 1)."""
+    which steps through the logged steps (MLflow opens it on step 0; ours start at epoch 1);
+    at each step the card shows that step's image, byte for byte."""
+    files = _step_images(uri, url.rstrip("/").rsplit("/", 1)[-1])
     page.goto(url.rstrip("/") + "/model-metrics")
     page.get_by_placeholder("Search metric charts").fill("decision_boundary")
     card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
@@ -165,17 +199,26 @@ def _check_images(page, url, shots):
         before = slider.get_attribute("aria-valuenow")
         slider.press("ArrowRight")
         page.wait_for_function("([s, v]) => s.getAttribute('aria-valuenow') !== v",
-                               arg=[slider.element_handle(), before], timeout=10_000)
-        step = slider.get_attribute("aria-valuenow")
-        # the card shows that step's image (its compressed preview), loaded
-        page.wait_for_function(SHOWN, arg=f"decision_boundary%2Bstep%2B{step}%2B", timeout=10_000)
-        seen.append(int(step))
+                               arg=[slider.element_handle(), before], timeout=IMAGE_IN)
+        # the card shows the image of the step the slider is on (read anew each time: the page
+        # may re-render the slider while its data refresh), loaded
+        deadline, now = time.monotonic() + IMAGE_IN / 1000, None
+        while time.monotonic() < deadline:
+            now = page.evaluate(SHOWN, slider.element_handle())
+            if files.get(now["step"], set()) & set(now["shown"]):
+                break
+            time.sleep(0.25)
+        else:
+            raise AssertionError(f"the card does not show step {now['step']}'s image within "
+                                 f"{IMAGE_IN / 1000:.0f} s; steps shown so far {seen}; it holds "
+                                 f"{now['srcs']}; the run's images are of steps "
+                                 f"{sorted(files, key=int)}")
+        seen.append(int(now["step"]))
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == last, seen
     _screenshot(page, shots / "images.png")
 
 
-@pytest.mark.usefixtures("tracking_uri")
-def test_make_ui_shows_the_sweep(tmp_path):
+def test_make_ui_shows_the_sweep(tmp_path, tracking_uri):
     require(os.path.exists(CHROMIUM), f"no {CHROMIUM} (apt-get install chromium)")
     require(shutil.which("make"), "no make")
     require(sync_playwright, "Playwright's Python package is missing (pip install -e '.[test]')")
@@ -201,6 +244,9 @@ def test_make_ui_shows_the_sweep(tmp_path):
                 link = found.group(1)
                 break
         assert link, "make ui printed no link to the runs table"
+        # the server's log is read to the end: a full pipe nobody reads (64 KB) stops the server
+        logged = []
+        threading.Thread(target=lambda: logged.extend(ui.stdout), daemon=True).start()
         base = link.split("/#/")[0]
         wait_until(lambda: http_ok(f"{base}/health"), 180, "make ui", ui)
 
@@ -214,7 +260,10 @@ def test_make_ui_shows_the_sweep(tmp_path):
                 parent_href, child_href = _check_runs_table(page, link, shots)
                 _check_group_by_and_chart(page, shots)
                 _check_parent_run(page, f"{base}/{parent_href.lstrip('/')}", shots)
-                _check_images(page, f"{base}/{child_href.lstrip('/')}", shots)
+                _check_images(page, f"{base}/{child_href.lstrip('/')}", shots, tracking_uri)
+            except Exception as error:  # the server's last words tell its fault from the page's
+                error.add_note("make ui's last lines:\n" + "".join(logged[-30:]))
+                raise
             finally:
                 browser.close()
     finally:

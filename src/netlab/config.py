@@ -146,11 +146,15 @@ class Config:
     baseline: dict[str, Any] | None = None  # a study's reference config for its report
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     log_every: int | None = None  # log curves every n-th epoch; null: ~32 log-spaced
+    # set by the grid sweeper, not typed: the configurations this job trains as one stack, each
+    # "<its number in the sweep> key=value …" (netlab.hydra_glue.packing)
+    pack: list[str] = field(default_factory=list)
 
 
 # How a job runs or is logged, not what it trains: never part of a run's identity, never a param.
 # `force` is not in the schema: it is passed as `+force=true` (rerun configs that already finished).
-CONTROL_KEYS = ("seeds", "gradcheck", "memory_limit", "baseline", "mlflow", "log_every", "force")
+CONTROL_KEYS = ("seeds", "gradcheck", "memory_limit", "baseline", "mlflow", "log_every", "force",
+                "pack")
 EXTRA_KEYS = {"force": bool}  # the `+key=value` extras the schema allows
 
 
@@ -230,6 +234,12 @@ NETWORK_KEYS = {
 }
 
 
+# keys whose values may differ between the replicas of one job's stack (each replica trains as it
+# would alone): the network's per-replica hyperparameters, the initialisation, the seeds
+PACKABLE = ("seed", "data_seed", "init",
+            *(key for key, param in NETWORK_KEYS.items() if param in nn.PER_REPLICA))
+
+
 def validate(cfg):
     """Check every value of a composed config; raise ConfigError naming the first bad one."""
     for key, param in NETWORK_KEYS.items():
@@ -251,6 +261,12 @@ def validate(cfg):
     if experiment is not None and usable_name(experiment):  # it names the runs' folder
         shown = experiment if str(experiment).isprintable() else repr(experiment)
         raise ConfigError("mlflow.experiment", shown, usable_name(experiment))
+    for entry in cfg.get("pack") or []:
+        number, *lines = str(entry).split() or [""]
+        _require(number.isdigit() and all(
+            "=" in line and line.partition("=")[0] in PACKABLE for line in lines), "pack", entry,
+            f"'<job number> key=value …' (the grid sweeper sets it), keys among "
+            f"{', '.join(PACKABLE)}")
     validate_extras(cfg)
     validate_dataset(cfg.dataset)
 

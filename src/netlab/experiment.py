@@ -3,7 +3,9 @@
 Reads top to bottom like the experiment. For each seed (a replica): derive its data seed and its
 initialisation seed, load its data (split, standardised on the training part), build the network;
 train the replicas; measure each on its training, validation and test parts. A replica with seed s
-is exactly the run `seed=s` alone would be.
+is exactly the run `seed=s` alone would be. Replicas may also differ in their configuration's
+learning rate, penalty, optimizer numbers, initialisation and data seed (each Replica's cfg): a
+sweep over those trains as one stack too, each replica still exactly its run alone.
 
 Knows nothing of Hydra or MLflow. This file is training code: its contents are part of every run's
 identity (netlab.identity), so what only logs or prints lives elsewhere (netlab.recording,
@@ -48,13 +50,21 @@ def load_data(cfg, data_seed):
     return data.load(params.pop("name"), seed=data_seed, **params)
 
 
-def training_config(cfg):
-    """How the network is trained, from the composed config."""
+def training_config(cfg, cfgs=()):
+    """How the network is trained, from the composed config; cfgs, one config per replica: a
+    value they do not share (the learning rate, …: nn.PER_REPLICA) is given per replica."""
+    cfgs = cfgs or [cfg]
+
+    def each(get):
+        values = [get(c) for c in cfgs]
+        return values[0] if len(set(values)) == 1 else tuple(values)
+
     return TrainingConfig(
-        learning_rate=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch_size,
-        optimizer=cfg.optimizer.name, l2=cfg.l2,
-        momentum=cfg.optimizer.get("momentum", 0.9),
-        beta1=cfg.optimizer.get("beta1", 0.9), beta2=cfg.optimizer.get("beta2", 0.999),
+        learning_rate=each(lambda c: c.lr), epochs=cfg.epochs, batch_size=cfg.batch_size,
+        optimizer=cfg.optimizer.name, l2=each(lambda c: c.l2),
+        momentum=each(lambda c: c.optimizer.get("momentum", 0.9)),
+        beta1=each(lambda c: c.optimizer.get("beta1", 0.9)),
+        beta2=each(lambda c: c.optimizer.get("beta2", 0.999)),
         gradcheck=cfg.gradcheck,
     )
 
@@ -66,6 +76,7 @@ class Replica:
     seed: int
     data_seed: int
     init_seed: int
+    cfg: object = None  # the configuration it trains (replicas_of sets it)
     data: "data.Dataset" = None  # loaded by load()
     network: Network = None
     history: object = None  # netlab.nn.History
@@ -83,7 +94,7 @@ class Replica:
 
 def replicas_of(cfg, seeds):
     """The replicas of cfg for these seeds, each with its data seed and init seed derived."""
-    return [Replica(seed, *derive_seeds(seed, cfg.get("data_seed"))) for seed in seeds]
+    return [Replica(seed, *derive_seeds(seed, cfg.get("data_seed")), cfg=cfg) for seed in seeds]
 
 
 def load(cfg, replicas):
@@ -103,7 +114,9 @@ def prepare(cfg, seeds):
 
 def train(cfg, replicas, on_epoch=None, probe=None):
     """Train every replica of cfg (from prepare()) together, one stacked network, and measure each;
-    returns the replicas. Each replica's weights and figures are those of its seed trained alone.
+    returns the replicas. Each replica's weights and figures are those of its seed trained alone
+    with its own cfg (replicas whose cfg differ only in nn.PER_REPLICA values, the initialisation
+    or data_seed: the network's shape and the rest of training are cfg's).
 
     on_epoch(epoch, record, active) is called after every epoch: record maps each per-epoch figure
     (train_loss, train_accuracy, val_loss, val_accuracy, and at probe(epoch) epochs the training
@@ -116,7 +129,9 @@ def train(cfg, replicas, on_epoch=None, probe=None):
     sizes = layer_sizes(first.n_features, (cfg.width,) * cfg.depth, first.n_classes)
     network = Network(sizes, cfg.activation, replicas=len(replicas))
     rngs = [np.random.default_rng(r.init_seed) for r in replicas]
-    network.initialize(cfg.init, rngs)  # each replica draws from its own generator, as alone
+    inits = [(r.cfg or cfg).init for r in replicas]
+    # each replica draws from its own generator with its own scheme, as alone
+    network.initialize(inits if len(set(inits)) > 1 else inits[0], rngs)
     X = np.stack([r.data.X_train.T for r in replicas])  # (R, n[0], m): samples are columns
     labels = np.stack([r.data.y_train for r in replicas])
     validation = (np.stack([r.data.X_val.T for r in replicas]),
@@ -139,8 +154,9 @@ def train(cfg, replicas, on_epoch=None, probe=None):
 
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        histories = train_network(network, X, labels, training_config(cfg), rngs, validation,
-                                  callback=each_epoch, probe=probe)
+        histories = train_network(network, X, labels,
+                                  training_config(cfg, [r.cfg or cfg for r in replicas]), rngs,
+                                  validation, callback=each_epoch, probe=probe)
     seconds = (time.perf_counter() - start) / len(replicas)  # each replica's share
     for r, (replica, history) in enumerate(zip(replicas, histories, strict=True)):
         replica.history, replica.network = history, network.replica(r)

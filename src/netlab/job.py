@@ -99,23 +99,29 @@ class Outcome:
         return [logger.run_id for logger in self.loggers]
 
 
-def run(cfg, context):
-    """Train the job's replicas into their runs; print one line; returns the mean validation
-    accuracy over its seeds (NaN when none finished), which a sweeper (Optuna) maximises.
+def run(cfg, context, members=None):
+    """Train the job's replicas into their runs; print one line (one per member); returns the mean
+    validation accuracy over its seeds (NaN when none finished), which a sweeper (Optuna)
+    maximises. members: [(cfg, context)] of the configurations a packed job trains together
+    (netlab.hydra_glue.packing; default: cfg alone), each printed and logged as its own job.
 
     A job that raises (its store failed, or its training: its runs end FAILED saying why) prints
     one line and, in a sweep, lets the sweep go on (a single run exits with status 1);
     NETLAB_DEBUG=1 lets the exception through."""
+    members = members or [(cfg, context)]
     try:
-        outcome = train_and_record(cfg, context)
+        outcomes = train_members(members)
     except Exception as error:  # noqa: BLE001 - one line, not a traceback
         if os.environ.get("NETLAB_DEBUG"):
             raise
-        print(f"{context.head()}: FAILED {failure(context, error)}", flush=True)
+        for _, each in members:
+            print(f"{each.head()}: FAILED {failure(each, error)}", flush=True)
         if not context.multirun:
             raise SystemExit(1) from None
         return math.nan
-    return report(cfg, context, outcome)
+    values = [report(c, x, outcome) for (c, x), outcome in zip(members, outcomes, strict=True)]
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def failure(context, error):
@@ -132,70 +138,109 @@ def failure(context, error):
             "traceback)")
 
 
-def train_and_record(cfg, context):
-    """Skip what finished before (in a sweep), claim, train and record the job's replicas."""
-    from netlab.tracking.logger import RunLogger, new_client
-    from netlab.tracking.store import (
-        check_reachable,
-        claim_lost,
-        finished_by_hash,
-        get_or_create_experiment,
-        runs_of_group,
-        with_artifacts,
-    )
+@dataclass
+class Plan:
+    """One member's replicas before training: which seeds, their hashes, what is done."""
 
-    check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
+    cfg: object
+    context: JobContext
+    replicas: list
+    hashes: list
+    n_train: int | None
+    done: dict
+    todo: list
+    skipped: list
+
+
+def plan(client, experiment_id, cfg, context):
+    """Which of a configuration's replicas to train: in a sweep, those without a FINISHED run
+    that still has its files (+force=true: all); a single run always trains."""
+    from netlab.tracking.store import finished_by_hash, runs_of_group, with_artifacts
+
     seeds = job_seeds(cfg)
     hashes, n_train = identity.of_job(cfg, seeds)  # the data described, not loaded yet
-    client = new_client(context.tracking_uri)
-    experiment_id = get_or_create_experiment(client, context.experiment)
-    group_runs = runs_of_group(client, experiment_id, hashes[0][1])
-    done = finished_by_hash(group_runs)
+    done = finished_by_hash(runs_of_group(client, experiment_id, hashes[0][1]))
     if context.multirun and not context.force:  # what is skipped must still have its files
         kept = with_artifacts(client, done.values(), RUN_FILES)
         done = {chash: run for chash, run in done.items() if run in kept}
     todo = [i for i, (chash, _) in enumerate(hashes)
             if context.force or not context.multirun or chash not in done]
     skipped = [i for i in range(len(seeds)) if i not in todo]
-    replicas = experiment.replicas_of(cfg, seeds)
-    experiment.load(cfg, [replicas[i] for i in todo])  # only what trains reads its data
+    return Plan(cfg, context, experiment.replicas_of(cfg, seeds), hashes, n_train, done, todo,
+                skipped)
+
+
+def claim(client, experiment_id, plan, summary, stack):
+    """Create the runs of a member's replicas to train, RUNNING (the claim); give up those another
+    process claimed first. Returns (trained indices, their loggers, {index: the other's run})."""
+    from netlab.tracking.logger import RunLogger
+    from netlab.tracking.store import claim_lost
+
+    cfg, context, replicas, hashes = plan.cfg, plan.context, plan.replicas, plan.hashes
+    config = identity_keys(cfg)
+    show_seed = cfg.seeds > 1 or "seed" in context.swept
+    loggers = []
+    for i in plan.todo:
+        replica, (chash, group) = replicas[i], hashes[i]
+        # each replica's own: data_seed equal to its seed is void for that replica alone
+        params, notes = identity.normalise({**config, "seed": replica.seed},
+                                           n_train=plan.n_train)
+        tags = {"config_hash": chash, "group_hash": group, "seed": replica.seed,
+                "overrides": " ".join(context.overrides), "job_num": context.job_num}
+        if notes:
+            tags["normalised"] = normalised_tag(notes)
+        if chash in plan.done and not context.multirun:
+            tags["repeats"] = plan.done[chash].info.run_id
+        if getattr(replica.data, "content_hash", None):
+            tags["data_hash"] = replica.data.content_hash
+        if summary:  # each replica's own: its training part may lack a rare category
+            tags["data_summary"] = replica.data.summary()
+        name = context.name or run_name(context, replica.seed if show_seed else None)
+        logger = RunLogger(client, experiment_id, params=params,
+                           tags={**tags, **context.tags}, run_name=name,
+                           parent_run_id=context.parent_run_id)
+        loggers.append(stack.enter_context(logger))  # the run exists: the claim
+    lost = claim_lost(client, experiment_id, hashes[0][1],
+                      {hashes[i][0]: lg.run_id for i, lg in zip(plan.todo, loggers, strict=True)},
+                      rerun=context.force or not context.multirun) if plan.todo else {}
+    elsewhere = {}  # replica index -> the run of another process that trains it
+    for i, logger in zip(plan.todo, loggers, strict=True):
+        if hashes[i][0] in lost:  # another sweep claimed it first: leave it to that one
+            logger.abandon()
+            elsewhere[i] = lost[hashes[i][0]]
+    kept = [k for k, i in enumerate(plan.todo) if hashes[i][0] not in lost]
+    return [plan.todo[k] for k in kept], [loggers[k] for k in kept], elsewhere
+
+
+def train_and_record(cfg, context):
+    """Skip what finished before (in a sweep), claim, train and record the job's replicas;
+    returns its Outcome."""
+    return train_members([(cfg, context)])[0]
+
+
+def train_members(members):
+    """train_and_record for each of a packed job's members [(cfg, context)], their replicas
+    trained in one stack; returns an Outcome per member."""
+    from netlab.tracking.logger import new_client
+    from netlab.tracking.store import check_reachable, get_or_create_experiment
+
+    cfg, context = members[0]  # what the members share: store, shapes, epochs, logging
+    check_reachable(context.tracking_uri)  # a server gone since the sweep began: fail at once
+    client = new_client(context.tracking_uri)
+    experiment_id = get_or_create_experiment(client, context.experiment)
+    plans = [plan(client, experiment_id, c, x) for c, x in members]
+    todo = [p.replicas[i] for p in plans for i in p.todo]
+    experiment.load(cfg, todo)  # only what trains reads its data
     # a user's file: which features, rows and classes it trained on, said before training
-    summary = replicas[todo[0]].data.summary() if todo else None
+    summary = todo[0].data.summary() if todo else None
     if summary:
         print(f"{context.head()}: {summary}" if context.multirun else summary, flush=True)
-    params, notes = identity.normalise(identity_keys(cfg), n_train=n_train)
-    show_seed = cfg.seeds > 1 or "seed" in context.swept
 
     with contextlib.ExitStack() as stack:
-        loggers = []
-        for i in todo:
-            replica, (chash, group) = replicas[i], hashes[i]
-            tags = {"config_hash": chash, "group_hash": group, "seed": replica.seed,
-                    "overrides": " ".join(context.overrides), "job_num": context.job_num}
-            if notes:
-                tags["normalised"] = normalised_tag(notes)
-            if chash in done and not context.multirun:
-                tags["repeats"] = done[chash].info.run_id
-            if getattr(replica.data, "content_hash", None):
-                tags["data_hash"] = replica.data.content_hash
-            if summary:  # each replica's own: its training part may lack a rare category
-                tags["data_summary"] = replica.data.summary()
-            name = context.name or run_name(context, replica.seed if show_seed else None)
-            logger = RunLogger(client, experiment_id, params={**params, "seed": replica.seed},
-                               tags={**tags, **context.tags}, run_name=name,
-                               parent_run_id=context.parent_run_id)
-            loggers.append(stack.enter_context(logger))  # the run exists: the claim
-        lost = claim_lost(client, experiment_id, hashes[0][1],
-                          {hashes[i][0]: lg.run_id for i, lg in zip(todo, loggers, strict=True)},
-                          rerun=context.force or not context.multirun) if todo else {}
-        elsewhere = {}  # replica index -> the run of another process that trains it
-        for i, logger in zip(todo, loggers, strict=True):
-            if hashes[i][0] in lost:  # another sweep claimed it first: leave it to that one
-                logger.abandon()
-                elsewhere[i] = lost[hashes[i][0]]
-        kept = [k for k, i in enumerate(todo) if hashes[i][0] not in lost]
-        todo, loggers = [todo[k] for k in kept], [loggers[k] for k in kept]
-        trained = [replicas[i] for i in todo]
+        claimed = [claim(client, experiment_id, p, summary, stack) for p in plans]
+        trained = [p.replicas[i] for p, (kept, _, _) in zip(plans, claimed, strict=True)
+                   for i in kept]
+        loggers = [lg for _, kept_loggers, _ in claimed for lg in kept_loggers]
         curves = Curves(loggers, cfg.epochs, cfg.log_every)
         if trained:
             # experiment.train draws a 2-D replica's decision boundary at these epochs too
@@ -212,10 +257,11 @@ def train_and_record(cfg, context):
         for r, (replica, logger) in enumerate(zip(trained, loggers, strict=True)):
             curves.finish(r, replica.history, replica.diverged_epoch)
             try:
-                record(logger, cfg, replica, model=not context.multirun)
+                record(logger, replica.cfg, replica, model=not context.multirun)
             except Exception as error:  # noqa: BLE001 - this replica's run says why
                 logger.fail(error)
-    return Outcome(replicas, hashes, todo, loggers, skipped, done, elsewhere)
+    return [Outcome(p.replicas, p.hashes, kept, kept_loggers, p.skipped, p.done, elsewhere)
+            for p, (kept, kept_loggers, elsewhere) in zip(plans, claimed, strict=True)]
 
 
 class Progress:

@@ -19,6 +19,12 @@ class NetlabSweeperConf:
     _target_: str = "hydra_plugins.netlab_sweepers.sweepers.NetlabSweeper"
     max_batch_size: int | None = None  # jobs handed to the launcher at once (null: all)
     params: dict[str, str] | None = None  # a study's sweep, as `key: values`
+    # `seeds=auto[:N]` on the command line: the sweep is run again with more seeds, up to N, until
+    # each leader is separated from its runner-up (netlab.hydra_glue.seeds_auto); null: off
+    seeds_auto: int | None = None
+    # configurations that differ only in what replicas of one stack may differ in (lr, l2, init,
+    # the optimizer's numbers, seed, data_seed) are trained as one job (netlab.hydra_glue.packing)
+    pack: bool = True
 
 
 @dataclass

@@ -136,6 +136,23 @@ def against(cells, key, ylabel, title, points=False, log_y=(), lines=None):
     return fig
 
 
+def profiles(series, xlabel, title):
+    """Performance profiles: per series the fraction of runs above each threshold, a step line
+    with its band. series: {label: DataFrame with x (threshold), y, low, high}."""
+    fig, (ax,) = panels(1, width=6.5, height=4.2)
+    for i, (group, frame) in enumerate(series.items()):
+        colour = series_color(group, i)
+        ax.step(frame["x"], frame["y"], where="post", color=colour, label=label(group), lw=1.8)
+        if frame["low"].notna().any():
+            ax.fill_between(frame["x"], frame["low"], frame["high"], step="post", color=colour,
+                            alpha=0.15, lw=0)
+    ax.set_ylim(-0.02, 1.02)
+    _finish_axes(ax, xlabel, "fraction of runs above", None)
+    ax.legend(fontsize=FONT["legend"])
+    _title(fig, title)
+    return fig
+
+
 def mean_curves(cells, title):
     """Loss and accuracy per epoch, mean over seeds with the 95 % band (validation) and the mean
     (training, thin dashed). cells: [(panel title, {label: DataFrame with step, and per split and

@@ -10,6 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from netlab.config import ConfigError, one_line
 
+from . import seeds_auto
 from .signals import after_the_end, ignore_interrupts, install
 from .sweep import SweepFailed
 
@@ -24,6 +25,7 @@ def cli(main):
     # Optuna 4 calls TPESampler's constant_liar (the Optuna study sets it) experimental and warns
     # at every sweep, two lines before the command's own; Optuna 5 made it stable
     warnings.filterwarnings("ignore", message="Argument ``constant_liar`` is an experimental")
+    sys.argv[1:] = seeds_auto.translate(sys.argv[1:])  # Hydra types seeds as an integer
     try:
         result = main()
     except (ConfigError, HydraException, OmegaConfBaseException) as error:

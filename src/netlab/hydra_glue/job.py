@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from netlab.interrupts import Interrupted
 from netlab.tracking.store import resolve_uri
 
+from .packing import members
 from .signals import interrupt, is_main_thread
 from .sweep import CONTEXT_ENV, SweepContext, experiment_name
 
@@ -56,13 +57,15 @@ def run_job(cfg, run):
     if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
         previous = signal.signal(signal.SIGTERM, interrupt)
     context = job_context(cfg)
+    packed = members(cfg, context)  # the configurations a packed job trains together
     try:
-        return run(cfg, context)
+        return run(cfg, context, packed) if packed else run(cfg, context)
     except Interrupted as error:
         if not context.multirun or sweep is None or sweep.is_launching_process():
             raise
-        print(f"{context.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
-              "the sweep trains them)", flush=True)
+        for _, each in packed or [(cfg, context)]:
+            print(f"{each.head()}: KILLED by {error.signal_name} (its runs end KILLED; rerunning "
+                  "the sweep trains them)", flush=True)
         return math.nan
     finally:
         if own and previous is not None:  # None: a handler not set from Python, left as is

@@ -118,7 +118,7 @@ class Composer:
 
     def __call__(self, job):
         """The job's config without its hydra node (`job`: its override lines)."""
-        parsed = [_parsed(line) for line in job]
+        parsed = [parse_line(line) for line in job]
         picks = [o for o in parsed if o.key_or_group.lstrip("+") in self.groups]
         plain = [o for o in parsed if o not in picks]
         if any(o.is_add() or o.is_force_add() or o.is_delete() or o.is_hydra_override()
@@ -155,7 +155,7 @@ def _group_paths(config_loader):
 
 
 @functools.cache
-def _parsed(line):
+def parse_line(line):
     """One override line, parsed as Hydra parses it (the result is only read)."""
     return OverridesParser.create().parse_overrides([line])[0]
 

@@ -10,7 +10,7 @@ from .losses import predicted_class
 from .memory import memory_bytes
 from .network import Network, layer_sizes
 from .optimizers import OPTIMIZERS
-from .training import Diverged, History, TrainingConfig, evaluate, train
+from .training import PER_REPLICA, Diverged, History, TrainingConfig, evaluate, train
 
 
 def __getattr__(name):
@@ -24,7 +24,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "ACTIVATIONS", "CONSTRAINTS", "INITIALIZERS", "OPTIMIZERS", "Activation", "Diverged",
+    "ACTIVATIONS", "CONSTRAINTS", "INITIALIZERS", "OPTIMIZERS", "PER_REPLICA", "Activation",
+    "Diverged",
     "GradientCheckError", "History", "HyperparameterError", "NetClassifier", "Network",
     "TrainingConfig", "check", "default", "describe", "evaluate", "gradcheck", "layer_sizes",
     "load_weights", "memory_bytes", "predicted_class", "save_weights", "train",

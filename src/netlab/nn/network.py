@@ -193,12 +193,16 @@ class Network:
 
     # ----------------------------------------------------------------- parameters
     def initialize(self, init=DEFAULTS["init"], rngs=None):
-        """Draw W[l] with the named scheme and set b[l] = 0. rngs: one numpy Generator (or seed) per
-        replica; replica r draws exactly what a single network would draw from rngs[r]."""
-        init = check("init", init)
-        for r, rng in enumerate(generators(rngs, self.replicas)):
+        """Draw W[l] with the named scheme (or a list of one scheme per replica) and set b[l] = 0.
+        rngs: one numpy Generator (or seed) per replica; replica r draws exactly what a single
+        network would draw from rngs[r]."""
+        inits = [check("init", i) for i in init] if isinstance(init, list | tuple) else \
+            [check("init", init)] * self.replicas
+        if len(inits) != self.replicas:
+            raise ValueError(f"init: one scheme per replica ({self.replicas}), got {len(inits)}")
+        for r, (rng, scheme) in enumerate(zip(generators(rngs, self.replicas), inits, strict=True)):
             for l in range(1, self.L + 1):
-                self.W[l][r] = INITIALIZERS[init](rng, self.W[l].shape[1:])
+                self.W[l][r] = INITIALIZERS[scheme](rng, self.W[l].shape[1:])
         for l in range(1, self.L + 1):
             self.b[l][...] = 0
         return self
@@ -290,7 +294,7 @@ class Network:
             np.matmul(dZ[l], A_prev_T, out=self._dWb[l])
             if zero_rows and l < L and self._activation.statistic == "dead":  # a dead unit's row
                 self.zero_gradient_rows[l] = ~self._dWb[l].any(axis=2)
-            if l2:
+            if isinstance(l2, np.ndarray) or l2:  # (λ: a number, or (R, 1, 1) per replica)
                 self.dW[l] += (l2 / m) * self.W[l]  # dW[l] += (λ/m) W[l]
             if l > 1:
                 if dZ[l].shape[1] == 1:  # an outer product: broadcasting beats a rank-1 matmul

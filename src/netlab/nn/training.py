@@ -10,6 +10,8 @@ the mini-batch order, early stopping and divergence, and each one's weights and 
 bit those of the same replica trained alone (see network.py). Replicas are processed in groups
 sized by the network's shape (network.replicas_per_chunk: all at once for small networks, one at a
 time where one replica's batch buffers alone are large), which changes no replica's numbers.
+The learning rate, L2 penalty and the optimizer's numbers may differ between replicas (PER_REPLICA:
+a sweep over them is trained as one stack, each replica as alone with its own values).
 
 Why one file of ~360 lines: the training loop and what every epoch does (batches, bookkeeping,
 early stopping, divergence per replica) are one procedure.
@@ -62,9 +64,14 @@ class History:
         return {k: getattr(self, k)[-1] for k in keys if getattr(self, k)}
 
 
+# the fields of TrainingConfig that may hold one value per replica; every use is elementwise
+PER_REPLICA = ("learning_rate", "l2", "momentum", "beta1", "beta2")
+
+
 @dataclass
 class TrainingConfig:
-    """How to train; validated by check() (each field's rule is in constraints.CONSTRAINTS)."""
+    """How to train; validated by check() (each field's rule is in constraints.CONSTRAINTS).
+    A PER_REPLICA field may be a sequence of R values, replica r training with the r-th."""
 
     learning_rate: float = DEFAULTS["learning_rate"]
     epochs: int = DEFAULTS["epochs"]
@@ -81,10 +88,37 @@ class TrainingConfig:
 
     def check(self):
         """Raise HyperparameterError (a ValueError) naming the first invalid field and what is
-        allowed; NumPy scalars become plain Python values."""
+        allowed; NumPy scalars become plain Python values, a per-replica field a tuple (or its
+        one value, when every replica's is the same)."""
         for name in self.__dataclass_fields__:
-            setattr(self, name, check(name, getattr(self, name)))
+            value = getattr(self, name)
+            if name in PER_REPLICA and isinstance(value, list | tuple | np.ndarray):
+                value = tuple(check(name, v) for v in (value.ravel().tolist() if isinstance(
+                    value, np.ndarray) else value))
+                value = value[0] if len(set(value)) == 1 else value
+            else:
+                value = check(name, value)
+            setattr(self, name, value)
+        if isinstance(self.l2, tuple) and 0 in self.l2:
+            # adding (0/m) W to a replica trained without a penalty can flip the sign of a zero:
+            # not bit for bit the run it would be alone
+            raise ValueError(f"l2 per replica must be all 0 or none 0, got {list(self.l2)}")
         return self
+
+    def replicas(self):
+        """How many replicas the per-replica fields are for (1 when none is per replica)."""
+        sizes = {len(getattr(self, n)) for n in PER_REPLICA if isinstance(getattr(self, n), tuple)}
+        if len(sizes) > 1:
+            raise ValueError(f"per-replica values of different lengths: {sorted(sizes)}")
+        return sizes.pop() if sizes else 1
+
+
+def per_replica(value, rows=slice(None)):
+    """A PER_REPLICA value as the arithmetic uses it, for replicas `rows`: the number when it is
+    shared, else an array (R, 1, 1) that broadcasts over each replica's arrays."""
+    if not isinstance(value, tuple):
+        return value
+    return np.array(value, dtype=float)[rows].reshape(-1, 1, 1)
 
 
 def stacked_labels(labels, replicas, m=None):
@@ -140,19 +174,24 @@ class _Group:
 
     def __init__(self, net, rows, config, batches, curves):
         self.net, self.rows = net, rows
-        self.optimizer = make_optimizer(config.optimizer, net.parameters(), config.learning_rate,
-                                        config.momentum, config.beta1, config.beta2)
+        self.optimizer = make_optimizer(config.optimizer, net.parameters(),
+                                        *(per_replica(getattr(config, k), rows) for k in
+                                          ("learning_rate", "momentum", "beta1", "beta2")))
+        self.l2 = per_replica(config.l2, rows)  # λ, in dW[l] += (λ/m) W[l]: a number or (R, 1, 1)
+        self.penalty = self.l2 if np.ndim(self.l2) == 0 else self.l2[:, 0, 0]  # λ in the objective
+        self.penalised = bool(np.any(self.penalty))
         self.grads = net.gradients()
         self.batches = [(net._cache(X1.shape[-1]), X1, X1.transpose(0, 2, 1), targets)
                         for X1, targets in batches]
         self.curves = (curves.train_loss[:, rows], curves.train_accuracy[:, rows],
                        curves.objective[:, rows])
 
-    def epoch(self, i, l2, m, probe):
+    def epoch(self, i, m, probe):
         """Epoch i + 1: one pass over the batches; writes row i of the group's training loss,
         accuracy and objective (summed over the batches, / m). probe: a dict of statistics to
         fill (arrays (R,) of which the group fills its rows), or None."""
-        net, rows = self.net, self.rows
+        net, rows, penalised = self.net, self.rows, self.penalised
+        l2 = self.l2 if penalised else 0.0
         last = len(self.batches) - 1
         for b, (cache, X1, X1T, targets) in enumerate(self.batches):
             A_L = net._forward(cache, X1, X1T)
@@ -160,14 +199,14 @@ class _Group:
             if probing:  # before backward propagation overwrites the activations
                 dynamics.activation_statistics(net, cache, probe, rows)
             batch_loss, batch_correct = figures(A_L, targets)  # Σ log p: the loss is −Σ log p / m
-            if l2:  # m_b · (λ / 2m_b) Σ ‖W‖²: the penalty's share of the batch's summed objective
-                batch_objective = batch_loss - 0.5 * l2 * net.squared_weights()
+            if penalised:  # m_b · (λ / 2m_b) Σ ‖W‖²: the penalty's share of the summed objective
+                batch_objective = batch_loss - 0.5 * self.penalty * net.squared_weights()
             if b == 0:
                 loss, correct = batch_loss, batch_correct
-                objective = batch_objective if l2 else None
+                objective = batch_objective if penalised else None
             else:
                 loss, correct = loss + batch_loss, correct + batch_correct
-                objective = objective + batch_objective if l2 else None
+                objective = objective + batch_objective if penalised else None
             net._backward(cache, targets.Y, l2, zero_rows=probing)
             if probing:
                 dynamics.gradient_statistics(net, probe, rows)
@@ -177,7 +216,7 @@ class _Group:
         train_loss, train_accuracy, train_objective = self.curves
         np.divide(loss, -m, out=train_loss[i])  # −Σ log p / m
         np.divide(correct, m, out=train_accuracy[i])
-        if l2:
+        if penalised:
             np.divide(objective, -m, out=train_objective[i])
 
 
@@ -226,6 +265,14 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
     GradientCheckError if the activation's derivative is wrong).
     """
     config.check()
+    if config.replicas() not in (1, net.replicas):
+        raise ValueError(f"per-replica values for {config.replicas()} replicas, the network has "
+                         f"{net.replicas}")
+    if config.replicas() > 1 and net.dtype != np.float64:
+        # alone, a float32 network rounds each number to float32 before using it, and NumPy's
+        # casting rules for a number beside float32 arrays differ between its versions: only
+        # float64 arithmetic is the same with a number and with an array of them
+        raise ValueError(f"per-replica values need a float64 network, not {net.dtype}")
     if config.early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data")
     R, dtype, n_out = net.replicas, net.dtype, net.sizes[-1]
@@ -234,7 +281,8 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
     m = X1.shape[-1]
     targets = _Targets(stacked_labels(labels, R, m), n_out, dtype)
     if config.gradcheck:
-        gradcheck(net, X1[:, :-1], targets.labels, l2=config.l2, tolerance=TOLERANCE)
+        gradcheck(net, X1[:, :-1], targets.labels, l2=float(np.ravel(config.l2)[0]),
+                  tolerance=TOLERANCE)  # (on replica 0, with its own λ)
     if validation is not None:
         X_val1 = augmented(validation[0], R, net.sizes[0], dtype)
         m_val = X_val1.shape[-1]
@@ -248,7 +296,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
     if not full_batch:  # each epoch, each replica's samples in its own order (filled below)
         X_source = X_source.copy()
         targets = _Targets(np.zeros_like(label_source), n_out, dtype)
-    curves = _Curves(config.epochs, R, config.l2)
+    curves = _Curves(config.epochs, R, any(np.ravel(config.l2)))
     size = replicas_per_chunk(net.sizes, batch, R, dtype, net._activation.needs_z)
     groups = []
     for r0, r1 in chunks(R, size):
@@ -288,7 +336,7 @@ def train(net, X, labels, config, rngs=None, validation=None, callback=None, pro
             if probe is not None and probe(epoch):
                 stats_table, stats = dynamics.table(probe_names, R)
             for group in groups:
-                group.epoch(i, config.l2, m, stats)
+                group.epoch(i, m, stats)
             if stats is not None:
                 dynamics.finish(net, stats_table)
             if validation is not None:

@@ -22,6 +22,7 @@ from netlab.tracking.store import (
 
 from .design import parse_baseline
 from .output import check_folder, default_folder
+from .power import DEFAULT_EFFECT
 
 
 def parse_args(argv):
@@ -47,6 +48,9 @@ def parse_args(argv):
     parser.add_argument("--baseline", action="append", metavar="KEY=VALUE",
                         help="compare every configuration with this one (repeatable; default: "
                         "the study file's `baseline:`)")
+    parser.add_argument("--effect", type=float, default=DEFAULT_EFFECT, metavar="DIFFERENCE",
+                        help="the difference in accuracy to size the seeds for: the report says "
+                        f"how many seeds would detect it (default {DEFAULT_EFFECT}, one point)")
     args = []
     for arg in argv:
         if arg.startswith("mlflow.tracking_uri="):
@@ -80,6 +84,9 @@ def main(argv=None):
     try:
         if not MIN_DPI <= args.dpi <= MAX_DPI:
             raise ValueError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {args.dpi}")
+        if not 0 < args.effect < 1:
+            raise ValueError(f"--effect must be a difference in accuracy between 0 and 1 "
+                             f"(0.01 is one point), got {args.effect:g}")
         baseline = parse_baseline(args.baseline)
         sweep = scope(args)
         check_folder(default_folder(args.study) if args.out is None else Path(args.out))
@@ -88,6 +95,7 @@ def main(argv=None):
         from .build import build  # matplotlib, MLflow, pandas: only now
         path, study = build(args.study, args.tracking_uri, args.out, sweep,
                             log=not args.no_log, dpi=args.dpi, fmt=args.fmt, baseline=baseline,
+                            effect=args.effect,
                             command=shlex.join(["python", "-m", "src.report", *argv]))
     except (LookupError, ValueError, TrackingUnavailable, OSError) as error:
         raise SystemExit(f"report: {first_line(error)}") from None

@@ -54,9 +54,8 @@ def dataset_of(params):
     dataset = {k[len("dataset."):]: parse_value(v) for k, v in params.items()
                if k.startswith("dataset.") and isinstance(v, str)}  # NaN: another dataset's key
     seed = parse_value(params.get(SEED, 0))
-    data_seed = parse_value(params.get(DATA_SEED))
-    if data_seed is None:
-        data_seed, _ = derive_seeds(seed)
+    # as training drew it: the stream derive_seeds makes of data_seed, or of seed when null
+    data_seed, _ = derive_seeds(seed, parse_value(params.get(DATA_SEED)))
     return load_data(OmegaConf.create({"dataset": dataset}), data_seed)
 
 

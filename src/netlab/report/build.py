@@ -18,6 +18,7 @@ from . import boundaries, comparisons, design, dynamics, figure_choice, stats, t
 from .conclusion import conclusion
 from .coverage import coverage
 from .output import Output, default_folder
+from .power import DEFAULT_EFFECT
 from .study import _column, load_study
 
 
@@ -41,7 +42,7 @@ class Saver:
 
 
 def command_line(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI,
-                 fmt="png", baseline=None):
+                 fmt="png", baseline=None, effect=DEFAULT_EFFECT):
     """The command that makes this report, flags included."""
     args = ["python", "-m", "src.report", experiment]
     if sweep == "all":
@@ -51,7 +52,8 @@ def command_line(experiment, tracking_uri=None, out=None, sweep=None, log=True, 
             args += ["--sweep", sweep_id]
     for flag, value in (("--tracking-uri", tracking_uri), ("--out", out),
                         ("--dpi", None if dpi == DPI else dpi),
-                        ("--format", None if fmt == "png" else fmt)):
+                        ("--format", None if fmt == "png" else fmt),
+                        ("--effect", None if effect == DEFAULT_EFFECT else effect)):
         if value is not None:
             args += [flag, str(value)]
     for key, value in (baseline or {}).items():
@@ -60,13 +62,14 @@ def command_line(experiment, tracking_uri=None, out=None, sweep=None, log=True, 
 
 
 def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI, fmt="png",
-          baseline=None, study_path=None, command=None):
+          baseline=None, study_path=None, command=None, effect=DEFAULT_EFFECT):
     """Write the report of an experiment; returns (path of report.md, Study).
 
     sweep: None (the experiment's sweeps), 'all' (every run) or the sweeps' parent run ids ('latest'
     for the newest), see study.load_study; baseline: {key: value} (default: the study file's
     `baseline:`); study_path: the study file
-    (default experiments/<study>.yaml); command: the command line shown in the footer.
+    (default experiments/<study>.yaml); command: the command line shown in the footer; effect:
+    the difference in accuracy the report says how many seeds would detect.
     """
     uri = resolve_uri(tracking_uri)
     open_existing(uri)  # never created or changed here: a mistyped path is an error
@@ -85,6 +88,7 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
         figures = [*figure_choice.heatmap(study, agg, save),
                    *figure_choice.accuracy_against(study, agg, save),
                    *figure_choice.learning_curves(study, client, agg, save),
+                   *figure_choice.performance_profile(study, save),
                    *dynamics.gradient_norms(study, client, save),
                    *dynamics.first_layer_gradient(study, client, save, gradients),
                    *dynamics.unit_share_vs_lr(study, agg, save),
@@ -96,11 +100,15 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
         if asked:
             parts.append(f"**Question.** {asked}")
         parts.append("## What this report covers\n\n" + coverage(study))
-        results = []
+        results, robust_scopes = [], None
         if study.seeded:
+            robust_scopes = comparisons.robust_scopes(study.runs, study.keys, agg)
             results.append(tables.configurations(study, agg))
+            results.append(tables.robust_tables(study, agg, robust_scopes))
+            results.append(tables.variance_table(study, agg))
         if compared is not None and compared[0] is not None:
             results.append(tables.baseline_table(study, compared[0], baseline))
+        results = [part for part in results if part]
         if results:
             parts.append("## Results\n\n" + "\n\n".join(results))
         else:
@@ -109,12 +117,13 @@ def build(experiment, tracking_uri=None, out=None, sweep=None, log=True, dpi=DPI
             parts.append("## Figures\n\n" + "\n\n".join(f"![{name}]({name})\n\n{caption}"
                                                         for name, caption in figures))
         parts.append("## Conclusion\n\n" + conclusion(
-            study, agg, compared, baseline, dynamics.depth_verdict(study, gradients, chance)))
+            study, agg, compared, baseline, dynamics.depth_verdict(study, gradients, chance),
+            robust_scopes=robust_scopes, effect=effect))
         if results:
             parts.append(tables.every_run(study, heading="##"))
         own_baseline = baseline if baseline != design.baseline(study_path) else None
         command = command or command_line(experiment, tracking_uri, out, sweep, log, dpi, fmt,
-                                          own_baseline)
+                                          own_baseline, effect)
         parts.append(f"---\nGenerated from the tracking store by `{command}`; the same command "
                      "regenerates it after the sweep is rerun.")
         output.file("report.md").write_text("\n\n".join(parts) + "\n")

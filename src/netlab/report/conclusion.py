@@ -10,20 +10,26 @@ import math
 
 from netlab.figures.style import label
 
-from . import comparisons
+from . import comparisons, power, robust, variance
 from .coverage import mixed as coverage_mixed
 from .stats import ALPHA
-from .study import DATASET, SEED, n_val_points
+from .study import DATASET, SEED, drawn_by, n_val_points, set_data_seed
 from .text import count, overrides, p_value, pct, pct_range, points, points_range, sentence
 
+CROSSED_UNIT = "(data draw, seed) pair"  # what pairs two runs when a study crosses them
 
-def conclusion(study, agg, compared=None, baseline=None, depth=None, mixed=None):
+
+def conclusion(study, agg, compared=None, baseline=None, depth=None, mixed=None,
+               robust_scopes=None, effect=power.DEFAULT_EFFECT):
     """The closing paragraphs (markdown); depth: the depth-and-gradients verdict, if any;
-    mixed: what the runs mix (coverage.mixed(); computed here when not given)."""
+    mixed: what the runs mix (coverage.mixed(); computed here when not given); robust_scopes:
+    comparisons.robust_scopes(), for the signed-rank test against the runner-up; effect: the
+    difference (accuracy, e.g. 0.01) to size the seeds for."""
     runs, parts = study.runs, []
     for name, rows, inner in comparisons.scopes(agg, study.keys):
         where = f"On `{name}`, " if name is not None else ""
-        parts.append(sentence(" ".join(leader(study, rows, inner, where))))
+        robust_rows = (robust_scopes or {}).get(name)
+        parts.append(sentence(" ".join(leader(study, rows, inner, where, robust_rows, effect))))
     if baseline:
         parts.append(against_baseline(study, compared, baseline))
     if depth:
@@ -46,7 +52,7 @@ def conclusion(study, agg, compared=None, baseline=None, depth=None, mixed=None)
     return "\n\n".join(parts)
 
 
-def leader(study, rows, inner, where):
+def leader(study, rows, inner, where, robust_rows=None, effect=power.DEFAULT_EFFECT):
     """Sentences on the best configuration of one scope and how far the data separate it."""
     done = rows[rows["n"] > 0]
     if done.empty:
@@ -94,7 +100,10 @@ def leader(study, rows, inner, where):
                     "seed: too few for a paired comparison, so the data cannot separate them; "
                     "more seeds of the one with fewer would.")
     else:
-        text.append(runner_up(runner, other, k))
+        unit = CROSSED_UNIT if study.crossed else "seed"
+        text.append(runner_up(runner, other, k, unit))
+        text.append(how_sure(runner, robust_rows, effect, unit))
+        text.extend(filter(None, [which_data(study, runner)]))
     if c.n >= 2 and k > 2:
         text.append(front_runners(found, inner, k))
     best_test = done.loc[done["test_mean"].idxmax()]
@@ -117,10 +126,11 @@ def spread(row):
     return "n = 1: one seed, no interval"
 
 
-def runner_up(comparison, other, k):
-    """The paired comparison of the best configuration with the runner-up, in words."""
+def runner_up(comparison, other, k, unit="seed"):
+    """The paired comparison of the best configuration with the runner-up, in words (unit: what
+    pairs two runs, a seed or a (data draw, seed) pair)."""
     c = comparison.paired
-    seeds = count(c.n, "seed")
+    seeds = count(c.n, unit)
     if c.test == "identical on every seed":
         return (f"Against the runner-up {other}, paired over the {seeds} both ran: the two score "
                 "the same on every seed, so the data do not separate them.")
@@ -141,6 +151,78 @@ def runner_up(comparison, other, k):
                if p < ALPHA else
                "The data do not separate the two: either could be the better one.")
     return f"Against the runner-up {other} ({pct(comparison.other['val_mean'])}), {diff}. {verdict}"
+
+
+def how_sure(comparison, robust_rows, effect, unit="seed"):
+    """The runner-up comparison without trusting the mean (how often the leader wins a seed, the
+    signed-rank test), and what its seeds can detect (power.sensitivity)."""
+    mine, theirs = comparison.scores
+    beaten = robust.improvement(mine, theirs)
+    text = (f"{'Pair by pair' if unit != 'seed' else 'Seed by seed'} the leader is better with "
+            f"probability {beaten.value:.2f}")
+    if math.isfinite(beaten.low) and beaten.low != beaten.high:
+        text += f" (95 % interval {beaten.low:.2f} to {beaten.high:.2f}, {beaten.method})"
+    signed = None
+    if robust_rows is not None and len(robust_rows) > 1:
+        row = robust_rows.iloc[1]
+        signed, signed_p = row["signed"], row["signed_holm"]
+    if signed is not None and signed.n and not signed.can_reach:
+        text += (f"; only {count(signed.n, unit)} {'differs' if signed.n == 1 else 'differ'}, "
+                 "too few for the signed-rank test to "
+                 "reach p < 0.05 whatever they show")
+    elif signed is not None and signed.n:
+        t_p = comparison.p_holm if math.isfinite(comparison.p_holm) else comparison.paired.p
+        agrees = (signed_p < ALPHA) == (t_p < ALPHA)
+        text += (f"; the signed-rank test, which assumes nothing of the differences' shape, "
+                 f"{'agrees' if agrees else 'disagrees'} ({p_value(signed_p)}"
+                 f"{', Holm-corrected' if len(robust_rows) > 2 else ''})")
+    text += ". " + seeds_sentence(power.sensitivity(mine, theirs, effect), unit)
+    return text
+
+
+def which_data(study, comparison):
+    """What the comparison speaks of: datasets drawn like this one (the study crosses data draws
+    with seeds: how the leader fares draw by draw), or this one draw of the data (data_seed
+    fixed), or each seed's own draw (said in the header; nothing to add)."""
+    if study.crossed:
+        found = variance.per_draw(*comparison.scores)
+        n = len(found.means)
+        if n < 2:
+            return ""
+        low, high = min(found.means.values()), max(found.means.values())
+        return (f"The pairs span {n} draws of the data, so the comparison speaks of datasets "
+                f"drawn like this one, not of one dataset: draw by draw (the mean over its "
+                f"seeds) the leader is ahead on {found.ahead} of the {n} and behind on "
+                f"{found.behind}, by {points_range(low, high)}. Pairs that share a draw are not "
+                "independent, so the tests above, which treat every pair as one, overstate the "
+                "precision where the data draw's share of the variance is large; the draw-by-draw "
+                "count is the cautious reading.")
+    runs = study.runs
+    given = set_data_seed(runs)
+    drawn = drawn_by(runs).unique() if given.all() and SEED in runs else []
+    if len(drawn) == 1:
+        return (f"Every run shares one draw of the data (data_seed={label(drawn[0])}): the "
+                "comparison holds for this dataset; another draw may order them differently "
+                "(cross data draws with seeds, e.g. `data_seed=range(5) seeds=5`, to ask).")
+    return ""
+
+
+def seeds_sentence(s, unit="seed"):
+    """What a paired comparison's seeds can detect, and how many seeds `effect` would take."""
+    if not math.isfinite(s.detectable):
+        return ("The difference is the same on every seed, so there is no spread to size a study "
+                "from.")
+    text = (f"Over these {count(s.n, unit)} the per-{unit.split(' ')[-1]} differences have a "
+            f"standard deviation of {points(s.sd, signed=False)}: a paired comparison of this "
+            f"size detects a true difference of {points(s.detectable, signed=False)} or more with "
+            f"{100 * power.POWER:.0f} % power (α = {ALPHA:g}, two-sided, before any correction)")
+    named = f"{100 * s.effect:g} point" + ("" if 100 * s.effect == 1 else "s")
+    if s.needed == math.inf:
+        return text + (f"; detecting {named} would take more than {power.MAX_SEEDS:,} "
+                       f"{unit}s.")
+    if s.needed <= s.n:
+        return text + f"; its {count(s.n, unit)} already suffice for {named}."
+    return text + f"; detecting {named} would take {count(s.needed, unit)}."
 
 
 def front_runners(found, inner, k):

@@ -10,7 +10,7 @@ from netlab.figures.style import label
 from netlab.paths import PROJECT_ROOT
 from netlab.tracking.store import default_uri, sqlite_path
 
-from .study import CONTROL, DATA_SEED, DATASET, SEED, _column, parse_value
+from .study import CONTROL, DATA_SEED, DATASET, SEED, _column, drawn_by, parse_value, set_data_seed
 from .text import count, sorted_values, value_list
 
 NOT_SHOWN_FIXED = ("dataset.", "mlflow.")
@@ -120,11 +120,11 @@ def seed_list(values):
 
 def variation(runs):
     """Where the differences between seeds come from, in words (data_seed fixed or not)."""
-    column = runs[DATA_SEED] if DATA_SEED in runs else pd.Series(None, index=runs.index)
-    fixed = sorted_values(column)
-    if not fixed:
+    given = set_data_seed(runs)
+    if not given.any() or SEED not in runs:
         return "each seed draws its own data and initialisation"
-    if column.isna().any():
+    fixed = sorted_values(drawn_by(runs[given]))
+    if not given.all():
         return (f"some runs fix the data (data_seed = {', '.join(label(v) for v in fixed)}), "
                 "the others draw their own with each seed")
     if len(fixed) == 1:
@@ -143,6 +143,15 @@ def seeds(study):
     if not study.seeded:
         return [f"- One seed per configuration (seed {seed_list(values)}): {variation(runs)}. "
                 "A single seed cannot tell a real difference from the luck of one draw."]
+    if study.crossed:
+        draws = sorted_values(runs[DATA_SEED])
+        return [f"- Data draws × initialisations: data_seed {seed_list(draws)} crossed with seeds "
+                f"{seed_list(values)}; each run is one draw of the data (its data_seed) trained "
+                "from one initialisation (its seed), so a configuration's runs tell the two "
+                "sources of variation apart (see \"Data or initialisation?\"). Runs that differ "
+                "only in data_seed and seed are one configuration: tables and figures give their "
+                "mean, with n and the 95 % confidence interval of the mean (Student's t); two "
+                "configurations are compared paired on the same data draw and seed."]
     per = runs.groupby(study.keys or (lambda _: 0), dropna=False)[SEED].nunique()
     spread = (f"{count(per.iloc[0], 'seed')} per configuration" if per.nunique() == 1
               else f"{per.min()} to {per.max()} seeds per configuration")

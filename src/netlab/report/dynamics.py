@@ -57,7 +57,7 @@ def gradient_norms(study, client, save):
         config = candidates.iloc[candidates["val_accuracy"].argmax()]  # of the best run's config
         chosen = rows_of(candidates, study.keys, config)
         names = [f"grad_norm_{l}" for l in list(layers)[:deepest]]
-        found = histories(client, chosen["run_id"].tolist(), names)
+        found = histories(client, chosen["run_id"].tolist(), names, table=study.runs)
         bands = {f"layer {name.rsplit('_', 1)[1]}": _log_band(found, name) for name in names}
         accuracy = stats.interval(chosen["val_accuracy"]).mean
         cells.append((f"{short(config, study.keys)} — val {accuracy:.3f} (n = {len(found)})",

@@ -5,13 +5,17 @@
 - accuracy_vs_<key>: validation accuracy against each numeric key with three or more values, the
   interval as a band, one line per combination of the other swept keys (never the best over them);
 - learning_curves: the best configuration of each activation (or other small key), mean over its
-  seeds with the band.
+  seeds with the band;
+- performance_profile: with several datasets, each configuration's fraction of runs above every
+  accuracy threshold, the datasets weighing alike, with stratified bootstrap bands.
 Normalised configurations (a key that cannot matter, e.g. activation at depth 0) are drawn under
 every value of that key.
 """
 
 import itertools
+import math
 
+import numpy as np
 import pandas as pd
 
 from netlab.figures import study_plots
@@ -183,7 +187,7 @@ def learning_curves(study, client, agg, save):
             best = frame.iloc[0]  # agg is sorted by mean validation accuracy
             runs = rows_of(study.runs, study.keys, best)
             runs = runs[runs["state"].eq("finished")]
-            found = histories(client, runs["run_id"].tolist(), CURVES)
+            found = histories(client, runs["run_id"].tolist(), CURVES, table=study.runs)
             rest = [k for k in study.keys if k not in (group, *panel)]
             text = f"{group}={label(value)}" if group else "best"
             text += ((" " + overrides(best, rest) if rest else "")
@@ -207,3 +211,40 @@ def learning_curves(study, client, agg, save):
              + ("; the mean over its seeds, with the 95 % confidence band around validation"
                 if study.seeded else "")
              + (", one column per dataset" if panel else "") + "; loss on a log scale.")]
+
+
+PROFILE_POINTS = 201  # thresholds a performance profile is drawn at
+
+
+def performance_profile(study, save):
+    """[(file, caption)]: with several datasets swept, each configuration of the other keys as
+    one performance profile (robust.profile); the MAX_LINES best by IQM when there are more."""
+    from . import comparisons, robust
+
+    across = comparisons.across_datasets(study.runs, study.keys)
+    if across.empty:
+        return []
+    inner = [k for k in study.keys if k != DATASET]
+    finished = study.runs[study.runs["state"].eq("finished") & study.runs["val_accuracy"].notna()]
+    low = math.floor(20 * finished["val_accuracy"].min()) / 20
+    thresholds = np.linspace(low, 1.0, PROFILE_POINTS)
+    series = {}
+    for _, row in across.head(MAX_LINES).iterrows():
+        runs = rows_of(finished, inner, row)
+        strata = [g["val_accuracy"] for _, g in runs.groupby(DATASET, sort=True)]
+        y, band_low, band_high = robust.profile(strata, thresholds)
+        series[overrides(row, inner)] = pd.DataFrame({"x": thresholds, "y": y, "low": band_low,
+                                                      "high": band_high})
+    fig = study_plots.profiles(series, "validation accuracy threshold τ",
+                               f"{study.experiment}: performance profiles over "
+                               f"{study.runs[DATASET].nunique()} datasets")
+    more = len(across) - len(series)
+    return [(save(fig, "performance_profiles"),
+             "Performance profiles (Agarwal et al. 2021): for each threshold τ, the fraction of a "
+             "configuration's runs whose validation accuracy exceeds τ, each dataset weighing the "
+             "same, with its 95 % band from the stratified bootstrap (each dataset's runs "
+             "resampled within that dataset, percentile interval). A curve that lies above "
+             "another at every τ is better at every level of success, on these datasets taken "
+             "together; curves that cross trade reliability for peak accuracy."
+             + (f" The {len(series)} configurations with the highest interquartile mean over "
+                f"every dataset are drawn; {more} more are in the tables." if more > 0 else ""))]

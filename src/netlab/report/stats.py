@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .power import ALPHA, CONFIDENCE
 from .study import SEED
-
-CONFIDENCE = 0.95
-ALPHA = 1 - CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -132,12 +130,25 @@ def above(values, level):
     return float(stats.ttest_1samp(x, level, alternative="greater").pvalue)
 
 
+def differences(x, y):
+    """x − y rounded to 12 decimals: accuracies are fractions of the validation points, and the
+    same difference in points must be the same number, not differ in a float's last bit (which
+    would give a constant difference a spread, and a t-test p of 1e-31)."""
+    return np.round(np.asarray(x, dtype=float) - np.asarray(y, dtype=float), 12)
+
+
+def shared(a, b):
+    """(x, y): the finite scores of {seed: score} dicts a and b on the seeds both have."""
+    seeds = sorted(s for s in set(a) & set(b)
+                   if math.isfinite(float(a[s])) and math.isfinite(float(b[s])))
+    return (np.array([a[s] for s in seeds], dtype=float),
+            np.array([b[s] for s in seeds], dtype=float))
+
+
 def paired(a, b):
     """Compare scores a and b ({seed: score}) over their shared seeds: a − b."""
-    seeds = sorted(set(a) & set(b))
-    x = np.array([a[s] for s in seeds], dtype=float)
-    y = np.array([b[s] for s in seeds], dtype=float)
-    d = x - y
+    x, y = shared(a, b)
+    d = differences(x, y)
     n = len(d)
     if n == 0:
         return Paired(0, math.nan, math.nan, math.nan, math.nan, "")

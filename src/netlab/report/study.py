@@ -1,26 +1,30 @@
 """A study's runs read from the tracking store: one row per run, typed columns, what was swept.
 
-load_study() reads the runs of an experiment's sweeps (or of the sweeps chosen, or every run) with
-mlflow.search_runs (a pandas DataFrame), keeps one run per exact config (the newest FINISHED one
-when a config was rerun) and adds typed columns: every swept key, seed, the run's state (finished,
-diverged, failed, killed, running) and its final metrics. Runs that differ only in seed are one
-configuration: replicas of a `seeds=N` job and a `-m seed=0,1,…` sweep look the same here. Keys a
-run's `normalised` tag names (e.g. width and activation at depth 0) are null in its params and
-match any value.
+load_study() reads the runs of an experiment's sweeps (or of the sweeps chosen, or every run) as
+the study's table (netlab.export: mlflow.search_runs's layout, with the curves of its export),
+keeps one run per exact config (the newest FINISHED one when a config was rerun) and adds typed
+columns: every swept key, seed, the run's state (finished, diverged, failed, killed, running) and
+its final metrics. Runs that differ only in seed are one configuration: replicas of a `seeds=N`
+job and a `-m seed=0,1,…` sweep look the same here. Keys a run's `normalised` tag names (e.g.
+width and activation at depth 0) are null in its params and match any value.
 """
 
 import math
 import re
 from dataclasses import dataclass, field
 
-import mlflow
 import pandas as pd
 import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from netlab.export import table as export
+
 SWEEP_ROLE = "sweep"
 SEED, DATA_SEED, DATASET = "seed", "data_seed", "dataset.name"
+# what pairs the runs of two configurations: the seed, or (data_seed, seed) when the study crosses
+# data draws with initialisations (Study.crossed)
+REPLICATE = "replicate"
 METRICS = ("val_accuracy", "test_accuracy", "test_f1", "test_loss", "val_loss", "train_accuracy",
            "train_loss", "epochs_run", "train_time_s")
 CONTROL = ("log_every", "force", "seeds", "gradcheck")  # how a run is made, not what it trains
@@ -43,6 +47,7 @@ class Study:
     left_out: dict = field(default_factory=dict)  # {own: n started on their own (no sweep),
     #   other: n of other sweeps, keys: {key: values} where those differ}
     normalised: dict = field(default_factory=dict)  # {key: [why]} from the runs' normalised tags
+    crossed: bool = False  # data_seed crossed with seed: a replicate of the study, not a key
 
     @property
     def seeded(self):
@@ -285,8 +290,10 @@ def load_study(tracking_uri, experiment, sweep=None):
         names = sorted(e.name for e in client.search_experiments())
         raise LookupError(f"no experiment {experiment!r} in {tracking_uri} (found: {names})")
     parent, chosen = _parents(client, experiment, found.experiment_id, sweep)
-    mlflow.set_tracking_uri(tracking_uri)
-    runs = mlflow.search_runs([found.experiment_id], max_results=50000, output_format="pandas")
+    # the runs as mlflow.search_runs lays them out, with the curves the study's export holds
+    # for runs that have not changed since (the figures read the others' from the store)
+    runs, _ = export.table(client, found.experiment_id,
+                           export.read(export.default_path(experiment)), only=set())
     if runs.empty:
         raise LookupError(f"experiment {experiment!r} has no runs")
     runs, left_out = _select(runs, parent, chosen, sweep == "all")
@@ -303,7 +310,18 @@ def load_study(tracking_uri, experiment, sweep=None):
     keys = swept_keys(runs)
     for key in {*keys, SEED, DATA_SEED} & set(config_columns(runs)):
         runs[key] = typed(runs["params." + key])
-    order = [k for k in (*keys, SEED) if k in runs]
+    is_crossed = crossed(runs, keys)
+    if is_crossed:
+        keys = [k for k in keys if k != DATA_SEED]
+        # a run whose data_seed equalled its seed logs it as null (identity.normalise): its draw
+        # is its seed, which is no longer a key that could not matter
+        runs[DATA_SEED] = drawn_by(runs)
+        runs["normalised"] = [frozenset(k for k in keys_of_run if k != DATA_SEED)
+                              for keys_of_run in runs["normalised"]]
+        runs[REPLICATE] = list(zip(runs[DATA_SEED], runs[SEED], strict=True))
+    elif SEED in runs:
+        runs[REPLICATE] = runs[SEED]
+    order = [k for k in (*keys, DATA_SEED if is_crossed else None, SEED) if k in runs]
     runs = runs.sort_values(order, kind="stable") if order else runs
     runs = runs.sort_values(["val_accuracy", "test_accuracy"], ascending=False, na_position="last",
                             kind="stable").reset_index(drop=True)
@@ -315,7 +333,31 @@ def load_study(tracking_uri, experiment, sweep=None):
         "sweeps" if parent is not None else "no sweep"
     return Study(experiment, found.experiment_id, tracking_uri, parent, runs, keys,
                  fixed_keys(runs), dropped, scope, left_out,
-                 {k: sorted(v) for k, v in normalised.items()})
+                 {k: sorted(v) for k, v in normalised.items()}, is_crossed)
+
+
+def crossed(runs, keys):
+    """Whether the runs cross data draws with initialisations: data_seed swept and set on every
+    run, and some draw run with several seeds. Its values then replicate a configuration (as
+    seeds do) instead of making configurations of their own."""
+    if DATA_SEED not in keys or SEED not in runs or runs[DATA_SEED].isna().all():
+        return False
+    return bool(runs.groupby(drawn_by(runs))[SEED].nunique().max() > 1)
+
+
+def drawn_by(runs):
+    """The seed each run's data were drawn from: its data_seed, else (null) its seed."""
+    return runs[DATA_SEED].where(runs[DATA_SEED].notna(), runs[SEED]).astype(int)
+
+
+def set_data_seed(runs):
+    """Which runs were given a data_seed: logged, or logged as null because it equalled the run's
+    seed (its `normalised` tag says so); the others drew their data from their seed."""
+    if DATA_SEED not in runs:
+        return pd.Series(False, index=runs.index)
+    voided = (runs["normalised"].map(lambda keys: DATA_SEED in keys) if "normalised" in runs
+              else False)
+    return runs[DATA_SEED].notna() | voided
 
 
 def _typed_runs(runs):

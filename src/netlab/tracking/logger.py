@@ -37,6 +37,7 @@ from netlab import identity
 from netlab.interrupts import held
 from netlab.paths import PROJECT_ROOT
 
+from .metrics_file import METRICS_FILE, write_metrics_file
 from .store import first_line, process_tags, quiet_store_logs
 
 PACKAGES = ("numpy", "scikit-learn", "mlflow", "hydra-core", "omegaconf", "matplotlib")
@@ -116,6 +117,7 @@ def short(value, limit=5000):
 UNENDED = "its end could not be written either (the next command marks it KILLED)"
 UNENDED_NOTE = f"a run left RUNNING: {UNENDED}"
 
+
 class RunLogger:
     """A context manager for one MLflow run (nested under parent_run_id when given).
 
@@ -135,6 +137,7 @@ class RunLogger:
         self.unended = False  # its end could not be written (left RUNNING)
         self.tracking_seconds = 0.0  # wall time spent in this logger (the benchmark reads it)
         self._pending, self._last_flush, self._failure, self._error = [], 0.0, None, None
+        self._points = {}  # {metric: [(step, timestamp, value)]}: every point, for METRICS_FILE
         self._staging, self._images, self._unwritten_image = None, False, None
         self._artifact_uri = None
 
@@ -199,6 +202,8 @@ class RunLogger:
         elif self._failure:
             status, reason = "FAILED", self._failure
         try:
+            if status == "FINISHED" and self._points:
+                write_metrics_file(Path(self._staging.name) / METRICS_FILE, self._points)
             if any(Path(self._staging.name).iterdir()):
                 self.client.log_artifacts(self.run_id, self._staging.name)
         except Exception as e:  # noqa: BLE001 - whatever could not be written, the run says so
@@ -275,8 +280,12 @@ class RunLogger:
 
         t0 = time.perf_counter()
         now = int(time.time() * 1000)
-        self._pending.extend(Metric(k, float(v), now, int(step)) for k, v in metrics.items()
-                             if math.isfinite(v))
+        points = [Metric(k, float(v), now, int(step)) for k, v in metrics.items()
+                  if math.isfinite(v)]
+        self._pending.extend(points)
+        for point in points:
+            self._points.setdefault(point.key, []).append((point.step, point.timestamp,
+                                                           point.value))
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
         self.tracking_seconds += time.perf_counter() - t0
