@@ -4,6 +4,7 @@ child records, the joblib launcher on a brand-new store against the sequential o
 sweep rerun, +force=true, divergence in a sweep, an unreachable server, a rejected config, and
 `python -m src.reproduce`."""
 
+import ctypes
 import os
 import re
 import signal
@@ -172,6 +173,41 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path, tracking_uri
         assert forced.returncode == 0 and "already FINISHED" not in forced.stdout
         parents, children = runs_of("killed")
         assert len(parents) == 2 and sum(c.info.status == "FINISHED" for c in children) == 8
+    finally:
+        server.stop()
+
+
+def test_a_sigterm_another_thread_takes_still_ends_a_run_held_by_its_server(
+        tmp_path, tracking_uri):
+    """The kernel hands a process's SIGTERM to any thread that does not block it (numpy's BLAS
+    threads), e.g. when the main thread already has a signal pending (scancel sends SIGCONT, then
+    SIGTERM). Sent straight to such a thread (tgkill) while the main thread waits on a request
+    its tracking server holds: the run still ends KILLED within seconds, not after MLflow's
+    120 s HTTP timeout (past SLURM's grace period, which then SIGKILLs it unrecorded)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    server = MlflowServer(tracking_uri, tmp_path / "artifacts", tmp_path / "server").start()
+    try:
+        with HoldingProxy(server.uri, lambda r: "activation" in r.params) as proxy:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": proxy.uri}
+            proc = subprocess.Popen(command("epochs=20000", "mlflow.experiment=held"),
+                                    cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                run_id = proxy.wait_held(240, proc)
+                threads = sorted(int(t) for t in os.listdir(f"/proc/{proc.pid}/task"))
+                other = next(t for t in threads if t != proc.pid)  # the first: a BLAS thread
+                assert libc.tgkill(proc.pid, other, signal.SIGTERM) == 0, ctypes.get_errno()
+                sent = time.monotonic()
+                out, err = proc.communicate(timeout=200)
+                took = time.monotonic() - sent
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        assert proc.returncode == 143, err[-3000:]
+        assert took < 60, f"the run ended {took:.0f} s after the SIGTERM"
+        assert proxy.dropped.is_set()  # the held request was given up, not answered
+        assert MlflowClient(server.uri).get_run(run_id).info.status == "KILLED"
+        assert "interrupted by SIGTERM" in err
     finally:
         server.stop()
 

@@ -14,6 +14,13 @@ signal had come. `catch_lost()` installs Python's documented hook for such excep
 (sys.unraisablehook): an Interrupted dropped there is kept, nothing is printed, and it is raised at
 the next point that can take it (`raise_lost()`: every held() block, every epoch).
 
+The kernel hands a process's signal to any of its threads that does not block it (numpy's BLAS
+threads do not), and takes another thread when the main thread already has a signal pending (as
+`scancel` sends SIGCONT, then SIGTERM). Python then only notes it, for the main thread to handle;
+a main thread blocked in a socket read (a tracking server slow to answer) handles nothing until
+the read ends, which MLflow's HTTP timeout puts at 120 s, past a scheduler's grace period.
+`wake_main_thread()` makes every signal wake the main thread (see there).
+
 A write that does not end (a tracking server that stopped answering mid-request) is not waited on
 for ever: HOLD_SECONDS after the signal, it is raised inside the write anyway. A scheduler follows
 SIGTERM with SIGKILL after a grace period (SLURM's KillWait: 30 s by default; Kubernetes': 30 s),
@@ -24,12 +31,15 @@ installs the handler that asks.
 """
 
 import contextlib
+import os
 import signal
 import sys
 import threading
 
 _held = {"depth": 0, "signum": None}  # the main thread's blocks, and the signal they hold
 _lost = []  # an Interrupted a finalizer dropped, to raise again
+WAKE = getattr(signal, "SIGRTMIN", None)  # wake_main_thread's signal (Linux; None elsewhere)
+_wake = {"pid": None}  # the process whose thread wakes its main thread
 HOLD_SECONDS = 5.0  # the longest a signal waits for a write; a local write takes milliseconds
 
 
@@ -116,3 +126,42 @@ def held():
             signal.setitimer(signal.ITIMER_REAL, 0)  # the write ended in time
             raise as_interrupt(signum)
         raise_lost()
+
+
+def _woken(signum, frame):
+    """WAKE's handler: nothing. The signal only makes the main thread's blocked call return."""
+
+
+def wake_main_thread():
+    """Make a signal that another thread took wake the main thread, so that its handler runs now.
+
+    Python writes the number of every signal it catches to its wakeup fd (signal.set_wakeup_fd);
+    a thread of ours reads them and sends the main thread WAKE (signal.pthread_kill), whose handler
+    does nothing: the main thread's blocked call returns (EINTR) and Python runs the handlers
+    pending, then retries the call if none raised. A signal the main thread took itself only wakes
+    it twice. Once per process, from the main thread; nothing where another wakeup fd is set (an
+    event loop's) or WAKE does not exist."""
+    if WAKE is None or not _main_thread() or _wake["pid"] == os.getpid():
+        return
+    read, write = os.pipe()
+    os.set_blocking(write, False)  # a signal handler must never block on a full pipe
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    if previous != -1:  # someone else's: left as it was
+        signal.set_wakeup_fd(previous)
+        os.close(read)
+        os.close(write)
+        return
+    signal.signal(WAKE, _woken)
+    main = threading.main_thread().ident
+
+    def watch():
+        while True:
+            for signum in os.read(read, 64):
+                if signum != WAKE:
+                    try:
+                        signal.pthread_kill(main, WAKE)
+                    except OSError:  # the main thread has ended: the process is exiting
+                        return
+
+    threading.Thread(target=watch, name="netlab-wake-main-thread", daemon=True).start()
+    _wake["pid"] = os.getpid()

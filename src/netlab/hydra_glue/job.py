@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from netlab.interrupts import Interrupted
+from netlab.interrupts import Interrupted, wake_main_thread
 from netlab.tracking.store import resolve_uri
 
 from .packing import members
@@ -56,6 +56,7 @@ def run_job(cfg, run):
     own = is_main_thread() and signal.getsignal(signal.SIGTERM) is not interrupt
     if own:  # submitit's handler only logs SIGTERM; a Ray worker gets its own back after the job
         previous = signal.signal(signal.SIGTERM, interrupt)
+        wake_main_thread()  # a SIGTERM a BLAS thread took still interrupts a blocked request
     context = job_context(cfg)
     packed = members(cfg, context)  # the configurations a packed job trains together
     try:

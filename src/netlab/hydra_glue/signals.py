@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from netlab.interrupts import as_interrupt, catch_lost, held, hold, lost
+from netlab.interrupts import as_interrupt, catch_lost, held, hold, lost, wake_main_thread
 
 
 def is_main_thread():
@@ -76,4 +76,5 @@ def install():
         signal.signal(signal.SIGINT, interrupt)
         signal.signal(signal.SIGTERM, interrupt)
         catch_lost()  # one raised inside a finalizer is raised again, not dropped
+        wake_main_thread()  # one another thread took interrupts the main thread's blocked call
         atexit.register(_late_exit_status)
