@@ -91,7 +91,8 @@ def test_a_typed_pack_is_checked_like_any_key():
 
 
 # (relu's lr=1e4 diverges inside its stack, beside replicas that do not)
-SWEEP = ["activation=tanh,relu", "lr=0.1,1e4", "init=he,xavier", "seeds=2", "epochs=40",
+# (an init per member is checked bit for bit in tests/test_replicas.py; here lr alone varies)
+SWEEP = ["activation=tanh,relu", "lr=0.1,1e4", "init=he", "seeds=2", "epochs=40",
          "dataset.n_samples=120", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 
 
@@ -103,7 +104,7 @@ def results_of(sweep_dir):
         for row in results["replicas"]:
             row.pop("train_time_s")
         found[folder.name] = results
-    assert len(found) == 8
+    assert len(found) == 4
     return found
 
 
@@ -135,12 +136,12 @@ def test_a_packed_sweep_logs_the_runs_the_unpacked_one_does_bit_for_bit(tmp_path
                                            "mlflow.experiment=packing", f"hydra.sweep.dir={name}",
                                            *extra], tmp_path)
         assert code == 0, err
-    assert "is launching 2 jobs" in outs["packed"] and "is launching 8 jobs" in outs["apart"]
+    assert "is launching 2 jobs" in outs["packed"] and "is launching 4 jobs" in outs["apart"]
     assert printed(outs["packed"]) == printed(outs["apart"])  # each member its own line
     # each member's results.yaml in the folder its own job had
     assert results_of(tmp_path / "packed") == results_of(tmp_path / "apart")
     packed, apart = (runs_by_hash(uris[n], "packing") for n in ("packed", "apart"))
-    assert len(packed) == 16 and packed.keys() == apart.keys()
+    assert len(packed) == 8 and packed.keys() == apart.keys()
     for chash, run in packed.items():
         other = apart[chash]
         assert run.data.params == other.data.params
@@ -166,10 +167,10 @@ def test_a_packed_sweep_logs_the_runs_the_unpacked_one_does_bit_for_bit(tmp_path
                                   "mlflow.experiment=packing"], tmp_path)
     assert code == 0, err
     lines = [line for line in again.splitlines() if line.startswith("#")]
-    assert len(lines) == 8, again
+    assert len(lines) == 4, again
     assert all(("2 skipped (finished before)" in line) != ("lr=10000.0" in line and "relu" in line)
                for line in lines), again
-    assert len(runs_by_hash(uris["packed"], "packing")) == 16
+    assert len(runs_by_hash(uris["packed"], "packing")) == 8
     # +force=true: every member's every run trained again, each once
     before = counts(uris["packed"], "packing")
     code, forced, err = run_sweep([*SWEEP, f"mlflow.tracking_uri={uris['packed']}",
