@@ -82,7 +82,9 @@ PACKING_QUICK = {"3 lr × 4 seeds, 100 epochs": ["lr=0.1,0.3,1", "seeds=4", "epo
 def env_for(uri):
     """The environment of a timed command: its own store, the project importable."""
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    return {**env, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+    # one job after another unless a measure names its launcher (JOBLIB): the grid sweeper's
+    # default, every core, would make "sequential" figures depend on the machine
+    return {**env, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT), "NETLAB_WORKERS": "1"}
 
 
 def new_store(folder):

@@ -14,6 +14,11 @@ from netlab.tracking.store import open_store
 from tests.clusters import sequential_study  # noqa: F401 - fixtures
 from tests.servers import mlflow_server, postgres, ray_cluster, slurm  # noqa: F401
 
+# The suite's sweeps run one job after another, as each test expects (two test processes already
+# share the machine's cores); the grid sweeper's default, every core, is tested where it is named
+# (tests/test_cores.py). Commands the tests start inherit it.
+os.environ["NETLAB_WORKERS"] = "1"
+
 # The fault tests' random instants: a seed drawn once a session (each xdist worker its own), so
 # every run of the suite tries new instants, and named in every failure; NETLAB_TRIALS_SEED=…
 # replays it.

@@ -25,6 +25,10 @@ class NetlabSweeperConf:
     # configurations that differ only in what replicas of one stack may differ in (lr, l2, init,
     # the optimizer's numbers, seed, data_seed) are trained as one job (netlab.hydra_glue.packing)
     pack: bool = True
+    # jobs run at once on joblib's workers when no launcher is chosen (hydra/launcher=… names
+    # one): 0, every core; 1, one after another in this process (Hydra's basic launcher). Its
+    # default comes from $NETLAB_WORKERS, else 0 (netlab.hydra_glue.grid.GridSweeper.at_once)
+    workers: int = "${oc.env:NETLAB_WORKERS,0}"  # type: ignore[assignment]
 
 
 @dataclass

@@ -9,11 +9,11 @@ from . import config as _registered  # noqa: F401 - registers the sweepers' conf
 class NetlabSweeper(Sweeper):
     """The grid sweeper (`hydra/sweeper=netlab`): netlab.hydra_glue.grid.GridSweeper."""
 
-    def __init__(self, max_batch_size=None, params=None, seeds_auto=None, pack=True):
+    def __init__(self, max_batch_size=None, params=None, seeds_auto=None, pack=True, workers=0):
         from netlab.hydra_glue.grid import GridSweeper
 
         self.sweeper = GridSweeper(max_batch_size=max_batch_size, params=params,
-                                   seeds_auto=seeds_auto, pack=pack)
+                                   seeds_auto=seeds_auto, pack=pack, workers=workers)
 
     def setup(self, *, hydra_context, task_function, config):
         self.sweeper.setup(hydra_context=hydra_context, task_function=task_function,

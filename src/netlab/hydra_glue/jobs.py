@@ -82,22 +82,32 @@ def workers(config):
     return os.cpu_count() or 1 if n < 0 else max(n, 1)
 
 
-def check(config_loader, master, jobs):
-    """Compose every job and check its values and memory; the first bad one ends the program in
-    one line. Returns each job's config (without its hydra node), in order."""
-    configs, n, composer = [], min(workers(master), len(jobs)) or 1, Composer(config_loader, master)
+def check(config_loader, master, jobs, at_once=None, fewer=False):
+    """Compose every job and check its values and memory, with at_once jobs running together (by
+    default, as many as the configured launcher runs; fewer=True: as many of those as memory
+    allows, down to one); the first bad one ends the program in one line. Returns each job's
+    config (without its hydra node), in order, and how many jobs may run at once."""
+    at_once = at_once or workers(master)
+    configs, n, composer = [], min(at_once, len(jobs)) or 1, Composer(config_loader, master)
     for job in jobs:
         context = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
         try:
             cfg = composer(job)
             validate(cfg)
-            resources.check(cfg, workers=n)
+            while True:
+                try:
+                    resources.check(cfg, workers=n)
+                    break
+                except MemoryError:
+                    if not fewer or n == 1:
+                        raise
+                    n -= 1
         except (ConfigError, HydraException, OmegaConfBaseException) as error:
             reject(error, context=context)
         except MemoryError as error:
             raise SystemExit(f"config error: {context}{error}") from None
         configs.append(cfg)
-    return configs
+    return configs, n
 
 
 class Composer:

@@ -96,7 +96,7 @@ class OptunaSweeper:
                  in zip(space.items(), overrides, strict=True) if d is None]
         space = {key: d for key, d in space.items() if d is not None}
         corners = jobs.corners(overrides)
-        jobs.check(loader, self.config, corners)
+        jobs.check(loader, self.config, corners)  # (each corner's values and memory)
         sweep = Sweep(self.config, self.params, corners, self.n_trials)
         hook = get_method(self.custom_search_space) if self.custom_search_space else None
         returns = []

@@ -12,6 +12,7 @@ by other code, and the command without it reruns each study into a store of its 
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,13 +53,15 @@ def regenerate(names, jobs=1):
 
     uri = f"sqlite:///{STORE}"
     shutil.rmtree(STORE.parent, ignore_errors=True)
+    # --jobs 1: one job after another (NETLAB_WORKERS, which every sweeper of a study reads)
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
+    env = {**os.environ, **({} if jobs > 1 else {"NETLAB_WORKERS": "1"})}
     with tempfile.TemporaryDirectory(prefix="netlab-reports-") as outputs:
         for study in names:
             print(f"{COMMAND}: {study}: its sweep", flush=True)
             subprocess.run([sys.executable, "-m", "src.run", "-m", f"+experiment={study}",
                             f"mlflow.tracking_uri={uri}", f"hydra.sweep.dir={outputs}/{study}",
-                            *launcher], cwd=PROJECT_ROOT, check=True)
+                            *launcher], cwd=PROJECT_ROOT, env=env, check=True)
             path, _ = build(study, tracking_uri=uri, command=COMMAND)
             print(f"{COMMAND}: {study}: {path.relative_to(PROJECT_ROOT)}", flush=True)
 
