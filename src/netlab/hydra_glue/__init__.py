@@ -10,8 +10,9 @@ The life of `python -m src.run -m …`:
    b. the Sweep (sweep.py) opens the tracking store, marks runs a dead process left RUNNING as
       KILLED, opens the sweep's parent run (or resumes an interrupted sweep's), and hands every
       job its context in the Hydra overrides each job is composed with;
-   c. the launcher named (none named: Hydra's joblib one, a worker per core) runs the jobs: src.run.main -> job.run_job() -> job_context() and
-      netlab.job.run() (trains, records, prints one line; a finished configuration is skipped);
+   c. the launcher named (none named: Hydra's joblib one, a worker per core) runs the jobs:
+      src.run.main -> job.run_job() -> job_context() and netlab.job.run() (trains, records,
+      prints one line; a finished configuration is skipped);
    d. the Sweep closes: the best run's model, the summary in the parent run, which ends FINISHED;
       Ctrl-C or SIGTERM: the runs in flight and the parent end KILLED, one line, exit 130 / 143;
       a launcher that gives up (a joblib worker killed): the parent FAILED, one line, status 1.
