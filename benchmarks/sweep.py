@@ -17,9 +17,9 @@ allow here: those figures are shown without one):
   callbacks, 48 jobs against 1).
 - startup: from the command to the first job's training (the first run's creation), one job;
   beside it the floor: importing what that job needs (Hydra, scikit-learn's data, MLflow's store).
-- parallel: the default study with 4 seeds as 48 jobs of one seed each, sequential and
-  hydra/launcher=joblib with 2 workers: the speed-up, and whether every job's results.yaml and
-  weights.npz are bit-identical.
+- parallel: the default study with 4 seeds (48 runs), one job after another
+  (NETLAB_WORKERS=1) and as a sweep runs by default (every core, the grid sweeper's joblib
+  workers): the speed-up, and whether every job's results.yaml and weights.npz are bit-identical.
 - share: harness and tracking as a share of the wall time after start-up,
   (wall − start-up − Σ training) / (wall − start-up), for the default study and for 6 jobs that
   train ~1 s each (moons, 2000 points, width 64, 3000 epochs).
@@ -79,12 +79,13 @@ PACKING = {"P1: the course network, 7 lr × 10 seeds": [  # (the width study's n
 PACKING_QUICK = {"3 lr × 4 seeds, 100 epochs": ["lr=0.1,0.3,1", "seeds=4", "epochs=100"]}
 
 
-def env_for(uri):
-    """The environment of a timed command: its own store, the project importable."""
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    # one job after another unless a measure names its launcher (JOBLIB): the grid sweeper's
-    # default, every core, would make "sequential" figures depend on the machine
-    return {**env, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT), "NETLAB_WORKERS": "1"}
+def env_for(uri, workers="1"):
+    """The environment of a timed command: its own store, the project importable, and the grid
+    sweeper's workers (NETLAB_WORKERS): one job after another unless a measure says otherwise
+    (None: the default a user has, every core) or names its launcher (JOBLIB)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "NETLAB_WORKERS")}
+    return {**env, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT),
+            **({"NETLAB_WORKERS": workers} if workers is not None else {})}
 
 
 def new_store(folder):
@@ -94,13 +95,15 @@ def new_store(folder):
     return uri
 
 
-def sweep(folder, args, experiment="bench", uri=None, module="src.run"):
-    """Run `python -m src.run -m *args` in folder; returns what the store says about it."""
+def sweep(folder, args, experiment="bench", uri=None, module="src.run", workers="1"):
+    """Run `python -m src.run -m *args` in folder (NETLAB_WORKERS=workers, see env_for);
+    returns what the store says about it."""
     uri = uri or new_store(folder)
     command = [sys.executable, "-m", module, "-m", *args, f"mlflow.experiment={experiment}",
                f"hydra.sweep.dir={folder / 'multirun' / str(time.time_ns())}"]
     started = time.time()
-    done = subprocess.run(command, cwd=folder, env=env_for(uri), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=folder, env=env_for(uri, workers), capture_output=True,
+                          text=True)
     wall = time.time() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
@@ -186,16 +189,19 @@ def results_of(sweep_dir):
 
 
 def parallel(folder, quick):
-    """The default study with 4 seeds, sequential and with 2 joblib workers."""
+    """The default study with 4 seeds, one job after another and as a sweep runs by default
+    (every core: the grid sweeper's joblib workers)."""
     args = ["+experiment=activations", "seeds=1", "seed=0,1,2,3"] if not quick else [
         "+experiment=activations", "seeds=1", "epochs=200", "dataset=moons,xor"]
     seq = sweep(folder / "seq", args) if _mk(folder / "seq") else None
-    par = sweep(folder / "par", [*args, *JOBLIB]) if _mk(folder / "par") else None
+    par = sweep(folder / "par", args, workers=None) if _mk(folder / "par") else None
     a, b = results_of(seq["sweep_dir"]), results_of(par["sweep_dir"])
     identical = a.keys() == b.keys() and all(
         a[j][0] == b[j][0] and a[j][1].keys() == b[j][1].keys()
         and all(np.array_equal(a[j][1][k], b[j][1][k]) for k in a[j][1]) for j in a)
+    workers = re.search(r"(\d+) at once on joblib's workers", par["stderr"])
     return {"jobs": seq["runs"], "sequential_s": seq["wall_s"], "joblib_s": par["wall_s"],
+            "workers": int(workers[1]) if workers else 1,
             "speedup": seq["wall_s"] / par["wall_s"], "bit_identical": identical}
 
 
@@ -401,7 +407,8 @@ def table(results):
             results["startup"]["imports_s"], "s", None, digits=2)
     if "parallel" in results:
         r = results["parallel"]
-        add(f"joblib (2 workers) against sequential, default study × 4 seeds ({r['jobs']} jobs: "
+        add(f"a sweep's default (every core: {r['workers']} workers) against one job after "
+            f"another, default study × 4 seeds ({r['jobs']} runs: "
             f"{r['sequential_s']:.1f} s → {r['joblib_s']:.1f} s)", r["speedup"], "×",
             TARGETS["parallel_speedup"], higher=True, digits=2)
         rows.append(f"| … results and weights bit-identical | "
