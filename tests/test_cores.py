@@ -22,6 +22,9 @@ def first_line(err):
 
 
 def test_every_core_by_default_logs_what_one_job_after_another_does(tmp_path, monkeypatch):
+    """The default against Hydra's basic launcher named (which runs the jobs itself, one after
+    another, even with $NETLAB_WORKERS at 0: the suite's own NETLAB_WORKERS=1 runs every other
+    sweep of the suite one after another too)."""
     cores = joblib.cpu_count()
     uris = {name: f"sqlite:///{tmp_path / name}.db" for name in ("default", "one")}
     monkeypatch.delenv("NETLAB_WORKERS")  # the default a user has (tests/conftest.py sets 1)
@@ -37,7 +40,8 @@ def test_every_core_by_default_logs_what_one_job_after_another_does(tmp_path, mo
     else:  # a machine of one core: one job after another, nothing to say
         assert first_line(err).startswith("tracking: sweep run")
     code, one, err_one = run_sweep([*SWEEP, f"mlflow.tracking_uri={uris['one']}",
-                                    "hydra.sweep.dir=one", "hydra.sweeper.workers=1"], tmp_path)
+                                    "hydra.sweep.dir=one", "hydra/launcher=basic"], tmp_path,
+                                   NETLAB_WORKERS="0")
     assert code == 0, err_one
     assert first_line(err_one).startswith("tracking: sweep run")
     assert "Launching 2 jobs locally" in one and "Joblib" not in one
@@ -49,16 +53,6 @@ def test_every_core_by_default_logs_what_one_job_after_another_does(tmp_path, mo
         assert {k: repr(v) for k, v in run.data.metrics.items() if not k.endswith("_time_s")} \
             == {k: repr(v) for k, v in apart[chash].data.metrics.items()
                 if not k.endswith("_time_s")}, chash
-
-
-def test_netlab_workers_and_a_named_launcher_run_one_job_after_another(tmp_path, tracking_uri):
-    for epochs, extra, env in ((5, ["hydra/launcher=basic"], {"NETLAB_WORKERS": "0"}),
-                               (6, [], {})):  # ({}: the suite's NETLAB_WORKERS=1)
-        code, out, err = run_sweep([*SWEEP, *extra, f"epochs={epochs}"], tmp_path, **env)
-        assert code == 0, err
-        assert "at once on joblib's workers" not in err and "Launching 2 jobs locally" in out
-    parents, children = runs_of("cores")
-    assert len(parents) == 2 and len(children) == 16
 
 
 @pytest.mark.parametrize("value", ["-1", "two"])
@@ -78,7 +72,7 @@ def test_the_workers_are_as_many_as_fit_in_the_memory_limit(tmp_path, tracking_u
                                 "hydra.sweeper.workers=2"], tmp_path)
     assert code == 0, err
     assert "at once on joblib's workers" not in err and "Launching 2 jobs locally" in out, err
-    # twice the need: both at once
+    # a limit that holds two: both at once (the limit is what lowered the count above)
     limit = f"memory_limit={2.5 * need / resources.GB!r}"
     code, out, err = run_sweep(["activation=tanh,relu", *job[1:], limit, "epochs=6",
                                 "hydra.sweeper.workers=2"], tmp_path)
