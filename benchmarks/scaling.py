@@ -43,7 +43,8 @@ def test_runs_per_minute(postgres, mlflow_server, slurm, ray_cluster, tmp_path, 
     uri, _ = mlflow_server
     rows = ["| path | runs | wall s | runs/min |", "|---|---|---|---|"]
     paths = {
-        "sequential (one process)": [],
+        "sequential (one process)": ["hydra.sweeper.workers=1"],
+        "a sweep's default (every core, the grid sweeper's joblib workers)": [],
         "joblib, 2 processes": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
         "SLURM, 1 node of 2 CPUs (submitit, one job per configuration)": [
             "hydra/launcher=submitit_slurm", "hydra.launcher.cpus_per_task=1",

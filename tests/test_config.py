@@ -1,5 +1,6 @@
 """Composition of every config and study with hydra.compose; the value checks of netlab.config."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +188,35 @@ def test_parallel_workers_must_fit_together(hydra_ready):
     resources.check(limited)
     with pytest.raises(MemoryError, match="2 parallel workers"):
         resources.check(limited, workers=2)
+
+
+def test_the_memory_available_is_the_cgroups_where_it_allows_less(tmp_path):
+    """A process in a memory cgroup of 1 GB (a container, a SLURM job's cgroup) counts what that
+    cgroup still allows, not the machine's MemAvailable (a real cgroup: v1 or v2, as root)."""
+    import subprocess
+    import sys
+
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    v1 = next((line.split(":", 2)[2] for line in lines if line.split(":")[1] == "memory"), None)
+    v2 = next((line.split(":", 2)[2] for line in lines if line.startswith("0::")), None)
+    folder = (Path(f"/sys/fs/cgroup/memory{v1}") if v1 is not None
+              else Path(f"/sys/fs/cgroup{v2}")) / f"netlab-test-{os.getpid()}"
+    limit_file = "memory.limit_in_bytes" if v1 is not None else "memory.max"
+    try:
+        folder.mkdir()
+        (folder / limit_file).write_text(str(2**30))
+    except OSError as error:
+        pytest.skip(f"no memory cgroup can be made here: {error}")
+    try:  # the child moves itself into the cgroup, then measures
+        done = subprocess.run(
+            [sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid()))"
+             "; exec(sys.argv[2])", str(folder / "cgroup.procs"),
+             "from netlab import resources; print(resources.available_bytes())"],
+            capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert 0 < int(done.stdout) <= 2**30
+    finally:
+        folder.rmdir()
 
 
 @pytest.mark.parametrize("overrides,key", [

@@ -12,7 +12,8 @@ from tests.test_packing import composed, printed, results_of, runs_by_hash
 
 pytestmark = pytest.mark.slow
 
-# two networks (activation), each one packed job of lr × seeds (2 jobs: one per worker here)
+# two networks (activation), each one packed job of lr × seeds (2 jobs on 2 cores; a pack is split
+# so that every worker gets a job, up to one job per configuration: 4 on 4 cores)
 SWEEP = ["activation=tanh,relu", "lr=0.1,1.0", "seeds=2", "epochs=60", "dataset.n_samples=120",
          "mlflow.experiment=cores"]
 
@@ -31,10 +32,11 @@ def test_every_core_by_default_logs_what_one_job_after_another_does(tmp_path, mo
     code, out, err = run_sweep([*SWEEP, f"mlflow.tracking_uri={uris['default']}",
                                 "hydra.sweep.dir=default"], tmp_path)
     assert code == 0, err
-    at_once = min(cores, 2)
-    if at_once > 1:
+    at_once = min(cores, 4)  # at most one worker per configuration of the grid
+    if at_once > 1:  # packs split until each worker has a job: 2 (one per network) or more
+        n_jobs = max(2, at_once)
         assert first_line(err) == (
-            f"sweep: 8 runs in 2 jobs, {at_once} at once on joblib's workers (every core; "
+            f"sweep: 8 runs in {n_jobs} jobs, {at_once} at once on joblib's workers (every core; "
             "hydra.sweeper.workers=1 runs them one after another)"), err
         assert f"Joblib.Parallel(n_jobs={at_once}," in out  # (Hydra logs to stdout)
     else:  # a machine of one core: one job after another, nothing to say
@@ -64,9 +66,10 @@ def test_a_bad_number_of_workers_is_one_line_and_runs_nothing(tmp_path, tracking
 
 
 def test_the_workers_are_as_many_as_fit_in_the_memory_limit(tmp_path, tracking_uri):
-    # a limit that holds one job of the sweep but not two: one after another, nothing refused
+    # a limit that holds one job of the sweep but not two, each in a worker process of its own
+    # (WORKER_BYTES): one after another, nothing refused
     job = ["activation=tanh", "epochs=5", "mlflow.experiment=cores"]
-    need = resources.estimate(composed(job)).total
+    need = resources.estimate(composed(job)).total + resources.WORKER_BYTES
     limit = f"memory_limit={1.5 * need / resources.GB!r}"
     code, out, err = run_sweep(["activation=tanh,relu", *job[1:], limit,
                                 "hydra.sweeper.workers=2"], tmp_path)

@@ -140,8 +140,10 @@ def wake_main_thread():
     does nothing: the main thread's blocked call returns (EINTR) and Python runs the handlers
     pending, then retries the call if none raised. A signal the main thread took itself only wakes
     it twice. Once per process, from the main thread; nothing where another wakeup fd is set (an
-    event loop's) or WAKE does not exist."""
+    event loop's), WAKE has a handler already, or does not exist."""
     if WAKE is None or not _main_thread() or _wake["pid"] == os.getpid():
+        return
+    if signal.getsignal(WAKE) != signal.SIG_DFL:  # another library's (None: one not of Python)
         return
     read, write = os.pipe()
     os.set_blocking(write, False)  # a signal handler must never block on a full pipe
@@ -155,8 +157,8 @@ def wake_main_thread():
     main = threading.main_thread().ident
 
     def watch():
-        while True:
-            for signum in os.read(read, 64):
+        while data := os.read(read, 64):  # (b"": the pipe closed, nothing more to wake for)
+            for signum in data:
                 if signum != WAKE:
                     try:
                         signal.pthread_kill(main, WAKE)

@@ -2,8 +2,9 @@
 
 A job that cannot fit is refused before any run is created, in one line naming the key that makes
 it big, the estimate and the limit, instead of failing after minutes (or taking a shared machine
-down with it). The limit is the config key `memory_limit` (GB), else half of the memory the machine
-has available now; parallel workers share it.
+down with it). The limit is the config key `memory_limit` (GB), else half of the memory available
+now (the machine's, or less where this process's cgroup allows less: a container, a SLURM job);
+parallel workers share it, and the grid sweeper's own workers count their processes too.
 """
 
 import math
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from netlab import data
 
 GB = 1024**3
+# a worker process before its first job: the interpreter with NumPy, scikit-learn, MLflow, Hydra
+# and matplotlib imported (what a process of the grid sweeper's own workers costs beside its job)
+WORKER_BYTES = 300 * 1024**2
 SNAPSHOTS = 16 * 80 * 80 * 4  # bytes per output unit of the recorded decision boundaries
 
 
@@ -30,17 +34,50 @@ class Estimate:
 
 
 def available_bytes():
-    """The memory the machine has available now (MemAvailable), in bytes."""
+    """The memory available now, in bytes: the machine's (MemAvailable), or less where this
+    process's cgroup (a container, a SLURM job) allows less (cgroup v2: memory.max less
+    memory.current)."""
+    found = None
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    found = int(line.split()[1]) * 1024
     except OSError:
         pass
-    import os
+    if found is None:
+        import os
 
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        found = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    cgroup = _cgroup_room()
+    return found if cgroup is None else min(found, cgroup)
+
+
+def _cgroup_room():
+    """What this process's memory cgroup still allows (its limit less its use: cgroup v2's
+    memory.max and memory.current, v1's memory.limit_in_bytes and memory.usage_in_bytes), or None
+    where no limit is set or readable."""
+    files = {"": ("memory.max", "memory.current"),
+             "memory": ("memory.limit_in_bytes", "memory.usage_in_bytes")}
+    rooms = []
+    try:
+        with open("/proc/self/cgroup") as listed:
+            lines = [line.rstrip("\n").split(":", 2) for line in listed]
+    except OSError:
+        return None
+    for _, controllers, path in (line for line in lines if len(line) == 3):
+        if controllers not in files:
+            continue
+        folder = "/sys/fs/cgroup" + ("/memory" if controllers else "") + path
+        most, used = files[controllers]
+        try:
+            with open(f"{folder}/{most}") as limit, open(f"{folder}/{used}") as usage:
+                text = limit.read().strip()
+                if text != "max" and int(text) < 2**60:  # v1 writes "no limit" as ~2**63
+                    rooms.append(max(int(text) - int(usage.read()), 0))
+        except (OSError, ValueError):
+            continue
+    return min(rooms, default=None)
 
 
 def limit_bytes(cfg):
@@ -68,10 +105,11 @@ def estimate(cfg, info=None):
     return Estimate(int(data_bytes), int(network), int(cfg.seeds))
 
 
-def check(cfg, workers=1):
-    """Raise MemoryError with one line unless `workers` jobs like cfg fit in the limit together."""
+def check(cfg, workers=1, overhead=0):
+    """Raise MemoryError with one line unless `workers` jobs like cfg fit in the limit together,
+    each in a process that costs `overhead` bytes more (WORKER_BYTES: a worker of its own)."""
     need, limit = estimate(cfg), limit_bytes(cfg)
-    if need.total * workers <= limit:
+    if (need.total + overhead) * workers <= limit:
         return need
     key, value = culprit(cfg)
     together = f" × {workers} parallel workers" if workers > 1 else ""

@@ -96,7 +96,9 @@ def check(config_loader, master, jobs, at_once=None, fewer=False):
             validate(cfg)
             while True:
                 try:
-                    resources.check(cfg, workers=n)
+                    # (the sweeper's own workers: each a process of its own to count too)
+                    resources.check(cfg, workers=n,
+                                    overhead=resources.WORKER_BYTES if fewer and n > 1 else 0)
                     break
                 except MemoryError:
                     if not fewer or n == 1:

@@ -53,7 +53,8 @@ def regenerate(names, jobs=1):
 
     uri = f"sqlite:///{STORE}"
     shutil.rmtree(STORE.parent, ignore_errors=True)
-    # --jobs 1: one job after another (NETLAB_WORKERS, which every sweeper of a study reads)
+    # --jobs 1: one job after another (NETLAB_WORKERS: the grid sweeper's default; Optuna's
+    # trials run one after another anyway)
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     env = {**os.environ, **({} if jobs > 1 else {"NETLAB_WORKERS": "1"})}
     with tempfile.TemporaryDirectory(prefix="netlab-reports-") as outputs:
