@@ -61,13 +61,19 @@ class GridSweeper:
             wanted = joblib.cpu_count()
         return max(1, min(wanted, n_jobs))
 
-    def workers_launcher(self, n):
+    def workers_launcher(self, n, what, by_memory):
         """Hydra's joblib launcher with n workers (its plugin's defaults otherwise), set up as
-        Hydra sets up the configured one."""
+        Hydra sets up the configured one; the sweep's first line says so (what: its runs and
+        jobs; by_memory: the memory limit held fewer than asked)."""
         defaults = ConfigStore.instance().load("hydra/launcher/joblib.yaml").node
         launcher = instantiate(defaults, n_jobs=n)
         launcher.setup(hydra_context=self.hydra_context, task_function=self.task_function,
                        config=self.config)
+        why = ("every core; hydra.sweeper.workers=1 runs them one after another"
+               if int(self.workers) == 0 else f"hydra.sweeper.workers={self.workers}")
+        why += "; as many as fit in the memory limit" if by_memory else ""
+        print(f"sweep: {what}, {n} at once on joblib's workers ({why})", file=sys.stderr,
+              flush=True)
         return launcher
 
     def sweep(self, arguments):
@@ -85,10 +91,10 @@ class GridSweeper:
         loader = self.hydra_context.config_loader
         overrides = jobs.parse([*jobs.params_lines(self.params), *arguments], loader)
         grid = jobs.grid(overrides)
-        own = self.at_once(len(grid))  # > 1: the jobs run on the sweeper's own joblib workers
-        configs, fit = jobs.check(loader, self.config, grid, own if own > 1 else None,
-                                  fewer=own > 1)
-        own = fit if own > 1 else 1  # as many as memory allows
+        wanted = self.at_once(len(grid))  # > 1: the jobs run on the sweeper's own joblib workers
+        configs, fit = jobs.check(loader, self.config, grid, wanted if wanted > 1 else None,
+                                  fewer=wanted > 1)
+        own = fit if wanted > 1 else 1  # as many as the memory limit holds
         runs = [jobs.expected_runs(cfg, job) for cfg, job in zip(configs, grid, strict=True)]
         expected = [run for job_runs in runs for run in job_runs]
         # packed only with Hydra's default job folders (each member writes into its own job's)
@@ -99,15 +105,8 @@ class GridSweeper:
             if self.pack and default else grid
         del configs  # each job is composed again by the launcher, where it runs
         n = len(launched)
-        launcher = self.launcher
-        if min(own, n) > 1:
-            launcher = self.workers_launcher(min(own, n))
-            why = ("every core; hydra.sweeper.workers=1 runs them one after another"
-                   if int(self.workers) == 0 else f"hydra.sweeper.workers={self.workers}")
-            if own < self.at_once(len(grid)):
-                why += "; as many as fit in the memory limit"
-            print(f"sweep: {len(expected)} runs in {n} jobs, {min(own, n)} at once on joblib's "
-                  f"workers ({why})", file=sys.stderr, flush=True)
+        launcher = self.launcher if min(own, n) <= 1 else \
+            self.workers_launcher(min(own, n), f"{len(expected)} runs in {n} jobs", own < wanted)
         sweep = Sweep(self.config, self.params, grid, len(grid), expected)
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else n
         returns = []
