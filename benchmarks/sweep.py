@@ -411,9 +411,7 @@ def table(results):
             f"another, default study × 4 seeds ({r['jobs']} runs: "
             f"{r['sequential_s']:.1f} s → {r['joblib_s']:.1f} s)", r["speedup"], "×",
             TARGETS["parallel_speedup"], higher=True, digits=2)
-        rows.append(f"| … results and weights bit-identical | "
-                    f"{'yes' if r['bit_identical'] else 'NO'} | yes | "
-                    f"{'met' if r['bit_identical'] else 'MISSED'} |")
+        rows.append(identical_row("results and weights bit-identical", r["bit_identical"]))
     for name, r in results.get("share", {}).items():
         add(f"harness + tracking share after start-up, {name} ({r['runs']} runs, "
             f"{r['wall_s']:.1f} s wall, {r['train_s']:.1f} s training)", 100 * r["share"], "%",
@@ -430,9 +428,7 @@ def table(results):
             f"{r['apart_runs_per_min']:.0f} → {r['packed_runs_per_min']:.0f} runs/min, "
             f"{r['apart_s']:.1f} s → {r['packed_s']:.1f} s)", r["ratio"], "×",
             TARGETS["packing_ratio"], higher=True, digits=2)
-        rows.append(f"| … every run's figures bit-identical | "
-                    f"{'yes' if r['bit_identical'] else 'NO'} | yes | "
-                    f"{'met' if r['bit_identical'] else 'MISSED'} |")
+        rows.append(identical_row("every run's figures bit-identical", r["bit_identical"]))
     if "disk" in results:
         add(f"disk per run ({results['disk']['runs']} runs)", results["disk"]["kb_per_run"], "KB",
             TARGETS["disk_kb_per_run"])
@@ -449,6 +445,12 @@ def table(results):
             f"({r['crowded_s']:.1f} s / "
             f"{r['alone_s']:.1f} s)", r["ratio"], "×", TARGETS["big_store_ratio"], digits=2)
     return "\n".join(rows)
+
+
+def identical_row(what, identical):
+    """A table row saying whether two ways of running gave the same figures (target: yes)."""
+    return (f"| … {what} | {'yes' if identical else 'NO'} | yes | "
+            f"{'met' if identical else 'MISSED'} |")
 
 
 def main(argv=None):
